@@ -1,0 +1,16 @@
+/* include/tessera/tessera.h: the umbrella header. Include this one. */
+#ifndef TESSERA_TESSERA_H
+#define TESSERA_TESSERA_H
+#include <tessera/config.h>
+#include <tessera/error.h>
+#include <tessera/init.h>
+#include <tessera/log.h>
+#include <tessera/memory.h>
+#include <tessera/dtype.h>
+#include <tessera/rng.h>
+#include <tessera/mesh.h>
+#include <tessera/comm.h>
+#include <tessera/array.h>
+#include <tessera/reshard.h>
+#include <tessera/reduce.h>
+#endif

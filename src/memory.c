@@ -1,0 +1,99 @@
+/* src/memory.c: host and device allocation behind one interface.
+ * The device half is filled in by the GPU backend (src/memory_cuda.c, built
+ * only with CUDA); without it, device requests fail loudly. */
+#include <tessera/memory.h>
+#include <tessera/config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#if TESSERA_HAVE_CUDA
+tess_err_t tess_device_malloc_(size_t bytes, void **ptr);
+void tess_device_free_(void *ptr);
+tess_err_t tess_device_memcpy_(void *dst, int dst_dev, const void *src, int src_dev, size_t bytes);
+tess_err_t tess_device_memset_(void *ptr, int value, size_t bytes);
+int tess_device_count_(void);
+#endif
+
+tess_err_t tess_malloc(tess_memspace_t space, size_t bytes, void **ptr)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(ptr != NULL, TESS_ERR_ARG, "NULL output pointer");
+  *ptr = NULL;
+  if (space == TESS_MEM_HOST) {
+    size_t rounded = (bytes + TESS_ALIGN - 1) / TESS_ALIGN * TESS_ALIGN;
+    *ptr = aligned_alloc(TESS_ALIGN, rounded ? rounded : TESS_ALIGN);
+    TESS_REQUIRE(*ptr != NULL, TESS_ERR_MEM, "cannot allocate %zu bytes of host memory", bytes);
+  } else {
+#if TESSERA_HAVE_CUDA
+    TESS_CHECK(tess_device_malloc_(bytes, ptr));
+#else
+    TESS_REQUIRE(0, TESS_ERR_UNSUPPORTED, "device memory requested, but this build has no GPU backend");
+#endif
+  }
+cleanup:
+  return err;
+}
+
+tess_err_t tess_calloc(tess_memspace_t space, size_t bytes, void **ptr)
+{
+  tess_err_t err = TESS_OK;
+  TESS_CHECK(tess_malloc(space, bytes, ptr));
+  TESS_CHECK(tess_memset(space, *ptr, 0, bytes));
+cleanup:
+  return err;
+}
+
+void tess_free(tess_memspace_t space, void **ptr)
+{
+  if (!ptr || !*ptr) return;
+#if TESSERA_HAVE_CUDA
+  if (space == TESS_MEM_DEVICE) tess_device_free_(*ptr);
+  else
+#else
+  (void)space;
+#endif
+    free(*ptr);
+  *ptr = NULL;
+}
+
+tess_err_t tess_memcpy(tess_memspace_t dst_space, void *dst,
+                       tess_memspace_t src_space, const void *src, size_t bytes)
+{
+  if (bytes == 0) return TESS_OK;
+  if (dst_space == TESS_MEM_HOST && src_space == TESS_MEM_HOST) {
+    memcpy(dst, src, bytes);
+    return TESS_OK;
+  }
+#if TESSERA_HAVE_CUDA
+  return tess_device_memcpy_(dst, dst_space == TESS_MEM_DEVICE, src,
+                             src_space == TESS_MEM_DEVICE, bytes);
+#else
+  return tess_error_push(TESS_ERR_UNSUPPORTED, __FILE__, __LINE__, __func__,
+                         "device copy requested, but this build has no GPU backend");
+#endif
+}
+
+tess_err_t tess_memset(tess_memspace_t space, void *ptr, int value, size_t bytes)
+{
+  if (bytes == 0) return TESS_OK;
+  if (space == TESS_MEM_HOST) {
+    memset(ptr, value, bytes);
+    return TESS_OK;
+  }
+#if TESSERA_HAVE_CUDA
+  return tess_device_memset_(ptr, value, bytes);
+#else
+  return tess_error_push(TESS_ERR_UNSUPPORTED, __FILE__, __LINE__, __func__,
+                         "device memset requested, but this build has no GPU backend");
+#endif
+}
+
+int tess_device_available(void)
+{
+#if TESSERA_HAVE_CUDA
+  return tess_device_count_() > 0;
+#else
+  return 0;
+#endif
+}
