@@ -13,4 +13,11 @@
 #include <tessera/array.h>
 #include <tessera/reshard.h>
 #include <tessera/reduce.h>
+#include <tessera/toml.h>
+#include <tessera/deck.h>
+#include <tessera/checkpoint.h>
+#include <tessera/image.h>
+#include <tessera/fft.h>
+#include <tessera/spectral_ops.h>
+#include <tessera/pinn.h>
 #endif
