@@ -88,4 +88,6 @@ const tess_toml_value_t *tess_toml_at(const tess_toml_value_t *v, size_t i);
 /* Key i of a table (file order), NUL-terminated UTF-8; NULL when out of range
  * or not a table. */
 const char *tess_toml_key_at(const tess_toml_value_t *table, size_t i);
+/* Byte length of key i (a quoted key may hold U+0000); 0 when out of range. */
+size_t tess_toml_key_len(const tess_toml_value_t *table, size_t i);
 #endif
