@@ -10,6 +10,7 @@
 #include <tessera/memory.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,7 @@ tess_err_t tess_mesh_create(MPI_Comm comm, int naxes, const char *const names[],
   tess_mesh_t *m = NULL;
   char desc[TESS_MESH_MAX_AXES * (TESS_MESH_NAME_LEN + 16) + 4];
   int nranks = 0, infer = -1, dims[TESS_MESH_MAX_AXES], periods[TESS_MESH_MAX_AXES] = {0};
-  long product = 1;
+  long long product = 1;
 
   TESS_REQUIRE(mesh != NULL, TESS_ERR_ARG, "NULL mesh output");
   *mesh = NULL;
@@ -93,24 +94,22 @@ tess_err_t tess_mesh_create(MPI_Comm comm, int naxes, const char *const names[],
                    "mesh %s: at most one axis size may be inferred, but '%s' and '%s' both are",
                    desc, names[infer], names[i]);
       infer = i;
-    } else {
-      product *= sizes[i];
-      TESS_REQUIRE(product <= nranks, TESS_ERR_ARG,
-                   "mesh %s needs at least %ld ranks, but the communicator has %d ranks",
-                   desc, product, nranks);
+    } else if (product <= INT_MAX) {
+      product *= sizes[i];   /* saturates above INT_MAX: no overflow with 8 int sizes */
     }
   }
   for (int i = 0; i < naxes; i++) dims[i] = sizes[i];
   if (infer >= 0) {
-    TESS_REQUIRE(nranks % product == 0, TESS_ERR_ARG,
-                 "mesh %s: cannot infer '%s': %d ranks are not a multiple of the product %ld "
-                 "of the other sizes", desc, names[infer], nranks, product);
+    TESS_REQUIRE(product <= nranks && nranks % product == 0, TESS_ERR_ARG,
+                 "mesh %s: cannot infer '%s': %d ranks are not a multiple of %lld (the product "
+                 "of the other sizes)", desc, names[infer], nranks, product);
     dims[infer] = (int)(nranks / product);
     product = nranks;
   }
   TESS_REQUIRE(product == nranks, TESS_ERR_ARG,
-               "mesh %s has %ld ranks (product of the sizes) but the communicator has %d ranks",
-               desc, product, nranks);
+               "mesh %s needs %s%lld ranks (the product of the sizes), but the communicator has %d",
+               desc, product > INT_MAX ? "more than " : "", product > INT_MAX ? (long long)INT_MAX
+               : product, nranks);
 
   m = calloc(1, sizeof *m);
   TESS_REQUIRE(m != NULL, TESS_ERR_MEM, "mesh");
