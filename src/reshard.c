@@ -308,11 +308,33 @@ cleanup:
   return err;
 }
 
-static method_t method_from_env(void)
+/* Measured on the 2-core machine (bench/results/reshard.md): alltoallw
+ * (no pack/unpack, MPI walks the subarray types) wins while messages are
+ * small and latency-bound; above that, packed alltoallv wins clearly,
+ * because contiguous messages take MPI's single-copy path. */
+#define AUTO_W_MAX_BYTES ((int64_t)512 * 1024)
+
+static tess_err_t choose_method(tess_reshard_t *p, int64_t max_bytes)
 {
+  tess_err_t err = TESS_OK;
   const char *e = getenv("TESS_RESHARD_METHOD");
-  if (e && strcmp(e, "alltoallw") == 0) return METHOD_ALLTOALLW;
-  return METHOD_ALLTOALLV;
+  if (!e || !*e || strcmp(e, "auto") == 0)
+    p->method = max_bytes <= AUTO_W_MAX_BYTES ? METHOD_ALLTOALLW : METHOD_ALLTOALLV;
+  else if (strcmp(e, "alltoallv") == 0)
+    p->method = METHOD_ALLTOALLV;
+  else if (strcmp(e, "alltoallw") == 0)
+    p->method = METHOD_ALLTOALLW;
+  else
+    TESS_REQUIRE(0, TESS_ERR_ARG, "TESS_RESHARD_METHOD='%s' (expected auto, alltoallv or "
+                 "alltoallw)", e);
+cleanup:
+  return err;
+}
+
+const char *tess_reshard_method(const tess_reshard_t *plan)
+{
+  if (!plan) return "none";
+  return plan->method == METHOD_ALLTOALLW ? "alltoallw" : "alltoallv";
 }
 
 tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
@@ -341,12 +363,17 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   }
   TESS_CHECK(list_boxes(p, &mask));
   /* Every exchange stays within the subset of axes along which any pair
-   * of partners differs: the smallest communicator for the collective. */
+   * of partners differs: the smallest communicator for the collective.
+   * The method must be the same on every rank: decide on the largest
+   * volume any rank sends. */
+  int64_t sent = 0;
+  for (int i = 0; i < p->nsend; i++) sent += p->send[i].count * (int64_t)p->esize;
   TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &mask, 1, MPI_UNSIGNED, MPI_BOR, p->mesh->cart));
+  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &sent, 1, MPI_INT64_T, MPI_MAX, p->mesh->cart));
   TESS_CHECK(tess_mesh_subset_comm(p->mesh, mask, &p->comm));
   TESS_MPI_CHECK(MPI_Comm_size(p->comm, &p->csize));
   TESS_CHECK(translate_peers(p));
-  p->method = method_from_env();
+  TESS_CHECK(choose_method(p, sent));
   if (p->method == METHOD_ALLTOALLW) TESS_CHECK(setup_alltoallw(p));
   else TESS_CHECK(setup_alltoallv(p));
   *plan = p;
