@@ -427,41 +427,55 @@ cleanup:
   return err;
 }
 
+static void copy_self(const tess_reshard_t *p, const tess_array_t *src, tess_array_t *dst)
+{
+  if (p->has_self)
+    tess_box_copy_(p->ndim, p->esize, p->self_src.ext, dst->data, p->dlshape, p->self_dst.off,
+                   src->data, p->slshape, p->self_src.off);
+}
+
 tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src,
                                 tess_array_t *dst)
 {
   tess_err_t err = TESS_OK;
+  static const int64_t zero[TESS_MAX_NDIM] = {0};
+  MPI_Request rq = MPI_REQUEST_NULL;
   TESS_CHECK(check_plan(p, src, dst));
   tess_log_event_begin(ev_reshard);
-  if (p->has_self)
-    tess_box_copy_(p->ndim, p->esize, p->self_src.ext, dst->data, p->dlshape, p->self_dst.off,
-                   src->data, p->slshape, p->self_src.off);
-  if (p->csize > 1) {
-    if (p->method == METHOD_ALLTOALLW) {
-      TESS_MPI_CHECK(MPI_Alltoallw(src->data, p->wscounts, p->wsdispls, p->stypes, dst->data,
-                                   p->wrcounts, p->wrdispls, p->rtypes, p->comm));
-    } else {
-      static const int64_t zero[TESS_MAX_NDIM] = {0};
-      MPI_Datatype et = tess_dtype_mpi(p->dtype);
-      char *sb = p->send_direct ? (char *)src->data : p->sendbuf;
-      char *rb = p->recv_direct ? (char *)dst->data : p->recvbuf;
-      if (!p->send_direct)
-        for (int i = 0; i < p->nsend; i++) {
-          const box_t *b = &p->send[i];
-          tess_box_copy_(p->ndim, p->esize, b->ext, sb + (size_t)p->sdispls[b->peer] * p->esize,
-                         b->ext, zero, src->data, p->slshape, b->off);
-        }
-      TESS_MPI_CHECK(MPI_Alltoallv(sb, p->scounts, p->sdispls, et, rb, p->rcounts, p->rdispls,
-                                   et, p->comm));
-      if (!p->recv_direct)
-        for (int i = 0; i < p->nrecv; i++) {
-          const box_t *b = &p->recv[i];
-          tess_box_copy_(p->ndim, p->esize, b->ext, dst->data, p->dlshape, b->off,
-                         rb + (size_t)p->rdispls[b->peer] * p->esize, b->ext, zero);
-        }
-    }
+  if (p->csize == 1) {
+    copy_self(p, src, dst);
+    goto cleanup;
+  }
+  /* The exchange is started non-blocking so that this rank's own part is
+   * copied while the peers read and write the other parts (disjoint boxes). */
+  if (p->method == METHOD_ALLTOALLW) {
+    TESS_MPI_CHECK(MPI_Ialltoallw(src->data, p->wscounts, p->wsdispls, p->stypes, dst->data,
+                                  p->wrcounts, p->wrdispls, p->rtypes, p->comm, &rq));
+    copy_self(p, src, dst);
+    TESS_MPI_CHECK(MPI_Wait(&rq, MPI_STATUS_IGNORE));
+  } else {
+    MPI_Datatype et = tess_dtype_mpi(p->dtype);
+    char *sb = p->send_direct ? (char *)src->data : p->sendbuf;
+    char *rb = p->recv_direct ? (char *)dst->data : p->recvbuf;
+    if (!p->send_direct)
+      for (int i = 0; i < p->nsend; i++) {
+        const box_t *b = &p->send[i];
+        tess_box_copy_(p->ndim, p->esize, b->ext, sb + (size_t)p->sdispls[b->peer] * p->esize,
+                       b->ext, zero, src->data, p->slshape, b->off);
+      }
+    TESS_MPI_CHECK(MPI_Ialltoallv(sb, p->scounts, p->sdispls, et, rb, p->rcounts, p->rdispls, et,
+                                  p->comm, &rq));
+    copy_self(p, src, dst);
+    TESS_MPI_CHECK(MPI_Wait(&rq, MPI_STATUS_IGNORE));
+    if (!p->recv_direct)
+      for (int i = 0; i < p->nrecv; i++) {
+        const box_t *b = &p->recv[i];
+        tess_box_copy_(p->ndim, p->esize, b->ext, dst->data, p->dlshape, b->off,
+                       rb + (size_t)p->rdispls[b->peer] * p->esize, b->ext, zero);
+      }
   }
 cleanup:
+  if (rq != MPI_REQUEST_NULL) MPI_Request_free(&rq);
   tess_log_event_end(ev_reshard);
   return err;
 }
