@@ -7,7 +7,9 @@
  * that needs no packing would cost. Each timed iteration starts after a
  * barrier and counts the slowest rank; the median of the iterations is
  * reported. Both reshard methods (packed alltoallv, alltoallw) are timed.
- * Usage: bench_reshard NX NY NZ [iters] [q]   (q: size of mesh axis q, default 1) */
+ * Usage: bench_reshard NX NY NZ [iters] [q] [methods]
+ *   q: size of mesh axis q (default 1); methods: "vw" (default) or "v" to skip
+ *   alltoallw, which is an order of magnitude slower on large arrays. */
 #include <tessera/tessera.h>
 
 #include <complex.h>
@@ -50,6 +52,7 @@ int main(int argc, char **argv)
   }
   int64_t shape[3] = {atoll(argv[1]), atoll(argv[2]), atoll(argv[3])};
   int iters = argc > 4 ? atoi(argv[4]) : 5, q = argc > 5 ? atoi(argv[5]) : 1;
+  int with_w = argc > 6 ? strchr(argv[6], 'w') != NULL : 1;
   const char *names[] = {"p", "q"};
   int sizes[] = {TESS_MESH_INFER, q};
   TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 2, names, sizes, &mesh));
@@ -75,7 +78,7 @@ int main(int argc, char **argv)
   memset(rbuf, 0, per * (size_t)P * 16);
   for (int k = 0; k < 3; k++) t[k] = calloc((size_t)iters, sizeof(double));
   for (int it = -1; it < iters; it++) {   /* iteration -1 warms up */
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < (with_w ? 3 : 2); k++) {
       MPI_Barrier(MPI_COMM_WORLD);
       double t0 = MPI_Wtime();
       if (k == 0)
@@ -97,16 +100,23 @@ int main(int argc, char **argv)
     if (py[i] != CMPLX((double)g[0], (double)(g[1] * 1000 + g[2]))) bad++;
   }
   MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
-  double ta = median(t[0], iters), tv = median(t[1], iters), tw = median(t[2], iters);
-  double ma = t[0][0], mv = t[1][0], mw = t[2][0];   /* sorted by median(): the minima */
+  double ta = median(t[0], iters), tv = median(t[1], iters);
+  double tw = with_w ? median(t[2], iters) : 0;
+  double ma = t[0][0], mv = t[1][0], mw = t[2][0];   /* mw unused without w */   /* sorted by median(): the minima */
   double gib = (double)local * 16 / (1 << 30);   /* per rank */
   if (rank == 0) {
     int n = tess_mesh_size(mesh);
-    printf("| %d (%dx%d)%s | %lldx%lldx%lld | %.0f MiB | %.1f | %.1f | %.1f | %.2f | %.2f (%.2f) | "
-           "%.2f (%.2f) | %s |\n",
+    char wcol[64] = "skipped";
+    if (with_w) snprintf(wcol, sizeof wcol, "%.3g | %.2f (%.2f)", 1e3 * tw, ta / tw, ma / mw);
+    else snprintf(wcol, sizeof wcol, "- | skipped");
+    double mib = (double)tess_array_global_count(x) * 16 / (1 << 20);
+    char size[32];
+    if (mib >= 1) snprintf(size, sizeof size, "%.0f MiB", mib);
+    else snprintf(size, sizeof size, "%.0f KiB", mib * 1024);
+    printf("| %d (%dx%d)%s | %lldx%lldx%lld | %s | %.3g | %.2f | %.3g | %.2f (%.2f) | %s | %s |\n",
            n, P, q, n > 2 ? " oversub." : "", (long long)shape[0], (long long)shape[1],
-           (long long)shape[2], (double)tess_array_global_count(x) * 16 / (1 << 20), 1e3 * ta,
-           1e3 * tv, 1e3 * tw, gib / ta, ta / tv, ma / mv, ta / tw, ma / mw, bad ? "WRONG" : "ok");
+           (long long)shape[2], size, 1e3 * ta, gib / ta, 1e3 * tv, ta / tv, ma / mv, wcol,
+           bad ? "WRONG" : "ok");
   }
   if (bad) err = TESS_ERR_INTERNAL;
 cleanup:
