@@ -45,12 +45,6 @@ void tess_xacc_fpenv_leave(const tess_xacc_fpenv_t *saved)
 
 /* ---- exact adds -------------------------------------------------------- */
 
-static void xacc_reserve(tess_exact_acc_t *acc, int64_t adds)
-{
-  if (acc->pending + adds >= XACC_PENDING_MAX) tess_xacc_normalize(acc);
-  acc->pending += adds;
-}
-
 /* acc += (-1)^neg * (hi:lo) * 2^e, an up-to-128-bit magnitude whose set
  * bits lie inside the accumulator. */
 static void xacc_add_mag(tess_exact_acc_t *acc, uint64_t lo, uint64_t hi, int e, int neg)
@@ -60,7 +54,7 @@ static void xacc_add_mag(tess_exact_acc_t *acc, uint64_t lo, uint64_t hi, int e,
   uint32_t d[4] = {(uint32_t)lo, (uint32_t)(lo >> 32), (uint32_t)hi, (uint32_t)(hi >> 32)};
   int nd = hi ? 4 : 2;
   uint64_t carry = 0;
-  xacc_reserve(acc, 1);
+  tess_xacc_reserve(acc, 1);
   for (int j = 0; j <= nd; j++) {
     uint64_t w = (j < nd ? (uint64_t)d[j] << sh : 0) | carry;
     int64_t digit = (int64_t)(uint32_t)w;
@@ -98,10 +92,10 @@ void tess_xacc_add_double(tess_exact_acc_t *acc, double v)
     count_special(acc, v);
     return;
   }
-  uint64_t m;
-  int e, neg;
-  split_double(v, &m, &e, &neg);
-  if (m) xacc_add_mag(acc, m, 0, e, neg);
+  uint64_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  tess_xacc_reserve(acc, 1);
+  tess_xacc_add_finite_bits(acc, bits);
 }
 
 void tess_xacc_add_product(tess_exact_acc_t *acc, double x, double y)
@@ -265,6 +259,22 @@ tess_err_t tess_exact_acc_round_f32(const tess_exact_acc_t *acc, float *result)
     if (neg) r = -r;
   }
   *result = r;
+cleanup:
+  return err;
+}
+
+const char *tess_exact_acc_kernel(void) { return tess_xacc_kernel_name(); }
+
+tess_err_t tess_exact_acc_set_kernel(const char *name)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(name != NULL, TESS_ERR_ARG, "NULL kernel name");
+  int rc = tess_xacc_kernel_select(name);
+  TESS_REQUIRE(rc != -1, TESS_ERR_ARG,
+               "unknown exact-sum kernel \"%s\" (expected auto, avx512, avx2, generic or superacc)",
+               name);
+  TESS_REQUIRE(rc != -2, TESS_ERR_UNSUPPORTED, "exact-sum kernel \"%s\" needs CPU features "
+               "this machine lacks", name);
 cleanup:
   return err;
 }

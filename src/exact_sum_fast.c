@@ -28,60 +28,54 @@
 #ifndef XS_K
 #define XS_K 2            /* expansion terms per lane (2 measured best; see docs) */
 #endif
-#define XS_W 8            /* doubles per vector value (64 bytes) */
-#define XS_MAXNV 4        /* independent vectors per chunk: 32 lanes */
-#define XS_LANES (XS_W * XS_MAXNV)
+#define XS_LANES 32       /* lanes per expansion level (fewer used by narrow ISAs) */
 #define XS_BLOCK 1024     /* elements between finiteness checks */
 
-typedef double xs_vd __attribute__((vector_size(64)));
-typedef int64_t xs_vi __attribute__((vector_size(64)));
-
 typedef struct {
-  xs_vd a[XS_K][XS_MAXNV];
+  double a[XS_K][XS_LANES];
 } xs_state_t;
-
-#define XS_SPLAT(v) {v, v, v, v, v, v, v, v}
-#define XS_EXPMASK INT64_C(0x7ff0000000000000)
 
 enum { XS_SPILL = 1, XS_NONFINITE = 2 };
 
 /* One block: n (a multiple of XS_LANES, <= XS_BLOCK) elements of x into the
  * lanes; the last errors go to rem[0..n). Returns XS_SPILL if some rem is
- * non-zero and XS_NONFINITE if a lane term is Inf/NaN. NV (a constant after
- * inlining) is the number of independent vector chains the ISA has
- * registers for. */
-static inline __attribute__((always_inline)) int
-xs_block_body(xs_state_t *st, const double *x, size_t n, double *rem, int NV)
-{
-  xs_vd a[XS_K][XS_MAXNV];
-  xs_vi any = XS_SPLAT(0);
-  memcpy(a, st->a, sizeof a);
-  for (size_t c = 0; c < n; c += (size_t)(NV * XS_W)) {
-    for (int v = 0; v < NV; v++) {
-      xs_vd y;
-      memcpy(&y, x + c + (size_t)v * XS_W, sizeof y);
-      for (int k = 0; k < XS_K; k++) {          /* TwoSum(a[k], y) */
-        xs_vd s = a[k][v] + y;
-        xs_vd bb = s - a[k][v];
-        y = (a[k][v] - (s - bb)) + (y - bb);
-        a[k][v] = s;
-      }
-      memcpy(rem + c + (size_t)v * XS_W, &y, sizeof y);
-      any |= (xs_vi)y;
-    }
+ * non-zero and XS_NONFINITE if a lane term is Inf/NaN. W doubles per vector
+ * register, NV independent chains: NV*W lanes per level, as many as the
+ * ISA has registers for. A macro, so that each ISA gets its own vector
+ * width (GCC lowers wider-than-native vectors through the stack). */
+#define XS_DEFINE_BLOCK(NAME, ATTR, W, NV, FADD, FSUB)                             \
+  ATTR static int NAME(xs_state_t *st, const double *x, size_t n, double *rem)     \
+  {                                                                                \
+    typedef double vd __attribute__((vector_size(8 * (W))));                       \
+    typedef int64_t vi __attribute__((vector_size(8 * (W))));                      \
+    vd a[XS_K][NV];                                                                \
+    vi any = {0}, bad = {0}, expmask;                                              \
+    for (int i = 0; i < (W); i++) expmask[i] = INT64_C(0x7ff0000000000000);         \
+    for (int k = 0; k < XS_K; k++) memcpy(a[k], st->a[k], sizeof a[k]);            \
+    for (size_t c = 0; c < n; c += (size_t)(NV) * (W)) {                           \
+      for (int v = 0; v < (NV); v++) {                                             \
+        vd y;                                                                      \
+        memcpy(&y, x + c + (size_t)v * (W), sizeof y);                             \
+        for (int k = 0; k < XS_K; k++) { /* TwoSum(a[k], y) */                     \
+          vd s = FADD(a[k][v], y);                                                 \
+          vd bb = s - a[k][v];                                                     \
+          y = (a[k][v] - FSUB(s, bb)) + FSUB(y, bb);                               \
+          a[k][v] = s;                                                             \
+        }                                                                          \
+        memcpy(rem + c + (size_t)v * (W), &y, sizeof y);                           \
+        any |= (vi)y;                                                              \
+      }                                                                            \
+    }                                                                              \
+    for (int k = 0; k < XS_K; k++) memcpy(st->a[k], a[k], sizeof a[k]);            \
+    for (int k = 0; k < XS_K; k++)                                                 \
+      for (int v = 0; v < (NV); v++) bad |= ((vi)a[k][v] & expmask) == expmask;    \
+    uint64_t anyr = 0, badr = 0;                                                   \
+    for (int i = 0; i < (W); i++) {                                                \
+      anyr |= (uint64_t)any[i];                                                    \
+      badr |= (uint64_t)bad[i];                                                    \
+    }                                                                              \
+    return ((anyr << 1) ? XS_SPILL : 0) | (badr ? XS_NONFINITE : 0); /* -0 is 0 */ \
   }
-  memcpy(st->a, a, sizeof a);
-  const xs_vi expmask = XS_SPLAT(XS_EXPMASK);
-  xs_vi bad = XS_SPLAT(0);
-  for (int k = 0; k < XS_K; k++)
-    for (int v = 0; v < NV; v++) bad |= ((xs_vi)a[k][v] & expmask) == expmask;
-  uint64_t anyr = 0, badr = 0;
-  for (int i = 0; i < XS_W; i++) {
-    anyr |= (uint64_t)any[i];
-    badr |= (uint64_t)bad[i];
-  }
-  return ((anyr << 1) ? XS_SPILL : 0) | (badr ? XS_NONFINITE : 0);  /* -0.0 is 0 */
-}
 
 /* p[i] + e[i] == x[i]*y[i] exactly, unless the return is non-zero (some
  * product is not finite, or so small that e would underflow). */
@@ -103,10 +97,9 @@ xs_two_prod_body(const double *x, const double *y, size_t n, double *p, double *
 typedef int (*xs_block_fn)(xs_state_t *, const double *, size_t, double *);
 typedef int (*xs_prod_fn)(const double *, const double *, size_t, double *, double *);
 
-static int xs_block_generic(xs_state_t *st, const double *x, size_t n, double *rem)
-{
-  return xs_block_body(st, x, n, rem, 1);
-}
+#define XS_PLAIN_ADD(a, b) ((a) + (b))
+#define XS_PLAIN_SUB(a, b) ((a) - (b))
+XS_DEFINE_BLOCK(xs_block_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB)
 static int xs_prod_generic(const double *x, const double *y, size_t n, double *p, double *e)
 {
   return xs_two_prod_body(x, y, n, p, e);
@@ -114,21 +107,21 @@ static int xs_prod_generic(const double *x, const double *y, size_t n, double *p
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define XS_HAVE_X86_DISPATCH 1
-__attribute__((target("avx2,fma"))) static int
-xs_block_avx2(xs_state_t *st, const double *x, size_t n, double *rem)
-{
-  return xs_block_body(st, x, n, rem, 2);
-}
+#include <immintrin.h>
+/* fma(a, 1, b) == a + b exactly (one rounding of the same value): half of
+ * the additions go to the FMA pipes, which on AMD Zen are separate from the
+ * FADD pipes. On Intel cores they are the same pipes: no gain, no loss. */
+#define XS_ADD256(a, b) ((vd)_mm256_fmadd_pd((__m256d)(a), _mm256_set1_pd(1.0), (__m256d)(b)))
+#define XS_SUB256(a, b) ((vd)_mm256_fmsub_pd((__m256d)(a), _mm256_set1_pd(1.0), (__m256d)(b)))
+XS_DEFINE_BLOCK(xs_block_avx2, __attribute__((target("avx2,fma"))), 4, 4, XS_ADD256, XS_SUB256)
 __attribute__((target("avx2,fma"))) static int
 xs_prod_avx2(const double *x, const double *y, size_t n, double *p, double *e)
 {
   return xs_two_prod_body(x, y, n, p, e);
 }
-__attribute__((target("avx512f"))) static int
-xs_block_avx512(xs_state_t *st, const double *x, size_t n, double *rem)
-{
-  return xs_block_body(st, x, n, rem, 4);
-}
+#define XS_ADD512(a, b) ((vd)_mm512_fmadd_pd((__m512d)(a), _mm512_set1_pd(1.0), (__m512d)(b)))
+#define XS_SUB512(a, b) ((vd)_mm512_fmsub_pd((__m512d)(a), _mm512_set1_pd(1.0), (__m512d)(b)))
+XS_DEFINE_BLOCK(xs_block_avx512, __attribute__((target("avx512f"))), 8, 4, XS_ADD512, XS_SUB512)
 __attribute__((target("avx512f"))) static int
 xs_prod_avx512(const double *x, const double *y, size_t n, double *p, double *e)
 {
@@ -138,31 +131,69 @@ xs_prod_avx512(const double *x, const double *y, size_t n, double *p, double *e)
 
 typedef struct {
   const char *name;
-  xs_block_fn block;
+  xs_block_fn block;   /* NULL: no fast path, every element to the superaccumulator */
   xs_prod_fn prod;
+  int (*supported)(void);
 } xs_kernel_t;
+
+static int xs_always(void) { return 1; }
+#ifdef XS_HAVE_X86_DISPATCH
+static int xs_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+static int xs_has_avx2(void)
+{
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif
+
+/* Best first: "auto" takes the first one the CPU supports. */
+static const xs_kernel_t xs_kernels[] = {
+#ifdef XS_HAVE_X86_DISPATCH
+  {"avx512", xs_block_avx512, xs_prod_avx512, xs_has_avx512},
+  {"avx2", xs_block_avx2, xs_prod_avx2, xs_has_avx2},
+#endif
+  {"generic", xs_block_generic, xs_prod_generic, xs_always},
+  {"superacc", NULL, NULL, xs_always},
+};
+#define XS_NKERNELS (sizeof xs_kernels / sizeof xs_kernels[0])
+
+/* Set once; a benign race if two threads set it first (same answer). */
+static const xs_kernel_t *xs_chosen;
+
+static const xs_kernel_t *xs_auto(void)
+{
+#ifdef XS_HAVE_X86_DISPATCH
+  __builtin_cpu_init();
+#endif
+  for (size_t i = 0; i < XS_NKERNELS; i++)
+    if (xs_kernels[i].supported()) return &xs_kernels[i];
+  return &xs_kernels[XS_NKERNELS - 1];
+}
 
 static const xs_kernel_t *xs_kernel(void)
 {
-  static const xs_kernel_t generic = {"generic", xs_block_generic, xs_prod_generic};
-#ifdef XS_HAVE_X86_DISPATCH
-  static const xs_kernel_t avx2 = {"avx2", xs_block_avx2, xs_prod_avx2};
-  static const xs_kernel_t avx512 = {"avx512", xs_block_avx512, xs_prod_avx512};
-  /* benign race: every thread computes the same answer */
-  static const xs_kernel_t *chosen;
-  if (!chosen) {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) chosen = &avx512;
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) chosen = &avx2;
-    else chosen = &generic;
-  }
-  return chosen;
-#else
-  return &generic;
-#endif
+  if (!xs_chosen) xs_chosen = xs_auto();
+  return xs_chosen;
 }
 
 const char *tess_xacc_kernel_name(void) { return xs_kernel()->name; }
+
+int tess_xacc_kernel_select(const char *name)
+{
+  if (strcmp(name, "auto") == 0) {
+    xs_chosen = xs_auto();
+    return 0;
+  }
+  for (size_t i = 0; i < XS_NKERNELS; i++)
+    if (strcmp(name, xs_kernels[i].name) == 0) {
+#ifdef XS_HAVE_X86_DISPATCH
+      __builtin_cpu_init();
+#endif
+      if (!xs_kernels[i].supported()) return -2;
+      xs_chosen = &xs_kernels[i];
+      return 0;
+    }
+  return -1;
+}
 
 /* ---- the driver: blocks, spills, fallbacks ---------------------------------- */
 
@@ -173,20 +204,32 @@ typedef struct {
   const void *x, *y;
 } xs_src_t;
 
-/* Exact, one element at a time, NaN/Inf counted: the fallback. */
+/* Exact, one element at a time, NaN/Inf counted: the fallback, and the
+ * whole of the "superacc" kernel. */
+static inline double xs_value(const xs_src_t *s, size_t i)
+{
+  return s->kind == XS_F64 ? ((const double *)s->x)[i] : (double)((const float *)s->x)[i];
+}
+
 static void xs_slow(tess_exact_acc_t *acc, const xs_src_t *s, size_t i0, size_t n)
 {
-  for (size_t i = i0; i < i0 + n; i++) {
-    switch (s->kind) {
-    case XS_F64: tess_xacc_add_double(acc, ((const double *)s->x)[i]); break;
-    case XS_F32: tess_xacc_add_double(acc, ((const float *)s->x)[i]); break;
-    case XS_DOT64:
-      tess_xacc_add_product(acc, ((const double *)s->x)[i], ((const double *)s->y)[i]);
-      break;
-    case XS_DOT32:
-      tess_xacc_add_product(acc, ((const float *)s->x)[i], ((const float *)s->y)[i]);
-      break;
+  if (s->kind == XS_DOT64 || s->kind == XS_DOT32) {
+    for (size_t i = i0; i < i0 + n; i++) {
+      double x = s->kind == XS_DOT64 ? ((const double *)s->x)[i] : ((const float *)s->x)[i];
+      double y = s->kind == XS_DOT64 ? ((const double *)s->y)[i] : ((const float *)s->y)[i];
+      tess_xacc_add_product(acc, x, y);
     }
+    return;
+  }
+  tess_xacc_reserve(acc, (int64_t)n);
+  for (size_t i = i0; i < i0 + n; i++) {
+    double v = xs_value(s, i);
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    if (((bits >> 52) & 0x7ff) != 0x7ff) tess_xacc_add_finite_bits(acc, bits);
+    else if (isnan(v)) acc->nan++;
+    else if (v > 0) acc->pinf++;
+    else acc->ninf++;
   }
 }
 
@@ -210,13 +253,14 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
 {
   const xs_kernel_t *kern = xs_kernel();
   xs_state_t st, saved;
-  /* 64-byte aligned scratch (32 KiB of stack): values fed to the kernel,
-   * their spills */
-  xs_vd buf_p[XS_BLOCK / XS_W], buf_e[XS_BLOCK / XS_W],
-      rem_p[XS_BLOCK / XS_W], rem_e[XS_BLOCK / XS_W];
-  double *bp = (double *)buf_p, *be = (double *)buf_e;
-  double *rp = (double *)rem_p, *re = (double *)rem_e;
+  /* scratch (32 KiB of stack): values fed to the kernel, their spills */
+  _Alignas(64) double bp[XS_BLOCK], be[XS_BLOCK], rp[XS_BLOCK], re[XS_BLOCK];
   memset(&st, 0, sizeof st);
+  if (!kern->block) {
+    for (size_t i0 = 0; i0 < n; i0 += XS_BLOCK)
+      xs_slow(acc, s, i0, n - i0 < XS_BLOCK ? n - i0 : XS_BLOCK);
+    return;
+  }
 
   for (size_t i0 = 0; i0 < n; i0 += XS_BLOCK) {
     size_t len = n - i0 < XS_BLOCK ? n - i0 : XS_BLOCK;

@@ -68,6 +68,13 @@ tess_err_t tess_exact_acc_allreduce_many(tess_exact_acc_t *const acc[], size_t c
  * subnormals exact, overflow to +-Inf). The accumulator is not changed. */
 tess_err_t tess_exact_acc_round_f64(const tess_exact_acc_t *acc, double *result);
 tess_err_t tess_exact_acc_round_f32(const tess_exact_acc_t *acc, float *result);
+/* The fast-path kernel in use: "avx512", "avx2" or "generic" (picked at run
+ * time for this CPU), or "superacc" (no fast path). Every kernel gives the
+ * same bits; they differ in speed only. */
+const char *tess_exact_acc_kernel(void);
+/* For tests and benchmarks: force a kernel by name, or "auto". Process-wide,
+ * not thread-safe. TESS_ERR_UNSUPPORTED if this CPU cannot run it. */
+tess_err_t tess_exact_acc_set_kernel(const char *name);
 /* Sign of the exact finite part: -1, 0 or +1 (ignores NaN/Inf counts). */
 int tess_exact_acc_sign(const tess_exact_acc_t *acc);
 #endif
