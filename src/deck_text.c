@@ -63,6 +63,31 @@ static int bare_key(const char *k, size_t n)
   return 1;
 }
 
+/* Float keys accept TOML integers; the effective deck shows them as floats. */
+static tess_err_t float_text(const tess_toml_value_t *v, char **o, size_t *l, size_t *c)
+{
+  tess_err_t err = TESS_OK;
+  if (tess_toml_type(v) == TESS_TOML_ARRAY) {
+    TESS_CHECK(puts_(o, l, c, "["));
+    for (size_t i = 0; i < tess_toml_len(v); i++) {
+      if (i) TESS_CHECK(puts_(o, l, c, ", "));
+      TESS_CHECK(float_text(tess_toml_at(v, i), o, l, c));
+    }
+    TESS_CHECK(puts_(o, l, c, "]"));
+  } else if (tess_toml_type(v) == TESS_TOML_INT) {
+    int64_t x;
+    char buf[64];
+    TESS_CHECK(tess_toml_as_int(v, &x));
+    if (x > -(INT64_C(1) << 53) && x < (INT64_C(1) << 53)) snprintf(buf, sizeof buf, "%lld.0", (long long)x);
+    else snprintf(buf, sizeof buf, "%.17g", (double)x);   /* what the study will read */
+    TESS_CHECK(puts_(o, l, c, buf));
+  } else {
+    TESS_CHECK(deck_value_text(v, o, l, c));
+  }
+cleanup:
+  return err;
+}
+
 tess_err_t deck_value_text(const tess_toml_value_t *v, char **o, size_t *l, size_t *c)
 {
   tess_err_t err = TESS_OK;
@@ -178,7 +203,9 @@ tess_err_t deck_build_text(tess_deck_t *d)
         done[j] = 1;
         TESS_CHECK(puts_(&o, &l, &c, p + (tl ? tl + 1 : 0)));
         TESS_CHECK(puts_(&o, &l, &c, " = "));
-        TESS_CHECK(deck_value_text(d->e[j].val, &o, &l, &c));
+        tess_key_type_t t = d->e[j].key->type;
+        if (t == TESS_KEY_FLOAT || t == TESS_KEY_FLOAT_ARRAY) TESS_CHECK(float_text(d->e[j].val, &o, &l, &c));
+        else TESS_CHECK(deck_value_text(d->e[j].val, &o, &l, &c));
         if (d->e[j].from == DECK_FROM_DEFAULT) TESS_CHECK(puts_(&o, &l, &c, "  # default"));
         if (d->e[j].from == DECK_FROM_SET) TESS_CHECK(puts_(&o, &l, &c, "  # --set"));
         TESS_CHECK(puts_(&o, &l, &c, "\n"));
