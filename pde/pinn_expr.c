@@ -47,8 +47,21 @@ struct pinn_expr {
 };
 
 /* ---- arena and folding constructors ------------------------------------ */
+static int node_same(const node_t *a, const node_t *b, int din)
+{
+  if (a->kind != b->kind || a->a != b->a || a->b != b->b || a->idx != b->idx || a->fun != b->fun)
+    return 0;
+  if (memcmp(&a->num, &b->num, sizeof a->num) != 0) return 0;
+  return memcmp(a->alpha, b->alpha, (size_t)din) == 0;
+}
+
+/* Hash-consing (linear search: expressions are small): an identical node is
+ * reused, so equal subexpressions are one node (computed once) and the
+ * folding rules below can see that a - a is zero. */
 static int node_new(pinn_expr_t *ex, node_t nd)
 {
+  for (int k = ex->nn - 1; k >= 0; k--)
+    if (node_same(&ex->n[k], &nd, ex->din)) return k;
   if (ex->nn == ex->cap) {
     int cap = ex->cap ? 2 * ex->cap : 256;
     node_t *n = realloc(ex->n, (size_t)cap * sizeof *n);
@@ -95,8 +108,17 @@ static int mk_bin(pinn_expr_t *ex, int kind, int a, int b)
     return mk_num(ex, kind == N_ADD ? x + y : kind == N_SUB ? x - y : kind == N_MUL ? x * y : x / y);
   }
   switch (kind) {
-  case N_ADD: if (is_num(ex, a, 0)) return b; if (is_num(ex, b, 0)) return a; break;
-  case N_SUB: if (is_num(ex, b, 0)) return a; if (is_num(ex, a, 0)) return mk_neg(ex, b); break;
+  case N_ADD:
+    if (is_num(ex, a, 0)) return b;
+    if (is_num(ex, b, 0)) return a;
+    if (B->kind == N_NEG) return mk_bin(ex, N_SUB, a, B->a);       /* a + (-b) = a - b */
+    if (A->kind == N_NEG) return mk_bin(ex, N_SUB, b, A->a);       /* (-a) + b = b - a */
+    break;
+  case N_SUB:
+    if (a == b) return mk_num(ex, 0);                              /* exact for finite a */
+    if (is_num(ex, b, 0)) return a;
+    if (is_num(ex, a, 0)) return mk_neg(ex, b);
+    break;
   case N_MUL:
     if (is_num(ex, a, 0) || is_num(ex, b, 0)) return mk_num(ex, 0);
     if (is_num(ex, a, 1)) return b;
