@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# tests/layering/check_layering.sh SRC_DIR: dependencies point one way,
+# apps/ -> spectral/, pde/ -> src/ -> include/tessera/. Fails listing every
+# include that crosses a line the wrong way.
+set -u
+cd "$1"
+bad=0
+report() { echo "layering: $1"; bad=1; }
+for f in $(ls src/*.[ch] src/*/*.cu 2>/dev/null); do
+  grep -nE '#include *[<"](\.\./)*(spectral|pde|apps)/' "$f" && report "$f includes spectral/, pde/ or apps/"
+done
+for f in $(ls spectral/*.[ch] 2>/dev/null); do
+  grep -nE '#include *[<"](\.\./)*(pde|apps)/' "$f" && report "$f includes pde/ or apps/"
+done
+for f in $(ls pde/*.[ch] 2>/dev/null); do
+  grep -nE '#include *[<"](\.\./)*(spectral|apps)/' "$f" && report "$f includes spectral/ or apps/"
+done
+for f in include/tessera/*.h; do
+  grep -nE '#include *"' "$f" && report "$f uses a quoted include (public headers include only <tessera/...> and system headers)"
+done
+[ $bad = 0 ] && echo "layering ok"
+exit $bad
