@@ -475,7 +475,8 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
       }
   }
 cleanup:
-  if (rq != MPI_REQUEST_NULL) MPI_Request_free(&rq);
+  /* Freeing an active collective request is erroneous in MPI: complete it. */
+  if (rq != MPI_REQUEST_NULL) MPI_Wait(&rq, MPI_STATUS_IGNORE);
   tess_log_event_end(ev_reshard);
   return err;
 }
