@@ -264,9 +264,9 @@ static void unpack_all(const tess_array_t *a, const int *displs, const int *coun
     tess_array_block_at_(m, a->ndim, a->gshape, &a->spec, coords, start, len);
     char *blk = packed + (size_t)displs[r] * a->esize;
     if (to_global)
-      tess_box_copy_(a->ndim, a->esize, len, global, a->gshape, start, blk, len, zero);
+      tess_box_copy_(a->ndim, a->esize, len, global, a->gshape, start, blk, len, zero, 0);
     else
-      tess_box_copy_(a->ndim, a->esize, len, blk, len, zero, global, a->gshape, start);
+      tess_box_copy_(a->ndim, a->esize, len, blk, len, zero, global, a->gshape, start, 0);
   }
 }
 

@@ -26,8 +26,9 @@ void tess_array_block_at_(const tess_mesh_t *mesh, int ndim, const int64_t gshap
 /* Host copy of a box of extent ext[] between two row-major arrays: from src
  * (shape sshape, box at soff) to dst (shape dshape, box at doff). Trailing
  * dimensions that are whole in both are merged, so the inner loop is one
- * memcpy of the longest contiguous run. */
+ * memcpy of the longest contiguous run. stream != 0 asks for non-temporal
+ * stores (for copies far larger than the cache). */
 void tess_box_copy_(int ndim, size_t esize, const int64_t ext[], void *dst,
                     const int64_t dshape[], const int64_t doff[], const void *src,
-                    const int64_t sshape[], const int64_t soff[]);
+                    const int64_t sshape[], const int64_t soff[], int stream);
 #endif

@@ -2,14 +2,56 @@
  * The inner loop of reshard's pack/unpack and of gather/scatter: it must
  * reduce to a few large memcpy calls when the layout allows it, so trailing
  * dimensions that are whole in source, destination and box are merged into
- * one contiguous run before looping. */
+ * one contiguous run before looping.
+ *
+ * For large copies the caller may ask for streaming (non-temporal) stores:
+ * a plain memcpy into memory that is not in cache first reads each
+ * destination line (read-for-ownership), so it moves 3 bytes per byte
+ * copied; streaming stores move 2. Measured 1.2-2x faster for out-of-cache
+ * runs on the 2-core test machine. Only where the data would not fit in
+ * cache anyway, since streamed data is not cached for the next reader. */
 #include "array_internal.h"
 
+#include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#define STREAM_MIN_RUN 4096   /* bytes: shorter runs gain nothing */
+
+static void copy_run(char *d, const char *s, size_t n, int stream)
+{
+#if defined(__SSE2__)
+  if (stream && n >= STREAM_MIN_RUN) {
+    size_t head = (16 - ((uintptr_t)d & 15)) & 15;
+    memcpy(d, s, head);
+    d += head;
+    s += head;
+    n -= head;
+    size_t m = n / 64;
+    for (size_t i = 0; i < m; i++, d += 64, s += 64) {
+      __m128i a = _mm_loadu_si128((const __m128i *)s);
+      __m128i b = _mm_loadu_si128((const __m128i *)(s + 16));
+      __m128i c = _mm_loadu_si128((const __m128i *)(s + 32));
+      __m128i e = _mm_loadu_si128((const __m128i *)(s + 48));
+      _mm_stream_si128((__m128i *)d, a);
+      _mm_stream_si128((__m128i *)(d + 16), b);
+      _mm_stream_si128((__m128i *)(d + 32), c);
+      _mm_stream_si128((__m128i *)(d + 48), e);
+    }
+    memcpy(d, s, n - m * 64);
+    return;
+  }
+#else
+  (void)stream;
+#endif
+  memcpy(d, s, n);
+}
 
 void tess_box_copy_(int ndim, size_t esize, const int64_t ext[], void *dst,
                     const int64_t dshape[], const int64_t doff[], const void *src,
-                    const int64_t sshape[], const int64_t soff[])
+                    const int64_t sshape[], const int64_t soff[], int stream)
 {
   int64_t run = 1, dstride[TESS_MAX_NDIM], sstride[TESS_MAX_NDIM], idx[TESS_MAX_NDIM];
   int k = ndim;   /* dims k..ndim-1 form the contiguous run */
@@ -39,13 +81,13 @@ void tess_box_copy_(int ndim, size_t esize, const int64_t ext[], void *dst,
   }
   size_t bytes = (size_t)run * esize;
   if (k == 0) {
-    memcpy(dp0 + (size_t)dbase * esize, sp0 + (size_t)sbase * esize, bytes);
-    return;
+    copy_run(dp0 + (size_t)dbase * esize, sp0 + (size_t)sbase * esize, bytes, stream);
+    goto done;
   }
   for (int d = 0; d < k; d++) idx[d] = 0;
   int64_t dcur = dbase, scur = sbase;
   for (;;) {
-    memcpy(dp0 + (size_t)dcur * esize, sp0 + (size_t)scur * esize, bytes);
+    copy_run(dp0 + (size_t)dcur * esize, sp0 + (size_t)scur * esize, bytes, stream);
     int d = k - 1;
     while (d >= 0) {
       idx[d]++;
@@ -57,6 +99,11 @@ void tess_box_copy_(int ndim, size_t esize, const int64_t ext[], void *dst,
       idx[d] = 0;
       d--;
     }
-    if (d < 0) return;
+    if (d < 0) break;
   }
+done:
+#if defined(__SSE2__)
+  if (stream) _mm_sfence();   /* streamed stores visible before MPI or the caller reads */
+#endif
+  return;
 }

@@ -46,6 +46,7 @@ struct tess_reshard {
   MPI_Comm comm;                     /* borrowed from the mesh's subset cache */
   int csize;
   method_t method;
+  int stream;                        /* copies use streaming stores (large plans) */
   /* alltoallv */
   int *scounts, *sdispls, *rcounts, *rdispls;
   int send_direct, recv_direct;      /* 1: no pack / unpack needed */
@@ -56,6 +57,10 @@ struct tess_reshard {
 };
 
 static tess_log_event_t ev_reshard = -1;
+
+/* Local blocks from this size on are copied with streaming stores: they do
+ * not fit in cache, so caching the copy would only cost bandwidth. */
+#define STREAM_MIN_BYTES ((int64_t)16 << 20)
 
 /* Overlap of two blocks given by (start, len); 0 if empty. */
 static int overlap(int ndim, const int64_t as[], const int64_t al[], const int64_t bs[],
@@ -374,6 +379,13 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   TESS_MPI_CHECK(MPI_Comm_size(p->comm, &p->csize));
   TESS_CHECK(translate_peers(p));
   TESS_CHECK(choose_method(p, sent));
+  {
+    /* Stream when this rank's copies alone overflow a typical L3 share. */
+    int64_t local = 1;
+    for (int d = 0; d < p->ndim; d++) local *= p->dlshape[d];
+    const char *e = getenv("TESS_RESHARD_STREAM");
+    p->stream = e ? atoi(e) : local * (int64_t)p->esize >= STREAM_MIN_BYTES;
+  }
   if (p->method == METHOD_ALLTOALLW) TESS_CHECK(setup_alltoallw(p));
   else TESS_CHECK(setup_alltoallv(p));
   *plan = p;
@@ -431,7 +443,7 @@ static void copy_self(const tess_reshard_t *p, const tess_array_t *src, tess_arr
 {
   if (p->has_self)
     tess_box_copy_(p->ndim, p->esize, p->self_src.ext, dst->data, p->dlshape, p->self_dst.off,
-                   src->data, p->slshape, p->self_src.off);
+                   src->data, p->slshape, p->self_src.off, p->stream);
 }
 
 tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src,
@@ -461,7 +473,7 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
       for (int i = 0; i < p->nsend; i++) {
         const box_t *b = &p->send[i];
         tess_box_copy_(p->ndim, p->esize, b->ext, sb + (size_t)p->sdispls[b->peer] * p->esize,
-                       b->ext, zero, src->data, p->slshape, b->off);
+                       b->ext, zero, src->data, p->slshape, b->off, p->stream);
       }
     TESS_MPI_CHECK(MPI_Ialltoallv(sb, p->scounts, p->sdispls, et, rb, p->rcounts, p->rdispls, et,
                                   p->comm, &rq));
@@ -471,7 +483,7 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
       for (int i = 0; i < p->nrecv; i++) {
         const box_t *b = &p->recv[i];
         tess_box_copy_(p->ndim, p->esize, b->ext, dst->data, p->dlshape, b->off,
-                       rb + (size_t)p->rdispls[b->peer] * p->esize, b->ext, zero);
+                       rb + (size_t)p->rdispls[b->peer] * p->esize, b->ext, zero, p->stream);
       }
   }
 cleanup:

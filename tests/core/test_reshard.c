@@ -3,7 +3,8 @@
  * global index, and the chain must end with the original local data.
  * Random meshes (1-3 axes), 1-4-D arrays with prime sizes and sizes
  * smaller than the axis, replicated dims, all dtypes; both collective
- * methods (packed alltoallv and alltoallw). Seeded: reproducible.
+ * methods (packed alltoallv and alltoallw), with and without streaming
+ * stores in the copies. Seeded: reproducible.
  * Usage: test_reshard [trials] [seed] */
 #include "core_testlib.h"
 #include "tess_test.h"
@@ -37,6 +38,8 @@ static int run_trial(uint64_t *s, int trial, int nranks)
   static const char *const methods[] = {"auto", "alltoallv", "alltoallw"};
   const char *method = methods[ct_rand(s, 3)];
   setenv("TESS_RESHARD_METHOD", method, 1);
+  /* Streaming stores are used for large arrays only; force them half the time. */
+  setenv("TESS_RESHARD_STREAM", ct_rand(s, 2) ? "1" : "0", 1);
   TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, naxes, names, msizes, &mesh));
   ct_random_spec(s, ndim, naxes, &spec0);
   TESS_CHECK(tess_array_create(mesh, t, ndim, f.shape, &spec0, TESS_MEM_HOST, &orig));
