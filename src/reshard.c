@@ -378,7 +378,6 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   TESS_CHECK(tess_mesh_subset_comm(p->mesh, mask, &p->comm));
   TESS_MPI_CHECK(MPI_Comm_size(p->comm, &p->csize));
   TESS_CHECK(translate_peers(p));
-  TESS_CHECK(choose_method(p, sent));
   {
     /* Stream when this rank's copies alone overflow a typical L3 share. */
     int64_t local = 1;
@@ -386,8 +385,20 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
     const char *e = getenv("TESS_RESHARD_STREAM");
     p->stream = e ? atoi(e) : local * (int64_t)p->esize >= STREAM_MIN_BYTES;
   }
-  if (p->method == METHOD_ALLTOALLW) TESS_CHECK(setup_alltoallw(p));
-  else TESS_CHECK(setup_alltoallv(p));
+  /* What can fail on one rank alone (an int limit, memory, the environment)
+   * must fail on all, or the others would wait in execute forever. */
+  tess_err_t lerr = choose_method(p, sent);
+  if (lerr == TESS_OK)
+    lerr = p->method == METHOD_ALLTOALLW ? setup_alltoallw(p) : setup_alltoallv(p);
+  int agree[3] = {lerr != TESS_OK, (int)p->method, -(int)p->method};
+  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, agree, 3, MPI_INT, MPI_MAX, p->mesh->cart));
+  if (lerr != TESS_OK) {
+    err = tess_error_push(lerr, __FILE__, __LINE__, __func__, NULL);
+    goto cleanup;
+  }
+  TESS_REQUIRE(!agree[0], TESS_ERR_ARG, "reshard planning failed on another rank (see its error)");
+  TESS_REQUIRE(agree[1] == -agree[2], TESS_ERR_ARG,
+               "ranks chose different reshard methods: is TESS_RESHARD_METHOD the same on all?");
   *plan = p;
   p = NULL;
 cleanup:

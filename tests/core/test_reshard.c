@@ -120,6 +120,12 @@ static void pencil_case(int nranks)
   CHECK(tess_reshard(x, y) == TESS_ERR_ARG && strstr(tess_error_message(), "'bogus' (expected "
         "auto, alltoallv or alltoallw)"), "bad method: %s", tess_error_message());
   tess_error_clear();
+  if (nranks > 1) {   /* ranks that disagree must all fail, not hang */
+    setenv("TESS_RESHARD_METHOD", tess_mesh_rank(mesh) == 0 ? "alltoallw" : "alltoallv", 1);
+    CHECK(tess_reshard(x, y) == TESS_ERR_ARG && strstr(tess_error_message(), "different reshard "
+          "methods"), "disagreeing ranks: %s", tess_error_message());
+    tess_error_clear();
+  }
   unsetenv("TESS_RESHARD_METHOD");
 cleanup:
   if (err) { tess_error_print(stderr); tess_error_clear(); tess_test_failures++; }
