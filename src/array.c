@@ -282,8 +282,11 @@ static tess_err_t gather_scatter(tess_array_t *a, int root, void *global, int to
   rank = a->mesh->rank;
   TESS_REQUIRE(root >= 0 && root < a->mesh->size, TESS_ERR_ARG,
                "root %d is not a rank of the %d-rank mesh", root, a->mesh->size);
-  TESS_REQUIRE(rank != root || global != NULL || tess_array_global_count(a) == 0, TESS_ERR_ARG,
-               "NULL global buffer on the root rank %d", root);
+  /* Only the root knows whether its buffer is there: tell everyone, so that
+   * a bad call fails on all ranks instead of leaving them in Gatherv. */
+  int root_ok = global != NULL || tess_array_global_count(a) == 0;
+  TESS_MPI_CHECK(MPI_Bcast(&root_ok, 1, MPI_INT, root, a->mesh->cart));
+  TESS_REQUIRE(root_ok, TESS_ERR_ARG, "NULL global buffer on the root rank %d", root);
   counts = malloc(sizeof(int) * (size_t)a->mesh->size);
   displs = malloc(sizeof(int) * (size_t)a->mesh->size);
   TESS_REQUIRE(counts && displs, TESS_ERR_MEM, "gather layout");

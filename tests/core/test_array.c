@@ -161,6 +161,12 @@ static void errors(int nranks)
     if (tess_array_create_like(a, &other, &b) == TESS_OK) {
       CHECK(tess_array_copy(b, a) == TESS_ERR_SHAPE, "copy across specs accepted");
       tess_error_clear();
+      /* A NULL buffer on the root fails on every rank (none is left waiting). */
+      double dummy[15];
+      CHECK(tess_array_gather(a, nranks - 1, tess_mesh_rank(mesh) == nranks - 1 ? NULL : dummy)
+                == TESS_ERR_ARG && strstr(tess_error_message(), "NULL global buffer on the root "
+                "rank"), "gather into NULL: %s", tess_error_message());
+      tess_error_clear();
     }
   }
   tess_array_destroy(&a);
