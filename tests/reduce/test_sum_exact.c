@@ -581,6 +581,16 @@ int main(int argc, char **argv)
   MPI_Init(&argc, &argv);   /* no tess_init: the sums must work without it */
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+  if (argc > 1) {   /* force a fast-path kernel: every one must be exact */
+    int rc = tess_exact_acc_set_kernel(argv[1]);
+    if (rc == TESS_ERR_UNSUPPORTED) {
+      if (rank == 0) printf("kernel %s: not supported on this CPU, skipped\n", argv[1]);
+      MPI_Finalize();
+      return 77;
+    }
+    CHECK(rc == TESS_OK, "set_kernel(%s) = %d", argv[1], rc);
+  }
+  if (rank == 0) printf("kernel: %s\n", tess_exact_acc_kernel());
   cases_known();
   cases_random();
   cases_accumulator();
