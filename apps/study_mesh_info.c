@@ -112,8 +112,8 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
       printf("{\"study\": \"mesh_info\", \"ranks\": %d, \"grid\": \"%s\", \"cells\": %" PRId64
              ", \"index_sum\": %" PRId64 ", \"expected\": %" PRId64 "}\n", size, shape, total, sum, want);
     else
-      printf("mesh_info: %d ranks, grid %s = %" PRId64 " cells, %" PRId64 "-%" PRId64
-             " per rank; index sum %" PRId64 " (expected %" PRId64 ") %s\n", size, shape, total, base,
+      printf("mesh_info: %d rank%s, grid %s = %" PRId64 " cells, %" PRId64 "-%" PRId64
+             " per rank; index sum %" PRId64 " (expected %" PRId64 ") %s\n", size, size > 1 ? "s" : "", shape, total, base,
              base + (extra > 0), sum, want, sum == want ? "ok" : "MISMATCH");
     fflush(stdout);
   }
