@@ -157,7 +157,7 @@ def main():
                 name = os.path.relpath(case, root)
                 crashed = rc is None or rc < 0 or rc not in (0, 1) or b"Sanitizer" in err
                 if crashed:
-                    failures.append(f"{name}: CRASH/HANG (exit {rc}): {err.decode(errors='replace')[-300:]}")
+                    failures.append(f"{name}: CRASH/HANG (exit {rc}): {err.decode(errors='replace')[:1500]}")
                     continue
                 if kind == "invalid":
                     if rc == 1 and err.strip():
