@@ -71,6 +71,7 @@ def cli(app, toml2json, src, work):
     expect([app, d], 3, f"{d}:4:1: expected ',' or ']' in array (opened at line 3, column 5)")
     d = write(f"{work}/cross.toml", 'study = "mesh_info"\ngrid.n = [6, 5, 4]\n')
     expect([app, d], 3, "key 'grid.length': has 2 entries but grid.n has 3")
+    expect([app, ok, "--set", 'mesh.axes=["x","x"]'], 3, "--set 'mesh.axes=[\"x\",\"x\"]': key 'mesh.axes': axis name \"x\" is used twice")
     expect([app, f"{work}/missing.toml"], 3, f"cannot read deck '{work}/missing.toml': No such file or directory")
     expect([app, work], 3, f"deck '{work}' is a directory, expected a TOML file")
     d = write(f"{work}/binary.toml", "")
@@ -131,8 +132,14 @@ def mpi(app, mpiexec, np, src, work):
     want = cells * (cells - 1) // 2
     check(f"{np} rank{'s' if np > 1 else ''}, grid 13x7x3 = {cells} cells" in out and f"index sum {want} (expected {want}) ok" in out,
           f"np {np}: wrong summary:\n{out}")
+    check(f"f64 array 13x7x3 sharded, exact sum {want} (expected {want}) ok" in out, f"np {np}: array sum:\n{out}")
+    # two mesh axes on a 1-D grid: the second axis holds replicas, counted once
+    rc, out2, err2 = run([mpiexec, "-n", str(np), "--oversubscribe", app, deck, "--set", 'mesh.axes=["x","y"]',
+                          "--set", "grid.n=[1001]", "--set", "grid.length=[1]"])
+    check(rc == 0 and "exact sum 500500 (expected 500500) ok" in out2, f"np {np}: replicated axis:\n{out2}{err2}")
     # every cell on exactly one rank: the blocks tile 0..cells-1
-    blocks = sorted(tuple(map(int, l.split()[3].split(".."))) for l in out.splitlines() if l.startswith("rank "))
+    blocks = sorted(tuple(map(int, l.split()[3].split(".."))) for l in out.splitlines()
+                    if l.startswith("rank ") and " cells " in l)
     check(len(blocks) == np and blocks[0][0] == 0 and blocks[-1][1] == cells - 1 and
           all(b[0] == a[1] + 1 for a, b in zip(blocks, blocks[1:])), f"np {np}: blocks do not tile: {blocks}")
     check("effective deck" in err and "repeat = 5" in err, f"np {np}: rank 0 did not log the effective deck:\n{err}")
