@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 static const tess_deck_key_t keys[] = {
   {.path = "grid.n", .type = TESS_KEY_INT_ARRAY, .default_toml = NULL, .min = 1, .max = 4096,
@@ -222,6 +223,30 @@ static void test_schema_bugs(void)
   tess_error_clear();
 }
 
+static void test_file(void)
+{
+  char path[] = "/tmp/tess_deck_XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0, "mkstemp");
+  if (fd < 0) return;
+  const char text[] = "study = \"demo\"\ngrid.n = [3, 4]\n";
+  CHECK(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1), "write");
+  close(fd);
+  tess_deck_t *d = NULL;
+  int64_t n[2];
+  size_t k = 0;
+  CHECK(tess_deck_load(path, NULL, 0, schemas, 2, &d) == TESS_OK && strcmp(tess_deck_path(d), path) == 0, "file");
+  CHECK(d && tess_deck_get_int_array(d, "grid.n", n, 2, &k) == TESS_OK && k == 2 && n[1] == 4, "file values");
+  tess_deck_destroy(&d);
+  unlink(path);
+  CHECK(tess_deck_load(path, NULL, 0, schemas, 2, &d) == TESS_ERR_IO && strstr(tess_error_message(), "No such file"),
+        "missing: %s", tess_error_message());
+  tess_error_clear();
+  CHECK(tess_deck_load("/tmp", NULL, 0, schemas, 2, &d) == TESS_ERR_IO && strstr(tess_error_message(), "directory"),
+        "directory: %s", tess_error_message());
+  tess_error_clear();
+}
+
 int main(int argc, char **argv)
 {
   MPI_Init(&argc, &argv);
@@ -230,6 +255,7 @@ int main(int argc, char **argv)
   test_errors();
   test_print();
   test_schema_bugs();
+  test_file();
   int rc = tess_test_finish("deck");
   MPI_Finalize();
   return rc;
