@@ -51,8 +51,10 @@ static tess_err_t parse_escape(toml_cur_t *c, toml_buf_t *b)
   default: {
     char f[32];
     if (e < 0 || toml_at_newline(c)) return toml_error_at(c, line, col, "unterminated escape at end of line");
-    return toml_error_at(c, line, col, "invalid escape \\%s (expected one of \\b \\t \\n \\f \\r \\\" \\\\ "
-                         "\\uXXXX \\UXXXXXXXX)", toml_found(c, f) + 1);
+    const char *fs = toml_found(c, f);
+    int flen = fs[0] == '\'' ? (int)strlen(fs) - 2 : (int)strlen(fs);
+    return toml_error_at(c, line, col, "invalid escape \\%.*s (expected one of \\b \\t \\n \\f \\r \\\" "
+                         "\\\\ \\uXXXX \\UXXXXXXXX)", flen, fs[0] == '\'' ? fs + 1 : fs);
   }
   }
   toml_adv(c);

@@ -173,8 +173,14 @@ static tess_err_t too_deep(toml_cur_t *c, const toml_key_t *k, size_t i)
                        TESS_TOML_MAX_DEPTH);
 }
 
+static const char *article(const char *w)
+{
+  return strchr("aeiou", w[0]) ? "an" : "a";
+}
+
 static const char *how_defined(const tess_toml_value_t *v)
 {
+  if (v->type == TESS_TOML_ARRAY) return (v->flags & TA_OF_TABLES) ? "array of tables" : "static array";
   if (v->type != TESS_TOML_TABLE) return tess_toml_type_name(v->type);
   if (v->flags & TT_FROZEN) return "inline table";
   if (v->flags & TT_EXPLICIT) return "table defined by a [header]";
@@ -201,8 +207,9 @@ tess_err_t toml_assign(toml_cur_t *c, tess_toml_value_t *t, const toml_key_t *k,
     tess_toml_value_t *ch = cur->u.tab.vals[idx];
     if (ch->type != TESS_TOML_TABLE || (ch->flags & (TT_FROZEN | TT_EXPLICIT))) {
       err = toml_error_at(c, k->line[i], k->col[i],
-                          "cannot add keys to '%s' with dotted keys: it is already an %s (line %d)",
-                          key_path(k, i + 1, path, sizeof path), how_defined(ch), ch->line);
+                          "cannot add keys to '%s' with dotted keys: it is already %s %s (line %d)",
+                          key_path(k, i + 1, path, sizeof path), article(how_defined(ch)), how_defined(ch),
+                          ch->line);
       goto cleanup;
     }
     ch->flags = (ch->flags & ~(unsigned)TT_IMPLICIT) | TT_DOTTED;
@@ -214,7 +221,7 @@ tess_err_t toml_assign(toml_cur_t *c, tess_toml_value_t *t, const toml_key_t *k,
     tess_toml_value_t *old = cur->u.tab.vals[idx];
     err = toml_error_at(c, k->line[last], k->col[last], "duplicate key '%s' (already defined at line %d as %s %s)",
                         key_path(k, k->n, path, sizeof path), old->line,
-                        old->type == TESS_TOML_ARRAY || old->type == TESS_TOML_INT ? "an" : "a",
+                        article(how_defined(old)),
                         how_defined(old));
     goto cleanup;
   }
@@ -262,9 +269,7 @@ static tess_err_t parse_header(toml_cur_t *c, tess_toml_value_t *root, toml_key_
     }
     err = toml_error_at(c, line, col, "header [%s] cannot extend '%s': it is already %s %s (line %d)",
                         key_path(k, k->n, path, sizeof path), key_path(k, i + 1, path2, sizeof path2),
-                        ch->type == TESS_TOML_ARRAY || ch->type == TESS_TOML_INT || (ch->flags & TT_FROZEN)
-                            ? "an" : "a",
-                        ch->type == TESS_TOML_ARRAY ? "static array" : how_defined(ch), ch->line);
+                        article(how_defined(ch)), how_defined(ch), ch->line);
     goto cleanup;
   }
   size_t last = k->n - 1;
@@ -295,8 +300,7 @@ static tess_err_t parse_header(toml_cur_t *c, tess_toml_value_t *root, toml_key_
                           path, ch->line, path);
     else
       err = toml_error_at(c, line, col, "cannot define table [%s]: the key is already %s %s (line %d)",
-                          path, ch->type == TESS_TOML_ARRAY || ch->type == TESS_TOML_INT ||
-                          (ch->flags & TT_FROZEN) ? "an" : "a", how_defined(ch), ch->line);
+                          path, article(how_defined(ch)), how_defined(ch), ch->line);
     goto cleanup;
   }
   tess_toml_value_t *arr;
@@ -309,9 +313,7 @@ static tess_err_t parse_header(toml_cur_t *c, tess_toml_value_t *root, toml_key_
     arr = t->u.tab.vals[idx];
     if (arr->type != TESS_TOML_ARRAY || !(arr->flags & TA_OF_TABLES)) {
       err = toml_error_at(c, line, col, "[[%s]] cannot append: the key is already %s %s (line %d)%s",
-                          path, arr->type == TESS_TOML_ARRAY || arr->type == TESS_TOML_INT ||
-                          (arr->flags & TT_FROZEN) ? "an" : "a",
-                          arr->type == TESS_TOML_ARRAY ? "static array" : how_defined(arr), arr->line,
+                          path, article(how_defined(arr)), how_defined(arr), arr->line,
                           arr->type == TESS_TOML_ARRAY ? "; static arrays cannot be extended" : "");
       goto cleanup;
     }

@@ -1,0 +1,184 @@
+/* spectral/fft_backend_fftw.c: the FFTW backend (host memory, f64 and f32).
+ * One FFTW "many" plan per line shape (n, B, layout, kind, sign); executed
+ * with the new-array interface on the scratch it was planned on, so the
+ * alignment FFTW saw at planning is the alignment it always gets.
+ * Wisdom: FFTW keeps separate wisdom for double and single precision; a
+ * wisdom file `path` holds the double part and `path.f32` the single part. */
+#include "fft_backend.h"
+
+#include <fftw3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <tessera/fft.h>
+
+typedef struct {
+  int single;
+  fft_line_kind_t kind;
+  union { fftw_plan d; fftwf_plan s; } p;
+} fftw_line_t;
+
+static int fftw_accepts(tess_memspace_t space) { return space == TESS_MEM_HOST; }
+
+static unsigned fftw_rigor(unsigned rigor)
+{
+  if (rigor & TESS_FFT_PATIENT) return FFTW_PATIENT;
+  if (rigor & TESS_FFT_MEASURE) return FFTW_MEASURE;
+  return FFTW_ESTIMATE;
+}
+
+static tess_err_t fftw_line_plan(const fft_line_desc_t *d, void *in, void *out, void **lp)
+{
+  tess_err_t err = TESS_OK;
+  fftw_line_t *l = NULL;
+  int n = (int)d->n, howmany = (int)d->batch;
+  int m = d->kind == FFT_LINE_C2C ? n : n / 2 + 1;      /* complex length */
+  int nin = d->kind == FFT_LINE_R2C ? n : m;             /* input line length */
+  int nout = d->kind == FFT_LINE_C2R ? n : m;
+  int inter = d->layout == FFT_LINES_INTERLEAVED;
+  int is = inter ? howmany : 1, id = inter ? 1 : nin;
+  int os = inter ? howmany : 1, od = inter ? 1 : nout;
+  unsigned flags = fftw_rigor(d->rigor) | FFTW_DESTROY_INPUT;
+
+  *lp = NULL;
+  TESS_REQUIRE(d->n > 0 && d->n < INT32_MAX && d->batch > 0, TESS_ERR_ARG,
+               "line length %lld / batch %lld out of FFTW's range", (long long)d->n,
+               (long long)d->batch);
+  l = calloc(1, sizeof *l);
+  TESS_REQUIRE(l != NULL, TESS_ERR_MEM, "FFTW line plan");
+  l->single = d->single;
+  l->kind = d->kind;
+  if (!d->single) {
+    if (d->kind == FFT_LINE_C2C)
+      l->p.d = fftw_plan_many_dft(1, &n, howmany, in, NULL, is, id, out, NULL, os, od,
+                                  d->sign < 0 ? FFTW_FORWARD : FFTW_BACKWARD, flags);
+    else if (d->kind == FFT_LINE_R2C)
+      l->p.d = fftw_plan_many_dft_r2c(1, &n, howmany, in, NULL, is, id, out, NULL, os, od, flags);
+    else
+      l->p.d = fftw_plan_many_dft_c2r(1, &n, howmany, in, NULL, is, id, out, NULL, os, od, flags);
+    TESS_REQUIRE(l->p.d != NULL, TESS_ERR_FFT, "FFTW could not plan n=%d batch=%d", n, howmany);
+  } else {
+    if (d->kind == FFT_LINE_C2C)
+      l->p.s = fftwf_plan_many_dft(1, &n, howmany, in, NULL, is, id, out, NULL, os, od,
+                                   d->sign < 0 ? FFTW_FORWARD : FFTW_BACKWARD, flags);
+    else if (d->kind == FFT_LINE_R2C)
+      l->p.s = fftwf_plan_many_dft_r2c(1, &n, howmany, in, NULL, is, id, out, NULL, os, od, flags);
+    else
+      l->p.s = fftwf_plan_many_dft_c2r(1, &n, howmany, in, NULL, is, id, out, NULL, os, od, flags);
+    TESS_REQUIRE(l->p.s != NULL, TESS_ERR_FFT, "FFTW could not plan n=%d batch=%d (f32)", n,
+                 howmany);
+  }
+  *lp = l;
+  l = NULL;
+cleanup:
+  free(l);
+  return err;
+}
+
+static void fftw_line_exec(void *lp, void *in, void *out)
+{
+  fftw_line_t *l = lp;
+  if (!l->single) {
+    if (l->kind == FFT_LINE_C2C) fftw_execute_dft(l->p.d, in, out);
+    else if (l->kind == FFT_LINE_R2C) fftw_execute_dft_r2c(l->p.d, in, out);
+    else fftw_execute_dft_c2r(l->p.d, in, out);
+  } else {
+    if (l->kind == FFT_LINE_C2C) fftwf_execute_dft(l->p.s, in, out);
+    else if (l->kind == FFT_LINE_R2C) fftwf_execute_dft_r2c(l->p.s, in, out);
+    else fftwf_execute_dft_c2r(l->p.s, in, out);
+  }
+}
+
+static void fftw_line_destroy(void *lp)
+{
+  fftw_line_t *l = lp;
+  if (!l) return;
+  if (!l->single) fftw_destroy_plan(l->p.d);
+  else fftwf_destroy_plan(l->p.s);
+  free(l);
+}
+
+static int comm_rank(MPI_Comm comm)
+{
+  int r = 0;
+  MPI_Comm_rank(comm, &r);
+  return r;
+}
+
+static tess_err_t fftw_wisdom_before(MPI_Comm comm, const char *file)
+{
+  tess_err_t err = TESS_OK;
+  char f32[4096];
+  if (!file || !*file || comm_rank(comm) != 0) return TESS_OK;
+  snprintf(f32, sizeof f32, "%s.f32", file);
+  if (access(file, R_OK) == 0)
+    TESS_REQUIRE(fftw_import_wisdom_from_filename(file), TESS_ERR_IO,
+                 "FFTW wisdom file '%s' is unreadable or malformed", file);
+  if (access(f32, R_OK) == 0)
+    TESS_REQUIRE(fftwf_import_wisdom_from_filename(f32), TESS_ERR_IO,
+                 "FFTW wisdom file '%s' is unreadable or malformed", f32);
+cleanup:
+  return err;
+}
+
+static tess_err_t bcast_string(MPI_Comm comm, char **s)
+{
+  tess_err_t err = TESS_OK;
+  long len = (comm_rank(comm) == 0 && *s) ? (long)strlen(*s) + 1 : 0;
+  TESS_MPI_CHECK(MPI_Bcast(&len, 1, MPI_LONG, 0, comm));
+  if (comm_rank(comm) != 0) {
+    *s = malloc((size_t)len + 1);
+    TESS_REQUIRE(*s != NULL, TESS_ERR_MEM, "wisdom string of %ld bytes", len);
+  }
+  TESS_MPI_CHECK(MPI_Bcast(*s, (int)len, MPI_CHAR, 0, comm));
+cleanup:
+  return err;
+}
+
+static tess_err_t fftw_wisdom_share(MPI_Comm comm)
+{
+  tess_err_t err = TESS_OK;
+  char *wd = NULL, *ws = NULL;
+  int root = comm_rank(comm) == 0;
+  if (root) {
+    wd = fftw_export_wisdom_to_string();
+    ws = fftwf_export_wisdom_to_string();
+  }
+  TESS_CHECK(bcast_string(comm, &wd));
+  TESS_CHECK(bcast_string(comm, &ws));
+  if (!root) {
+    TESS_REQUIRE(fftw_import_wisdom_from_string(wd), TESS_ERR_FFT, "cannot import FFTW wisdom");
+    TESS_REQUIRE(fftwf_import_wisdom_from_string(ws), TESS_ERR_FFT, "cannot import FFTW wisdom");
+  }
+cleanup:
+  free(wd);   /* FFTW's export strings are malloc'ed; ours too */
+  free(ws);
+  return err;
+}
+
+static tess_err_t fftw_wisdom_after(MPI_Comm comm, const char *file)
+{
+  tess_err_t err = TESS_OK;
+  char f32[4096];
+  if (!file || !*file || comm_rank(comm) != 0) return TESS_OK;
+  snprintf(f32, sizeof f32, "%s.f32", file);
+  TESS_REQUIRE(fftw_export_wisdom_to_filename(file), TESS_ERR_IO,
+               "cannot write FFTW wisdom file '%s'", file);
+  TESS_REQUIRE(fftwf_export_wisdom_to_filename(f32), TESS_ERR_IO,
+               "cannot write FFTW wisdom file '%s'", f32);
+cleanup:
+  return err;
+}
+
+const tess_fft_backend_t tess_fft_backend_fftw = {
+  .name = "fftw",
+  .accepts = fftw_accepts,
+  .scratch_space = TESS_MEM_HOST,
+  .line_plan = fftw_line_plan,
+  .line_exec = fftw_line_exec,
+  .line_destroy = fftw_line_destroy,
+  .wisdom_before = fftw_wisdom_before,
+  .wisdom_share = fftw_wisdom_share,
+  .wisdom_after = fftw_wisdom_after,
+};
