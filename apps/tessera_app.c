@@ -1,13 +1,146 @@
-/* apps/tessera_app.c: the study driver, `mpirun -n P tessera_app deck.toml`. */
+/* apps/tessera_app.c: the study driver, `mpirun -n P tessera_app deck.toml`.
+ * Sequence: parse the command line; rank 0 reads the deck and broadcasts it;
+ * every rank validates it (same text, same verdict, so only rank 0 prints);
+ * the study's own checks; the effective deck is logged; the study runs.
+ * Exit statuses are distinct (see app.h, --help, docs/app.md) so job scripts
+ * can tell a bad deck from a crash from "stopped by the batch system after
+ * checkpointing". A rank whose study fails prints its error trace and calls
+ * MPI_Abort with the status: the other ranks may be waiting in a collective,
+ * and aborting is the only way they cannot hang. */
 #include <tessera/tessera.h>
+#include "app.h"
+
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+static int status_of(tess_err_t e)
+{
+  switch (e) {
+  case TESS_OK: return TESS_EXIT_OK;
+  case TESS_ERR_IO: case TESS_ERR_PARSE: case TESS_ERR_DECK: return TESS_EXIT_DECK;
+  case TESS_ERR_INTERRUPTED: return TESS_EXIT_SIGNAL;
+  default: return TESS_EXIT_RUNTIME;
+  }
+}
+
+/* A deck error is the user's to fix: list the problems (one per error frame)
+ * without the C source locations, unless --log-level debug asks for them. */
+static void print_deck_problems(const char *path)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *mem = tess_log_get_level() >= TESS_LOG_DEBUG ? NULL : open_memstream(&buf, &len);
+  fprintf(stderr, "tessera_app: invalid deck '%s':\n", path);
+  if (!mem) {
+    tess_error_print(stderr);
+    return;
+  }
+  tess_error_print(mem);
+  fclose(mem);
+  for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+    char *msg = strstr(line, "(): ");
+    if (strncmp(line, "  at ", 5) == 0 && msg) fprintf(stderr, "  %s\n", msg + 4);
+  }
+  free(buf);
+}
 
 int main(int argc, char **argv)
 {
-  if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-    printf("tessera_app %s (%s)\n", tess_version(), tess_git_revision());
-    return 0;
+  tess_app_opts_t o = {0};
+  tess_deck_t *deck = NULL;
+  int rank = 0, size = 1, status = TESS_EXIT_OK;
+  tess_err_t err;
+
+  if (tess_init(&argc, &argv) != TESS_OK) {
+    tess_error_print(stderr);
+    return TESS_EXIT_RUNTIME;
   }
-  fprintf(stderr, "usage: tessera_app DECK.toml\n");
-  return 2;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+
+  if (tess_app_parse_args(argc, argv, &o) != TESS_OK) {
+    if (rank == 0) fprintf(stderr, "tessera_app: %s\n", tess_error_message());
+    status = TESS_EXIT_USAGE;
+    goto done;
+  }
+  if (o.log_level_set) tess_log_set_level(o.log_level);
+  if (o.log_view) tess_log_view_enable(1);
+  if (o.help || o.version) {
+    if (rank == 0 && o.help) tess_app_usage(stdout);
+    if (rank == 0 && o.version) printf("tessera_app %s (%s)\n", tess_version(), tess_git_revision());
+    goto done;
+  }
+  if (o.help_deck) {
+    /* every rank checks the name, so every rank exits with the same status */
+    FILE *null = rank == 0 ? stdout : fopen("/dev/null", "w");
+    err = tess_app_help_deck(null ? null : stdout, o.help_deck, o.markdown);
+    if (null && null != stdout) fclose(null);
+    if (err) {
+      if (rank == 0) fprintf(stderr, "tessera_app: %s\n", tess_error_message());
+      status = TESS_EXIT_USAGE;
+    }
+    goto done;
+  }
+  if (o.restart) {
+    int ok = 1;
+    struct stat st;
+    errno = 0;
+    if (rank == 0) ok = stat(o.restart, &st) == 0 && !S_ISDIR(st.st_mode);
+    MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!ok) {
+      if (rank == 0) fprintf(stderr, "tessera_app: --restart: cannot read checkpoint '%s'%s%s\n", o.restart,
+                             errno ? ": " : "", errno ? strerror(errno) : " (a directory)");
+      status = TESS_EXIT_USAGE;
+      goto done;
+    }
+  }
+  if (tess_signal_install() != TESS_OK) {
+    if (rank == 0) tess_error_print(stderr);
+    tess_error_clear();   /* runs on without the handler: not fatal */
+  }
+
+  err = tess_app_load_deck(&o, &deck);
+  const tess_study_t *study = deck ? tess_app_find_study(tess_deck_study(deck)) : NULL;
+  if (!err && study && study->check) err = study->check(deck);
+  if (err || !study) {
+    if (rank == 0) print_deck_problems(o.deck);
+    status = err ? status_of(err) : TESS_EXIT_DECK;
+    if (status == TESS_EXIT_RUNTIME && tess_error_code() != TESS_ERR_MEM) status = TESS_EXIT_DECK;
+    goto done;
+  }
+  if (rank == 0) {
+    if (o.dry_run) {
+      printf("# tessera_app --dry-run: study '%s' on %d rank%s; deck '%s'\n%s\n", study->name, size,
+             size > 1 ? "s" : "", o.deck, tess_deck_text(deck));
+      fflush(stdout);
+    } else if (tess_log_get_level() >= TESS_LOG_INFO) {
+      fprintf(stderr, "tessera_app %s: study '%s' on %d rank%s, deck '%s'\n%s", tess_version(), study->name,
+              size, size > 1 ? "s" : "", o.deck, tess_deck_text(deck));
+    }
+  }
+
+  tess_study_opts_t so = {.restart = o.restart, .dry_run = o.dry_run};
+  double t0 = tess_wtime();
+  err = study->run(deck, &so);
+  status = status_of(err);
+  if (err == TESS_ERR_INTERRUPTED) {
+    /* collective by contract: every rank stopped at the same safe point */
+    if (rank == 0) fprintf(stderr, "tessera_app: stopped by a signal after writing a checkpoint (exit %d)\n", status);
+  } else if (err) {
+    fprintf(stderr, "[rank %d] tessera_app: study '%s' failed (exit %d)\n", rank, study->name, status);
+    tess_error_print(stderr);
+    fflush(stderr);
+    fflush(stdout);
+    if (size > 1) MPI_Abort(MPI_COMM_WORLD, status);   /* others may be blocked in a collective */
+  } else if (rank == 0 && !o.dry_run) {
+    tess_log(TESS_LOG_INFO, "tessera_app: study '%s' finished in %.3f s on %d rank%s", study->name,
+             tess_wtime() - t0, size, size > 1 ? "s" : "");
+  }
+done:
+  tess_deck_destroy(&deck);
+  free(o.sets);
+  if (tess_finalize() != TESS_OK && status == TESS_EXIT_OK) status = TESS_EXIT_RUNTIME;
+  return status;
 }

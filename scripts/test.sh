@@ -7,8 +7,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$TESS_BUILD"
 ctest --output-on-failure -j "$(nproc)" --timeout 900
 if [ "${TESS_SKIP_ASAN:-0}" != 1 ]; then
+  # TESSERA_FUZZ adds the libFuzzer smoke run (label asan) when clang is there.
   tess_configure_build "$TESS_ROOT/build-asan" -DTESSERA_SANITIZE=ON -DTESSERA_BUILD_BENCH=OFF \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_FUZZ=ON
   cd "$TESS_ROOT/build-asan"
   # Open MPI's own allocations live until exit: suppressed by library name
   # (kept resolvable by not unloading its components); ours are not.

@@ -16,6 +16,7 @@
 #include <tessera/toml.h>
 #include <tessera/deck.h>
 #include <tessera/checkpoint.h>
+#include <tessera/signal.h>
 #include <tessera/image.h>
 #include <tessera/fft.h>
 #include <tessera/spectral_ops.h>

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# bench/run_pinn.sh: one PINN training step (seed example, MLP 2->256x3->1 tanh)
+# in Tessera and in the anchors (/work/shared/bench-anchors/pinn_torch.py,
+# pinn_jax.py) on the same cores in the same run, at equal thread counts:
+# T ranks of Tessera (1 BLAS thread each) vs torch/JAX pinned to the same T
+# cores (taskset) with T intra-op threads. Writes bench/results/pinn.md.
+# Usage: bench/run_pinn.sh [build-dir]   (env STEPS: timed steps, default 5)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${1:-$ROOT/build}"
+ANCH="${TESS_ANCHORS:-$ROOT/../shared/bench-anchors}"
+STEPS="${STEPS:-5}"
+OUT="$ROOT/bench/results/pinn.md"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+BENCH="$BUILD/bench/bench_pinn"
+[ -x "$BENCH" ] || { echo "build first: $BENCH missing" >&2; exit 1; }
+# The anchors time 5 warm-up + 20 steps; at N=16384 on one CPU core that is
+# minutes per point, so run their own code with 2 warm-up + $STEPS timed steps.
+anchor() {  # anchor <file> <args...>
+  local f="$1"; shift
+  python3 - "$f" "$@" <<PY 2>/dev/null | tail -1
+import sys
+src = open(sys.argv[1]).read().replace("range(5)", "range(2)").replace("range(20)", "range($STEPS)")
+sys.argv = sys.argv[1:]
+exec(compile(src, sys.argv[0], "exec"))
+PY
+}
+ms() { sed -n 's/.*: \([0-9.]*\) ms\/step.*/\1/p'; }
+have_torch=0; python3 -c "import torch" 2>/dev/null && have_torch=1
+have_jax=0; python3 -c "import jax" 2>/dev/null && have_jax=1
+{
+  echo "# PINN training step: Tessera vs PyTorch and JAX (CPU)"
+  echo
+  echo "One step of the seed example (A.9): psi = MLP 2->256x3->1 tanh, loss = sum(res^2 + incomp^2)"
+  echo "with res = laplacian(psi) - sin(x)cos(y), incomp = u_x + v_y, exact gradient w.r.t. all"
+  echo "parameters (Tessera adds one Adam update). Median ms per step ($STEPS timed steps after 2 warm-up)."
+  echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, SHARED with five other engineers"
+  echo "while this ran: expect noise of tens of percent. Run: $(date -u +%Y-%m-%dT%H:%MZ) by bench/run_pinn.sh."
+  echo "Tessera: T MPI ranks x 1 OpenBLAS thread, chunk 512; anchors: taskset to the same T cores,"
+  echo "OMP_NUM_THREADS=T. Versions: $( [ $have_torch = 1 ] && python3 -c 'import torch;print("torch",torch.__version__)'), $( [ $have_jax = 1 ] && python3 -c 'import jax;print("jax",jax.__version__)')."
+  echo
+  echo "| prec | N | threads | Tessera ms | Tessera (psi_xy kept) ms | torch ms | JAX ms | torch/Tessera | JAX/Tessera |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+} > "$OUT.tmp"
+for prec in f64 f32; do
+  for N in 4096 16384; do
+    for T in 1 2; do
+      cores=$( [ "$T" = 1 ] && echo 0 || echo 0,1 )
+      t_tess=$(taskset -c $cores mpirun -n $T --bind-to none "$BENCH" $prec $N 512 $STEPS seed | ms)
+      t_hess=$(taskset -c $cores mpirun -n $T --bind-to none "$BENCH" $prec $N 512 $STEPS hess | ms)
+      t_torch=-; t_jax=-
+      [ $have_torch = 1 ] && t_torch=$(OMP_NUM_THREADS=$T MKL_NUM_THREADS=$T taskset -c $cores anchor "$ANCH/pinn_torch.py" cpu $prec $N | ms)
+      [ $have_jax = 1 ] && t_jax=$(OMP_NUM_THREADS=$T XLA_FLAGS="--xla_cpu_multi_thread_eigen=$( [ $T = 1 ] && echo false || echo true ) intra_op_parallelism_threads=$T" taskset -c $cores anchor "$ANCH/pinn_jax.py" $prec $N | ms)
+      r_t=$(python3 -c "print('%.2f' % ($t_torch/$t_tess))" 2>/dev/null || echo -)
+      r_j=$(python3 -c "print('%.2f' % ($t_jax/$t_tess))" 2>/dev/null || echo -)
+      echo "| $prec | $N | $T | $t_tess | $t_hess | $t_torch | $t_jax | $r_t | $r_j |" | tee -a "$OUT.tmp"
+    done
+  done
+done
+mv "$OUT.tmp" "$OUT"
+echo "wrote $OUT"

@@ -1,0 +1,117 @@
+/* pde/activation.c: activations and their derivatives to 5th order.
+ * Jets to order 4 need s_1..s_4; their exact adjoints need one more (the
+ * derivative of s_4 with respect to the pre-activation), hence 5. Each
+ * derivative is written in the form that stays accurate where the naive one
+ * cancels: tanh as polynomials in t = tanh z, softplus in p = sigmoid(z) and
+ * q = sigmoid(-z) (never 1 - p), GELU as phi(z) times polynomials in z.
+ * The file compiles its vector kernel twice (f64, f32) by including itself. */
+#ifndef PINN_ACT_T
+#include "pinn_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const act_names[TESS_ACT_N] = { "tanh", "sin", "softplus", "gelu" };
+
+tess_err_t tess_act_parse(const char *name, tess_act_t *act)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(name && act, TESS_ERR_ARG, "NULL argument");
+  for (int a = 0; a < TESS_ACT_N; a++)
+    if (strcmp(name, act_names[a]) == 0) { *act = (tess_act_t)a; return TESS_OK; }
+  TESS_REQUIRE(0, TESS_ERR_ARG, "unknown activation '%s' (expected tanh|sin|softplus|gelu)", name);
+cleanup:
+  return err;
+}
+
+const char *tess_act_name(tess_act_t act)
+{
+  return (act >= 0 && act < TESS_ACT_N) ? act_names[act] : "?";
+}
+
+#define PINN_ACT_T double
+#define PINN_ACT_S(n) n##_f64
+#define PINN_M(f) f
+#include "activation.c"
+#undef PINN_ACT_T
+#undef PINN_ACT_S
+#undef PINN_M
+#define PINN_ACT_T float
+#define PINN_ACT_S(n) n##_f32
+#define PINN_M(fn) fn##f
+#include "activation.c"
+
+tess_err_t tess_act_derivs(tess_act_t act, double z, int order, double *s)
+{
+  tess_err_t err = TESS_OK;
+  double buf[TESS_ACT_MAX_ORDER + 1];
+  TESS_REQUIRE(s && order >= 0 && order <= TESS_ACT_MAX_ORDER, TESS_ERR_ARG,
+               "order %d not in 0..%d", order, TESS_ACT_MAX_ORDER);
+  TESS_REQUIRE(act >= 0 && act < TESS_ACT_N, TESS_ERR_ARG, "bad activation %d", (int)act);
+  pinn_act_eval_f64(act, 1, &z, NULL, TESS_ACT_MAX_ORDER, buf);
+  memcpy(s, buf, (size_t)(order + 1) * sizeof *s);
+cleanup:
+  return err;
+}
+
+#else /* ---- typed kernel ---------------------------------------------------- */
+
+void PINN_ACT_S(pinn_act_eval)(tess_act_t act, size_t n, const PINN_ACT_T *z,
+                               const PINN_ACT_T *h0, int m, PINN_ACT_T *s)
+{
+  typedef PINN_ACT_T T;
+  T *s0 = s, *s1 = s + n, *s2 = s + 2 * n, *s3 = s + 3 * n, *s4 = s + 4 * n, *s5 = s + 5 * n;
+  switch (act) {
+  case TESS_ACT_TANH:
+    for (size_t q = 0; q < n; q++) {
+      T t = h0 ? h0[q] : PINN_M(tanh)(z[q]), t2 = t * t;
+      s0[q] = t;
+      if (m >= 1) s1[q] = 1 - t2;
+      if (m >= 2) s2[q] = -2 * t * (1 - t2);
+      if (m >= 3) s3[q] = -2 + t2 * (8 - 6 * t2);
+      if (m >= 4) s4[q] = t * (16 + t2 * (-40 + 24 * t2));
+      if (m >= 5) s5[q] = 16 + t2 * (-136 + t2 * (240 - 120 * t2));
+    }
+    break;
+  case TESS_ACT_SIN:
+    for (size_t q = 0; q < n; q++) {
+      T sn = h0 ? h0[q] : PINN_M(sin)(z[q]), cs = PINN_M(cos)(z[q]);
+      s0[q] = sn;
+      if (m >= 1) s1[q] = cs;
+      if (m >= 2) s2[q] = -sn;
+      if (m >= 3) s3[q] = -cs;
+      if (m >= 4) s4[q] = sn;
+      if (m >= 5) s5[q] = cs;
+    }
+    break;
+  case TESS_ACT_SOFTPLUS:
+    for (size_t q = 0; q < n; q++) {
+      T x = z[q], e = PINN_M(exp)(-PINN_M(fabs)(x));
+      T p = x >= 0 ? 1 / (1 + e) : e / (1 + e);      /* sigmoid(x) */
+      T r = x >= 0 ? e / (1 + e) : 1 / (1 + e);      /* sigmoid(-x) */
+      T pq = p * r, d = r - p;
+      s0[q] = h0 ? h0[q] : (x > 0 ? x : 0) + PINN_M(log1p)(e);
+      if (m >= 1) s1[q] = p;
+      if (m >= 2) s2[q] = pq;
+      if (m >= 3) s3[q] = pq * d;
+      if (m >= 4) s4[q] = pq * (1 - 6 * pq);
+      if (m >= 5) s5[q] = pq * d * (1 - 12 * pq);
+    }
+    break;
+  case TESS_ACT_GELU:
+  default:
+    for (size_t q = 0; q < n; q++) {
+      const T rsqrt2 = (T)0.70710678118654752440, rsqrt2pi = (T)0.39894228040143267794;
+      T x = z[q], x2 = x * x, phi = rsqrt2pi * PINN_M(exp)(-x2 / 2);
+      T Phi = (T)0.5 * PINN_M(erfc)(-x * rsqrt2);
+      s0[q] = h0 ? h0[q] : x * Phi;
+      if (m >= 1) s1[q] = Phi + x * phi;
+      if (m >= 2) s2[q] = phi * (2 - x2);
+      if (m >= 3) s3[q] = phi * x * (x2 - 4);
+      if (m >= 4) s4[q] = phi * (-4 + x2 * (7 - x2));
+      if (m >= 5) s5[q] = phi * x * (18 + x2 * (-11 + x2));
+    }
+    break;
+  }
+}
+#endif

@@ -1,0 +1,182 @@
+/* pde/pinn_chunk_sum.c: partition-independent sum of per-chunk vectors.
+ * Chunk c's vector (its partial gradient) is computed the same way wherever
+ * it runs. They are added over ONE fixed binary tree whose nodes are the
+ * aligned dyadic intervals [k 2^l, (k+1) 2^l) of chunk indices (clipped to
+ * the number of chunks); a node's sum is left + right, or left alone when
+ * the right half is past the end. A rank holding the contiguous chunks
+ * [c0, c1) computes the maximal tree nodes inside its range (at most about
+ * 2 log2(nchunks) of them), all ranks gather those node sums, and every
+ * rank finishes the tree top-down from them. Every node not inside one
+ * rank's range has children that are either gathered or themselves
+ * finished the same way, so the arithmetic, hence the bits, are those of
+ * the serial tree whatever the rank count. Memory: O(log nchunks) vectors. */
+#include "pinn_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  int64_t n, c0, c1;
+  size_t len;
+  pinn_chunk_fn fn;
+  void *ctx;
+  double **tmp;                /* one scratch vector per tree depth */
+  int ntmp;
+  int64_t *ids;                /* emitted nodes: lo, size */
+  double *data;
+  int nemit, capemit;
+} tree_t;
+
+static int64_t eff_hi(const tree_t *t, int64_t lo, int64_t size)
+{
+  return lo + size < t->n ? lo + size : t->n;
+}
+
+static tess_err_t local_sum(tree_t *t, int64_t lo, int64_t size, int depth, double *out)
+{
+  tess_err_t err = TESS_OK;
+  if (size == 1) {
+    TESS_CHECK(t->fn(lo, out, t->ctx));
+    goto cleanup;
+  }
+  TESS_CHECK(local_sum(t, lo, size / 2, depth + 1, out));
+  if (lo + size / 2 < t->n) {
+    TESS_REQUIRE(depth < t->ntmp, TESS_ERR_INTERNAL, "tree depth");
+    double *r = t->tmp[depth];
+    TESS_CHECK(local_sum(t, lo + size / 2, size / 2, depth + 1, r));
+    for (size_t k = 0; k < t->len; k++) out[k] += r[k];
+  }
+cleanup:
+  return err;
+}
+
+static tess_err_t visit(tree_t *t, int64_t lo, int64_t size)
+{
+  tess_err_t err = TESS_OK;
+  int64_t hi = eff_hi(t, lo, size);
+  if (lo >= t->n || hi <= t->c0 || lo >= t->c1) return TESS_OK;
+  if (lo >= t->c0 && hi <= t->c1) {
+    if (t->nemit == t->capemit) {
+      int cap = t->capemit ? 2 * t->capemit : 8;
+      int64_t *ids = realloc(t->ids, (size_t)cap * 2 * sizeof *ids);
+      TESS_REQUIRE(ids, TESS_ERR_MEM, "tree nodes");
+      t->ids = ids;
+      double *d = realloc(t->data, (size_t)cap * t->len * sizeof *d);
+      TESS_REQUIRE(d, TESS_ERR_MEM, "tree node sums (%d x %zu)", cap, t->len);
+      t->data = d;
+      t->capemit = cap;
+    }
+    t->ids[2 * t->nemit] = lo;
+    t->ids[2 * t->nemit + 1] = size;
+    /* nodes are summed one after another, so they share the scratch */
+    TESS_CHECK(local_sum(t, lo, size, 0, t->data + (size_t)t->nemit * t->len));
+    t->nemit++;
+    goto cleanup;
+  }
+  TESS_CHECK(visit(t, lo, size / 2));
+  TESS_CHECK(visit(t, lo + size / 2, size / 2));
+cleanup:
+  return err;
+}
+
+typedef struct {
+  int64_t n;
+  size_t len;
+  const int64_t *ids;
+  const double *data;
+  int nall;
+  double **tmp;
+  int ntmp;
+} top_t;
+
+static tess_err_t top_sum(const top_t *t, int64_t lo, int64_t size, int depth, double *out)
+{
+  tess_err_t err = TESS_OK;
+  int64_t hi = lo + size < t->n ? lo + size : t->n;
+  for (int k = 0; k < t->nall; k++) {
+    int64_t l2 = t->ids[2 * k], s2 = t->ids[2 * k + 1];
+    int64_t h2 = l2 + s2 < t->n ? l2 + s2 : t->n;
+    if (l2 == lo && h2 == hi) {
+      memcpy(out, t->data + (size_t)k * t->len, t->len * sizeof *out);
+      goto cleanup;
+    }
+  }
+  TESS_REQUIRE(size > 1, TESS_ERR_INTERNAL, "chunk %lld missing from the gathered tree nodes",
+               (long long)lo);
+  TESS_CHECK(top_sum(t, lo, size / 2, depth + 1, out));
+  if (lo + size / 2 < t->n) {
+    TESS_REQUIRE(depth < t->ntmp, TESS_ERR_INTERNAL, "tree depth");
+    double *r = t->tmp[depth];
+    TESS_CHECK(top_sum(t, lo + size / 2, size / 2, depth + 1, r));
+    for (size_t k = 0; k < t->len; k++) out[k] += r[k];
+  }
+cleanup:
+  return err;
+}
+
+tess_err_t pinn_chunk_tree_sum(MPI_Comm comm, int64_t nchunks, int64_t c0, int64_t c1,
+                               size_t len, pinn_chunk_fn fn, void *ctx, double *result)
+{
+  tess_err_t err = TESS_OK;
+  tree_t t = { .n = nchunks, .c0 = c0, .c1 = c1, .len = len, .fn = fn, .ctx = ctx };
+  int nranks = 1, *cnt = NULL, *displ = NULL, *dcnt = NULL, *ddispl = NULL;
+  int64_t *allids = NULL;
+  double *alldata = NULL;
+  int64_t root = 1;
+  while (root < nchunks) root *= 2;
+  int depth = 1;
+  for (int64_t s = root; s > 1; s /= 2) depth++;
+  t.ntmp = depth;
+  t.tmp = calloc((size_t)depth, sizeof *t.tmp);
+  TESS_REQUIRE(t.tmp, TESS_ERR_MEM, "tree scratch");
+  for (int k = 0; k < depth; k++) {
+    t.tmp[k] = malloc((len ? len : 1) * sizeof **t.tmp);
+    TESS_REQUIRE(t.tmp[k], TESS_ERR_MEM, "tree scratch (%zu doubles)", len);
+  }
+  if (nchunks == 0) {
+    memset(result, 0, len * sizeof *result);
+    goto cleanup;
+  }
+  TESS_CHECK(visit(&t, 0, root));
+
+  TESS_MPI_CHECK(MPI_Comm_size(comm, &nranks));
+  cnt = malloc((size_t)nranks * sizeof *cnt);
+  displ = malloc((size_t)nranks * sizeof *displ);
+  dcnt = malloc((size_t)nranks * sizeof *dcnt);
+  ddispl = malloc((size_t)nranks * sizeof *ddispl);
+  TESS_REQUIRE(cnt && displ && dcnt && ddispl, TESS_ERR_MEM, "counts");
+  TESS_MPI_CHECK(MPI_Allgather(&t.nemit, 1, MPI_INT, cnt, 1, MPI_INT, comm));
+  int nall = 0;
+  for (int r = 0; r < nranks; r++) nall += cnt[r];
+  TESS_REQUIRE((double)nall * (double)len < 2147483647.0, TESS_ERR_UNSUPPORTED,
+               "gradient exchange of %d nodes x %zu values exceeds MPI counts", nall, len);
+  allids = malloc((size_t)(nall ? nall : 1) * 2 * sizeof *allids);
+  alldata = malloc((size_t)(nall ? nall : 1) * len * sizeof *alldata);
+  TESS_REQUIRE(allids && alldata, TESS_ERR_MEM, "gathered tree nodes (%d x %zu)", nall, len);
+  int off = 0;
+  for (int r = 0; r < nranks; r++) {
+    displ[r] = 2 * off; cnt[r] *= 2;
+    ddispl[r] = (int)((size_t)off * len); dcnt[r] = (int)((size_t)(cnt[r] / 2) * len);
+    off += cnt[r] / 2;
+  }
+  TESS_MPI_CHECK(MPI_Allgatherv(t.ids ? t.ids : allids, 2 * t.nemit, MPI_INT64_T, allids, cnt,
+                                displ, MPI_INT64_T, comm));
+  TESS_MPI_CHECK(MPI_Allgatherv(t.data ? t.data : alldata, (int)((size_t)t.nemit * len), MPI_DOUBLE,
+                                alldata, dcnt, ddispl, MPI_DOUBLE, comm));
+  top_t top = { .n = nchunks, .len = len, .ids = allids, .data = alldata, .nall = nall,
+                .tmp = t.tmp, .ntmp = t.ntmp };
+  TESS_CHECK(top_sum(&top, 0, root, 0, result));
+cleanup:
+  if (t.tmp)
+    for (int k = 0; k < t.ntmp; k++) free(t.tmp[k]);
+  free(t.tmp);
+  free(t.ids);
+  free(t.data);
+  free(cnt);
+  free(displ);
+  free(dcnt);
+  free(ddispl);
+  free(allids);
+  free(alldata);
+  return err;
+}

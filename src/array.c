@@ -1,0 +1,352 @@
+/* src/array.c: distributed arrays described by a ShardSpec.
+ * An array is metadata (dtype, global shape, spec) plus this rank's block,
+ * row-major and contiguous, in host or device memory. Block extents are
+ * computed from the spec and mesh coordinates alone, so any rank can say
+ * what any other rank holds without asking it: reshard and gather rely on
+ * that. Gather/scatter are for small arrays and tests (everything passes
+ * through one rank). */
+#include "array_internal.h"
+#include "mesh_internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tess_block_range(int64_t n, int p, int c, int64_t *start, int64_t *len)
+{
+  int64_t q = n / p, r = n % p;
+  *start = c * q + (c < r ? c : r);
+  *len = q + (c < r ? 1 : 0);
+}
+
+void tess_array_block_at_(const tess_mesh_t *mesh, int ndim, const int64_t gshape[],
+                          const tess_shardspec_t *spec, const int coords[], int64_t start[],
+                          int64_t len[])
+{
+  for (int d = 0; d < ndim; d++) {
+    int a = spec->axis[d];
+    if (a == TESS_REPLICATED) {
+      start[d] = 0;
+      len[d] = gshape[d];
+    } else {
+      tess_block_range(gshape[d], mesh->sizes[a], coords[a], &start[d], &len[d]);
+    }
+  }
+}
+
+tess_err_t tess_shardspec_make(const tess_mesh_t *mesh, int ndim, const char *const names[],
+                               tess_shardspec_t *spec)
+{
+  tess_err_t err = TESS_OK;
+  tess_shardspec_t s;
+  TESS_REQUIRE(mesh && spec, TESS_ERR_ARG, "NULL argument");
+  TESS_REQUIRE(ndim >= 1 && ndim <= TESS_MAX_NDIM, TESS_ERR_ARG,
+               "a ShardSpec has 1 to %d dimensions, got %d", TESS_MAX_NDIM, ndim);
+  s.ndim = ndim;
+  for (int d = 0; d < TESS_MAX_NDIM; d++) s.axis[d] = TESS_REPLICATED;
+  for (int d = 0; d < ndim; d++) {
+    if (!names || !names[d] || !names[d][0]) continue;
+    TESS_CHECK(tess_mesh_axis_find(mesh, names[d], &s.axis[d]));
+    for (int e = 0; e < d; e++)
+      TESS_REQUIRE(s.axis[e] != s.axis[d], TESS_ERR_ARG,
+                   "mesh axis '%s' shards both dimension %d and dimension %d; an axis may "
+                   "shard at most one dimension", names[d], e, d);
+  }
+  *spec = s;
+cleanup:
+  return err;
+}
+
+int tess_shardspec_equal(const tess_shardspec_t *a, const tess_shardspec_t *b)
+{
+  if (a->ndim != b->ndim) return 0;
+  for (int d = 0; d < a->ndim; d++)
+    if (a->axis[d] != b->axis[d]) return 0;
+  return 1;
+}
+
+static tess_err_t check_spec(const tess_mesh_t *mesh, int ndim, const tess_shardspec_t *spec)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(spec->ndim == ndim, TESS_ERR_SHAPE,
+               "ShardSpec has %d dimensions but the array has %d", spec->ndim, ndim);
+  for (int d = 0; d < ndim; d++) {
+    int a = spec->axis[d];
+    TESS_REQUIRE(a == TESS_REPLICATED || (a >= 0 && a < mesh->naxes), TESS_ERR_ARG,
+                 "ShardSpec dimension %d names mesh axis %d; the mesh has axes 0..%d "
+                 "(or TESS_REPLICATED)", d, a, mesh->naxes - 1);
+    for (int e = 0; e < d; e++)
+      TESS_REQUIRE(a == TESS_REPLICATED || spec->axis[e] != a, TESS_ERR_ARG,
+                   "mesh axis '%s' shards both dimension %d and dimension %d",
+                   mesh->names[a], e, d);
+  }
+cleanup:
+  return err;
+}
+
+tess_err_t tess_array_create(tess_mesh_t *mesh, tess_dtype_t dtype, int ndim,
+                             const int64_t shape[], const tess_shardspec_t *spec,
+                             tess_memspace_t space, tess_array_t **arr)
+{
+  tess_err_t err = TESS_OK;
+  tess_array_t *a = NULL;
+  TESS_REQUIRE(arr != NULL, TESS_ERR_ARG, "NULL array output");
+  *arr = NULL;
+  TESS_REQUIRE(mesh && shape && spec, TESS_ERR_ARG, "NULL mesh, shape or spec");
+  TESS_REQUIRE(tess_dtype_size(dtype) > 0, TESS_ERR_ARG, "invalid dtype %d", (int)dtype);
+  TESS_REQUIRE(ndim >= 1 && ndim <= TESS_MAX_NDIM, TESS_ERR_ARG,
+               "arrays have 1 to %d dimensions, got %d", TESS_MAX_NDIM, ndim);
+  TESS_REQUIRE(space == TESS_MEM_HOST || space == TESS_MEM_DEVICE, TESS_ERR_ARG,
+               "invalid memory space %d", (int)space);
+  for (int d = 0; d < ndim; d++)
+    TESS_REQUIRE(shape[d] >= 0, TESS_ERR_ARG, "dimension %d has negative length %lld", d,
+                 (long long)shape[d]);
+  TESS_CHECK(check_spec(mesh, ndim, spec));
+
+  a = calloc(1, sizeof *a);
+  TESS_REQUIRE(a != NULL, TESS_ERR_MEM, "array");
+  a->mesh = mesh;
+  a->dtype = dtype;
+  a->esize = tess_dtype_size(dtype);
+  a->ndim = ndim;
+  a->spec = *spec;
+  for (int d = ndim; d < TESS_MAX_NDIM; d++) a->spec.axis[d] = TESS_REPLICATED;
+  a->space = space;
+  a->lcount = 1;
+  for (int d = 0; d < ndim; d++) a->gshape[d] = shape[d];
+  tess_array_block_at_(mesh, ndim, a->gshape, &a->spec, mesh->coords, a->lstart, a->lshape);
+  for (int d = 0; d < ndim; d++) {
+    TESS_REQUIRE(a->lshape[d] == 0 || a->lcount <= INT64_MAX / a->lshape[d], TESS_ERR_ARG,
+                 "local block too large");
+    a->lcount *= a->lshape[d];
+  }
+  TESS_CHECK(tess_calloc(space, (size_t)a->lcount * a->esize, &a->data));
+  *arr = a;
+  a = NULL;
+cleanup:
+  tess_array_destroy(&a);
+  return err;
+}
+
+tess_err_t tess_array_create_like(const tess_array_t *like, const tess_shardspec_t *spec,
+                                  tess_array_t **arr)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(like != NULL, TESS_ERR_ARG, "NULL template array");
+  TESS_CHECK(tess_array_create(like->mesh, like->dtype, like->ndim, like->gshape,
+                               spec ? spec : &like->spec, like->space, arr));
+cleanup:
+  return err;
+}
+
+void tess_array_destroy(tess_array_t **arr)
+{
+  if (!arr || !*arr) return;
+  tess_free((*arr)->space, &(*arr)->data);
+  free(*arr);
+  *arr = NULL;
+}
+
+tess_mesh_t *tess_array_mesh(const tess_array_t *a) { return a->mesh; }
+tess_dtype_t tess_array_dtype(const tess_array_t *a) { return a->dtype; }
+int tess_array_ndim(const tess_array_t *a) { return a->ndim; }
+tess_memspace_t tess_array_memspace(const tess_array_t *a) { return a->space; }
+void tess_array_spec(const tess_array_t *a, tess_shardspec_t *spec) { *spec = a->spec; }
+void tess_array_global_shape(const tess_array_t *a, int64_t shape[])
+{
+  memcpy(shape, a->gshape, sizeof(int64_t) * (size_t)a->ndim);
+}
+void tess_array_local_shape(const tess_array_t *a, int64_t shape[])
+{
+  memcpy(shape, a->lshape, sizeof(int64_t) * (size_t)a->ndim);
+}
+void tess_array_local_start(const tess_array_t *a, int64_t start[])
+{
+  memcpy(start, a->lstart, sizeof(int64_t) * (size_t)a->ndim);
+}
+int64_t tess_array_local_count(const tess_array_t *a) { return a->lcount; }
+int64_t tess_array_global_count(const tess_array_t *a)
+{
+  int64_t n = 1;
+  for (int d = 0; d < a->ndim; d++) n *= a->gshape[d];
+  return n;
+}
+void *tess_array_local_data(tess_array_t *a) { return a->data; }
+const void *tess_array_local_data_const(const tess_array_t *a) { return a->data; }
+
+void tess_array_global_index(const tess_array_t *a, int64_t local_linear, int64_t gidx[])
+{
+  for (int d = a->ndim - 1; d >= 0; d--) {
+    int64_t n = a->lshape[d] > 0 ? a->lshape[d] : 1;
+    gidx[d] = a->lstart[d] + local_linear % n;
+    local_linear /= n;
+  }
+}
+
+int64_t tess_array_global_linear(const tess_array_t *a, const int64_t gidx[])
+{
+  int64_t l = 0;
+  for (int d = 0; d < a->ndim; d++) l = l * a->gshape[d] + gidx[d];
+  return l;
+}
+
+tess_err_t tess_array_fill(tess_array_t *a, tess_array_fill_fn fn, void *ctx)
+{
+  tess_err_t err = TESS_OK;
+  int64_t g[TESS_MAX_NDIM];
+  TESS_REQUIRE(a && fn, TESS_ERR_ARG, "NULL array or function");
+  TESS_REQUIRE(a->space == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
+               "tess_array_fill needs a host array (fill a host array and copy it to the device)");
+  if (a->lcount == 0) goto cleanup;
+  /* An odometer over the local block: no division per element. */
+  for (int d = 0; d < a->ndim; d++) g[d] = a->lstart[d];
+  char *p = a->data;
+  for (int64_t i = 0; i < a->lcount; i++, p += a->esize) {
+    fn(g, a->ndim, p, ctx);
+    for (int d = a->ndim - 1; d >= 0; d--) {
+      if (++g[d] < a->lstart[d] + a->lshape[d]) break;
+      g[d] = a->lstart[d];
+    }
+  }
+cleanup:
+  return err;
+}
+
+/* The one copy of each distinct block that gather/scatter move: the rank
+ * whose coordinates are 0 on every axis the spec does not use. */
+static int owns_copy(const tess_array_t *a, const int coords[])
+{
+  unsigned used = 0;
+  for (int d = 0; d < a->ndim; d++)
+    if (a->spec.axis[d] != TESS_REPLICATED) used |= 1u << a->spec.axis[d];
+  for (int i = 0; i < a->mesh->naxes; i++)
+    if (!(used & (1u << i)) && coords[i] != 0) return 0;
+  return 1;
+}
+
+/* Per-rank counts (elements) and displacements for gather/scatter; error if
+ * the whole array does not fit the int counts of MPI_Gatherv. */
+static tess_err_t gather_layout(const tess_array_t *a, int *counts, int *displs)
+{
+  tess_err_t err = TESS_OK;
+  const tess_mesh_t *m = a->mesh;
+  int coords[TESS_MESH_MAX_AXES];
+  int64_t start[TESS_MAX_NDIM], len[TESS_MAX_NDIM], off = 0;
+  for (int r = 0; r < m->size; r++) {
+    int64_t n = 0;
+    tess_mesh_coords_of(m, r, coords);
+    if (owns_copy(a, coords)) {
+      tess_array_block_at_(m, a->ndim, a->gshape, &a->spec, coords, start, len);
+      n = 1;
+      for (int d = 0; d < a->ndim; d++) n *= len[d];
+    }
+    TESS_REQUIRE(off + n <= INT_MAX, TESS_ERR_UNSUPPORTED,
+                 "gather/scatter are for small arrays: %lld elements exceed the MPI limit %d",
+                 (long long)tess_array_global_count(a), INT_MAX);
+    counts[r] = (int)n;
+    displs[r] = (int)off;
+    off += n;
+  }
+cleanup:
+  return err;
+}
+
+/* Direction of the move between the packed per-rank buffer and the global array. */
+static void unpack_all(const tess_array_t *a, const int *displs, const int *counts, char *packed,
+                       char *global, int to_global)
+{
+  const tess_mesh_t *m = a->mesh;
+  int coords[TESS_MESH_MAX_AXES];
+  int64_t start[TESS_MAX_NDIM], len[TESS_MAX_NDIM], zero[TESS_MAX_NDIM] = {0};
+  for (int r = 0; r < m->size; r++) {
+    if (counts[r] == 0) continue;
+    tess_mesh_coords_of(m, r, coords);
+    tess_array_block_at_(m, a->ndim, a->gshape, &a->spec, coords, start, len);
+    char *blk = packed + (size_t)displs[r] * a->esize;
+    if (to_global)
+      tess_box_copy_(a->ndim, a->esize, len, global, a->gshape, start, blk, len, zero);
+    else
+      tess_box_copy_(a->ndim, a->esize, len, blk, len, zero, global, a->gshape, start);
+  }
+}
+
+static tess_err_t gather_scatter(tess_array_t *a, int root, void *global, int to_root)
+{
+  tess_err_t err = TESS_OK;
+  int *counts = NULL, *displs = NULL, rank;
+  char *packed = NULL;
+  MPI_Datatype et = MPI_DATATYPE_NULL;
+  TESS_REQUIRE(a != NULL, TESS_ERR_ARG, "NULL array");
+  TESS_REQUIRE(a->space == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
+               "gather/scatter need a host array");
+  rank = a->mesh->rank;
+  TESS_REQUIRE(root >= 0 && root < a->mesh->size, TESS_ERR_ARG,
+               "root %d is not a rank of the %d-rank mesh", root, a->mesh->size);
+  TESS_REQUIRE(rank != root || global != NULL || tess_array_global_count(a) == 0, TESS_ERR_ARG,
+               "NULL global buffer on the root rank %d", root);
+  counts = malloc(sizeof(int) * (size_t)a->mesh->size);
+  displs = malloc(sizeof(int) * (size_t)a->mesh->size);
+  TESS_REQUIRE(counts && displs, TESS_ERR_MEM, "gather layout");
+  TESS_CHECK(gather_layout(a, counts, displs));
+  TESS_MPI_CHECK(MPI_Type_contiguous((int)a->esize, MPI_BYTE, &et));
+  TESS_MPI_CHECK(MPI_Type_commit(&et));
+  if (rank == root) {
+    int64_t total = (int64_t)displs[a->mesh->size - 1] + counts[a->mesh->size - 1];
+    TESS_CHECK(tess_malloc(TESS_MEM_HOST, (size_t)total * a->esize, (void **)&packed));
+  }
+  int mine = counts[rank];
+  if (to_root) {
+    TESS_MPI_CHECK(MPI_Gatherv(a->data, mine, et, packed, counts, displs, et, root,
+                               a->mesh->cart));
+    if (rank == root) unpack_all(a, displs, counts, packed, global, 1);
+  } else {
+    if (rank == root) unpack_all(a, displs, counts, packed, (char *)global, 0);
+    TESS_MPI_CHECK(MPI_Scatterv(packed, counts, displs, et, a->data, mine, et, root,
+                                a->mesh->cart));
+    /* Replicas: the owner is rank 0 of the communicator over the unused axes
+     * (its coordinates there are all 0); it passes its block on. */
+    unsigned unused = (1u << a->mesh->naxes) - 1;
+    for (int d = 0; d < a->ndim; d++)
+      if (a->spec.axis[d] != TESS_REPLICATED) unused &= ~(1u << a->spec.axis[d]);
+    if (unused) {
+      MPI_Comm rc;
+      TESS_CHECK(tess_mesh_subset_comm(a->mesh, unused, &rc));
+      TESS_REQUIRE(a->lcount <= INT_MAX, TESS_ERR_UNSUPPORTED, "block too large to scatter");
+      TESS_MPI_CHECK(MPI_Bcast(a->data, (int)a->lcount, et, 0, rc));
+    }
+  }
+cleanup:
+  if (et != MPI_DATATYPE_NULL) MPI_Type_free(&et);
+  tess_free(TESS_MEM_HOST, (void **)&packed);
+  free(counts);
+  free(displs);
+  return err;
+}
+
+tess_err_t tess_array_gather(const tess_array_t *a, int root, void *global)
+{
+  return gather_scatter((tess_array_t *)a, root, global, 1);
+}
+
+tess_err_t tess_array_scatter(tess_array_t *a, int root, const void *global)
+{
+  return gather_scatter(a, root, (void *)global, 0);
+}
+
+tess_err_t tess_array_copy(tess_array_t *dst, const tess_array_t *src)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(dst && src, TESS_ERR_ARG, "NULL array");
+  TESS_REQUIRE(dst->mesh == src->mesh && dst->dtype == src->dtype && dst->ndim == src->ndim
+                   && tess_shardspec_equal(&dst->spec, &src->spec),
+               TESS_ERR_SHAPE, "tess_array_copy needs the same mesh, dtype and spec "
+               "(use tess_reshard to change the spec)");
+  for (int d = 0; d < src->ndim; d++)
+    TESS_REQUIRE(dst->gshape[d] == src->gshape[d], TESS_ERR_SHAPE,
+                 "tess_array_copy: dimension %d is %lld in the source, %lld in the destination",
+                 d, (long long)src->gshape[d], (long long)dst->gshape[d]);
+  TESS_CHECK(tess_memcpy(dst->space, dst->data, src->space, src->data,
+                         (size_t)src->lcount * src->esize));
+cleanup:
+  return err;
+}

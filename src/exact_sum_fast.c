@@ -1,0 +1,346 @@
+/* src/exact_sum_fast.c: the fast path of the exact sum.
+ * Adding every element to the superaccumulator costs a few integer ops and
+ * unpredictable memory traffic per element; instead each of 32 SIMD lanes
+ * keeps a floating-point expansion a0 + a1 (XS_K terms) updated by TwoSum,
+ * which is error-free: a + y == s + e exactly (round to nearest, no
+ * overflow; subnormals are fine). The error of the last term, `rem`, is
+ * usually 0; when it is not it is "spilled" (added exactly) to the
+ * superaccumulator. So at every moment
+ *     superacc + sum of all lane terms == exact sum of what was read.
+ * What TwoSum cannot survive is Inf/NaN (input, or a lane overflowing):
+ * every block of XS_BLOCK elements is checked afterwards and, if any lane
+ * term went non-finite, the block is undone (lane state restored, its spills
+ * dropped) and redone one element at a time on the superaccumulator, which
+ * tracks NaN/Inf apart. Dot products form x*y = p + e exactly with one FMA
+ * (valid while |p| >= 2^-968 and p is finite, checked per block) and sum p
+ * and e the same way. f32 data widen to double exactly (and f32 products are
+ * exact in double), so one kernel serves all four entry points.
+ *
+ * The library is not built with -march=native; the kernels are compiled
+ * three times (AVX-512F, AVX2+FMA, baseline) from one body and picked at
+ * run time with __builtin_cpu_supports. All three are exact, so the choice
+ * changes speed, never bits. */
+#include "exact_acc_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+#ifndef XS_K
+#define XS_K 2            /* expansion terms per lane (2 measured best; see docs) */
+#endif
+#define XS_LANES 32       /* lanes per expansion level (fewer used by narrow ISAs) */
+#define XS_BLOCK 1024     /* elements between finiteness checks */
+
+typedef struct {
+  double a[XS_K][XS_LANES];
+} xs_state_t;
+
+enum { XS_SPILL = 1, XS_NONFINITE = 2 };
+
+/* One block: n (a multiple of XS_LANES, <= XS_BLOCK) elements of x into the
+ * lanes; the last errors go to rem[0..n). Returns XS_SPILL if some rem is
+ * non-zero and XS_NONFINITE if a lane term is Inf/NaN. W doubles per vector
+ * register, NV independent chains: NV*W lanes per level, as many as the
+ * ISA has registers for. A macro, so that each ISA gets its own vector
+ * width (GCC lowers wider-than-native vectors through the stack). */
+#define XS_DEFINE_BLOCK(NAME, ATTR, W, NV, FADD, FSUB)                             \
+  ATTR static int NAME(xs_state_t *st, const double *x, size_t n, double *rem)     \
+  {                                                                                \
+    typedef double vd __attribute__((vector_size(8 * (W))));                       \
+    typedef int64_t vi __attribute__((vector_size(8 * (W))));                      \
+    vd a[XS_K][NV];                                                                \
+    vi any = {0}, bad = {0}, expmask;                                              \
+    for (int i = 0; i < (W); i++) expmask[i] = INT64_C(0x7ff0000000000000);         \
+    for (int k = 0; k < XS_K; k++) memcpy(a[k], st->a[k], sizeof a[k]);            \
+    for (size_t c = 0; c < n; c += (size_t)(NV) * (W)) {                           \
+      for (int v = 0; v < (NV); v++) {                                             \
+        vd y;                                                                      \
+        memcpy(&y, x + c + (size_t)v * (W), sizeof y);                             \
+        for (int k = 0; k < XS_K; k++) { /* TwoSum(a[k], y) */                     \
+          vd s = FADD(a[k][v], y);                                                 \
+          vd bb = s - a[k][v];                                                     \
+          y = (a[k][v] - FSUB(s, bb)) + FSUB(y, bb);                               \
+          a[k][v] = s;                                                             \
+        }                                                                          \
+        memcpy(rem + c + (size_t)v * (W), &y, sizeof y);                           \
+        any |= (vi)y;                                                              \
+      }                                                                            \
+    }                                                                              \
+    for (int k = 0; k < XS_K; k++) memcpy(st->a[k], a[k], sizeof a[k]);            \
+    for (int k = 0; k < XS_K; k++)                                                 \
+      for (int v = 0; v < (NV); v++) bad |= ((vi)a[k][v] & expmask) == expmask;    \
+    uint64_t anyr = 0, badr = 0;                                                   \
+    for (int i = 0; i < (W); i++) {                                                \
+      anyr |= (uint64_t)any[i];                                                    \
+      badr |= (uint64_t)bad[i];                                                    \
+    }                                                                              \
+    return ((anyr << 1) ? XS_SPILL : 0) | (badr ? XS_NONFINITE : 0); /* -0 is 0 */ \
+  }
+
+/* p[i] + e[i] == x[i]*y[i] exactly, unless the return is non-zero (some
+ * product is not finite, or so small that e would underflow). */
+static inline __attribute__((always_inline)) int
+xs_two_prod_body(const double *x, const double *y, size_t n, double *p, double *e)
+{
+  int bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    double q = x[i] * y[i];
+    double a = fabs(q);
+    e[i] = __builtin_fma(x[i], y[i], -q);
+    p[i] = q;
+    int ok = (a <= 0x1.fffffffffffffp1023) & ((a >= 0x1p-968) | (x[i] == 0) | (y[i] == 0));
+    bad |= ok ^ 1;
+  }
+  return bad;
+}
+
+typedef int (*xs_block_fn)(xs_state_t *, const double *, size_t, double *);
+typedef int (*xs_prod_fn)(const double *, const double *, size_t, double *, double *);
+
+#define XS_PLAIN_ADD(a, b) ((a) + (b))
+#define XS_PLAIN_SUB(a, b) ((a) - (b))
+XS_DEFINE_BLOCK(xs_block_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB)
+static int xs_prod_generic(const double *x, const double *y, size_t n, double *p, double *e)
+{
+  return xs_two_prod_body(x, y, n, p, e);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define XS_HAVE_X86_DISPATCH 1
+#include <immintrin.h>
+/* fma(a, 1, b) == a + b exactly (one rounding of the same value): half of
+ * the additions go to the FMA pipes, which on AMD Zen are separate from the
+ * FADD pipes. On Intel cores they are the same pipes: no gain, no loss. */
+#define XS_ADD256(a, b) ((vd)_mm256_fmadd_pd((__m256d)(a), _mm256_set1_pd(1.0), (__m256d)(b)))
+#define XS_SUB256(a, b) ((vd)_mm256_fmsub_pd((__m256d)(a), _mm256_set1_pd(1.0), (__m256d)(b)))
+XS_DEFINE_BLOCK(xs_block_avx2, __attribute__((target("avx2,fma"))), 4, 4, XS_ADD256, XS_SUB256)
+__attribute__((target("avx2,fma"))) static int
+xs_prod_avx2(const double *x, const double *y, size_t n, double *p, double *e)
+{
+  return xs_two_prod_body(x, y, n, p, e);
+}
+#define XS_ADD512(a, b) ((vd)_mm512_fmadd_pd((__m512d)(a), _mm512_set1_pd(1.0), (__m512d)(b)))
+#define XS_SUB512(a, b) ((vd)_mm512_fmsub_pd((__m512d)(a), _mm512_set1_pd(1.0), (__m512d)(b)))
+XS_DEFINE_BLOCK(xs_block_avx512, __attribute__((target("avx512f"))), 8, 4, XS_ADD512, XS_SUB512)
+__attribute__((target("avx512f"))) static int
+xs_prod_avx512(const double *x, const double *y, size_t n, double *p, double *e)
+{
+  return xs_two_prod_body(x, y, n, p, e);
+}
+#endif
+
+typedef struct {
+  const char *name;
+  xs_block_fn block;   /* NULL: no fast path, every element to the superaccumulator */
+  xs_prod_fn prod;
+  int (*supported)(void);
+} xs_kernel_t;
+
+static int xs_always(void) { return 1; }
+#ifdef XS_HAVE_X86_DISPATCH
+static int xs_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+static int xs_has_avx2(void)
+{
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif
+
+/* Best first: "auto" takes the first one the CPU supports. */
+static const xs_kernel_t xs_kernels[] = {
+#ifdef XS_HAVE_X86_DISPATCH
+  {"avx512", xs_block_avx512, xs_prod_avx512, xs_has_avx512},
+  {"avx2", xs_block_avx2, xs_prod_avx2, xs_has_avx2},
+#endif
+  {"generic", xs_block_generic, xs_prod_generic, xs_always},
+  {"superacc", NULL, NULL, xs_always},
+};
+#define XS_NKERNELS (sizeof xs_kernels / sizeof xs_kernels[0])
+
+/* Set once; a benign race if two threads set it first (same answer). */
+static const xs_kernel_t *xs_chosen;
+
+static const xs_kernel_t *xs_auto(void)
+{
+#ifdef XS_HAVE_X86_DISPATCH
+  __builtin_cpu_init();
+#endif
+  for (size_t i = 0; i < XS_NKERNELS; i++)
+    if (xs_kernels[i].supported()) return &xs_kernels[i];
+  return &xs_kernels[XS_NKERNELS - 1];
+}
+
+static const xs_kernel_t *xs_kernel(void)
+{
+  if (!xs_chosen) xs_chosen = xs_auto();
+  return xs_chosen;
+}
+
+const char *tess_xacc_kernel_name(void) { return xs_kernel()->name; }
+
+int tess_xacc_kernel_select(const char *name)
+{
+  if (strcmp(name, "auto") == 0) {
+    xs_chosen = xs_auto();
+    return 0;
+  }
+  for (size_t i = 0; i < XS_NKERNELS; i++)
+    if (strcmp(name, xs_kernels[i].name) == 0) {
+#ifdef XS_HAVE_X86_DISPATCH
+      __builtin_cpu_init();
+#endif
+      if (!xs_kernels[i].supported()) return -2;
+      xs_chosen = &xs_kernels[i];
+      return 0;
+    }
+  return -1;
+}
+
+/* ---- the driver: blocks, spills, fallbacks ---------------------------------- */
+
+typedef enum { XS_F64, XS_F32, XS_DOT64, XS_DOT32 } xs_kind_t;
+
+typedef struct {
+  xs_kind_t kind;
+  const void *x, *y;
+} xs_src_t;
+
+/* Exact, one element at a time, NaN/Inf counted: the fallback, and the
+ * whole of the "superacc" kernel. */
+static inline double xs_value(const xs_src_t *s, size_t i)
+{
+  return s->kind == XS_F64 ? ((const double *)s->x)[i] : (double)((const float *)s->x)[i];
+}
+
+static void xs_slow(tess_exact_acc_t *acc, const xs_src_t *s, size_t i0, size_t n)
+{
+  if (s->kind == XS_DOT64 || s->kind == XS_DOT32) {
+    for (size_t i = i0; i < i0 + n; i++) {
+      double x = s->kind == XS_DOT64 ? ((const double *)s->x)[i] : ((const float *)s->x)[i];
+      double y = s->kind == XS_DOT64 ? ((const double *)s->y)[i] : ((const float *)s->y)[i];
+      tess_xacc_add_product(acc, x, y);
+    }
+    return;
+  }
+  tess_xacc_reserve(acc, (int64_t)n);
+  for (size_t i = i0; i < i0 + n; i++) {
+    double v = xs_value(s, i);
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    if (((bits >> 52) & 0x7ff) != 0x7ff) tess_xacc_add_finite_bits(acc, bits);
+    else if (isnan(v)) acc->nan++;
+    else if (v > 0) acc->pinf++;
+    else acc->ninf++;
+  }
+}
+
+static void xs_flush(tess_exact_acc_t *acc, xs_state_t *st)
+{
+  const double *t = (const double *)st->a;
+  for (size_t i = 0; i < sizeof st->a / sizeof(double); i++)
+    if (t[i] != 0) tess_xacc_add_double(acc, t[i]);
+  memset(st, 0, sizeof *st);
+}
+
+/* Spills of a block that passed its checks; 0 if some rem is not finite. */
+static int xs_spills_finite(const double *rem, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(rem[i])) return 0;
+  return 1;
+}
+
+static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
+{
+  const xs_kernel_t *kern = xs_kernel();
+  xs_state_t st, saved;
+  /* scratch (32 KiB of stack): values fed to the kernel, their spills */
+  _Alignas(64) double bp[XS_BLOCK], be[XS_BLOCK], rp[XS_BLOCK], re[XS_BLOCK];
+  memset(&st, 0, sizeof st);
+  if (!kern->block) {
+    for (size_t i0 = 0; i0 < n; i0 += XS_BLOCK)
+      xs_slow(acc, s, i0, n - i0 < XS_BLOCK ? n - i0 : XS_BLOCK);
+    return;
+  }
+
+  for (size_t i0 = 0; i0 < n; i0 += XS_BLOCK) {
+    size_t len = n - i0 < XS_BLOCK ? n - i0 : XS_BLOCK;
+    size_t padded = (len + XS_LANES - 1) / XS_LANES * XS_LANES;
+    const double *p = NULL, *e = NULL;   /* the values this block sums */
+
+    switch (s->kind) {
+    case XS_F64:
+      p = (const double *)s->x + i0;
+      if (padded != len) {               /* the tail: zero-padded copy */
+        memcpy(bp, p, len * sizeof *bp);
+        p = bp;
+      }
+      break;
+    case XS_F32:
+      for (size_t i = 0; i < len; i++) bp[i] = ((const float *)s->x)[i0 + i];
+      p = bp;
+      break;
+    case XS_DOT32:   /* 24 x 24 bits: every f32 product is exact in double */
+      for (size_t i = 0; i < len; i++)
+        bp[i] = (double)((const float *)s->x)[i0 + i] * ((const float *)s->y)[i0 + i];
+      p = bp;
+      break;
+    case XS_DOT64:
+      if (kern->prod((const double *)s->x + i0, (const double *)s->y + i0, len, bp, be)) {
+        xs_slow(acc, s, i0, len);        /* Inf/NaN or tiny products */
+        continue;
+      }
+      p = bp;
+      e = be;
+      break;
+    }
+    if (p == bp || p == be)
+      for (size_t i = len; i < padded; i++) bp[i] = 0.0;
+    if (e)
+      for (size_t i = len; i < padded; i++) be[i] = 0.0;
+
+    saved = st;
+    int fp = kern->block(&st, p, padded, rp);
+    int fe = e ? kern->block(&st, e, padded, re) : 0;
+    int ok = !((fp | fe) & XS_NONFINITE) && (!(fp & XS_SPILL) || xs_spills_finite(rp, padded)) &&
+             (!(fe & XS_SPILL) || xs_spills_finite(re, padded));
+    if (!ok) {
+      /* undo the block; flush the (finite) lanes so a lane near overflow
+       * does not send every later block down this path too */
+      st = saved;
+      xs_flush(acc, &st);
+      xs_slow(acc, s, i0, len);
+      continue;
+    }
+    if (fp & XS_SPILL)
+      for (size_t i = 0; i < padded; i++)
+        if (rp[i] != 0) tess_xacc_add_double(acc, rp[i]);
+    if (fe & XS_SPILL)
+      for (size_t i = 0; i < padded; i++)
+        if (re[i] != 0) tess_xacc_add_double(acc, re[i]);
+  }
+  xs_flush(acc, &st);
+}
+
+void tess_xacc_sum_f64(tess_exact_acc_t *acc, const double *x, size_t n)
+{
+  xs_src_t s = {XS_F64, x, NULL};
+  xs_run(acc, &s, n);
+}
+
+void tess_xacc_sum_f32(tess_exact_acc_t *acc, const float *x, size_t n)
+{
+  xs_src_t s = {XS_F32, x, NULL};
+  xs_run(acc, &s, n);
+}
+
+void tess_xacc_dot_f64(tess_exact_acc_t *acc, const double *x, const double *y, size_t n)
+{
+  xs_src_t s = {XS_DOT64, x, y};
+  xs_run(acc, &s, n);
+}
+
+void tess_xacc_dot_f32(tess_exact_acc_t *acc, const float *x, const float *y, size_t n)
+{
+  xs_src_t s = {XS_DOT32, x, y};
+  xs_run(acc, &s, n);
+}

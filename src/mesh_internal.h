@@ -1,0 +1,23 @@
+/* src/mesh_internal.h: the mesh struct, shared by mesh.c, comm.c and the
+ * comm backends (which need the cached communicators and the backend
+ * override). Not installed: users see an opaque handle. */
+#ifndef TESSERA_MESH_INTERNAL_H
+#define TESSERA_MESH_INTERNAL_H
+#include <tessera/comm.h>
+#include <tessera/mesh.h>
+
+#define TESS_MESH_NAME_LEN 32
+#define TESS_MESH_NSUBSETS (1u << TESS_MESH_MAX_AXES)
+
+struct tess_mesh {
+  int naxes;
+  char names[TESS_MESH_MAX_AXES][TESS_MESH_NAME_LEN];
+  int sizes[TESS_MESH_MAX_AXES];
+  int coords[TESS_MESH_MAX_AXES];
+  int rank, size;
+  MPI_Comm cart;                          /* owned */
+  MPI_Comm subset[TESS_MESH_NSUBSETS];    /* by axis mask; MPI_COMM_NULL until asked */
+  int device;                             /* bound GPU or -1 */
+  tess_comm_backend_t backend;            /* TESS_COMM_AUTO unless overridden */
+};
+#endif

@@ -1,0 +1,451 @@
+/* src/reshard.c: move an array between ShardSpecs (the FFT's transposes).
+ * Planning is pure arithmetic: every rank can compute every block from the
+ * specs and mesh coordinates, so each rank lists what it sends and receives
+ * without talking to anyone (one allreduce picks the communicator).
+ * Execution copies this rank's own overlap directly, then makes ONE
+ * collective over the smallest mesh subset that contains all exchanges:
+ * either a packed MPI_Alltoallv (boxes that are already contiguous are sent
+ * from / received into the arrays in place, the rest are packed with memcpy
+ * of whole innermost runs), or MPI_Alltoallw with subarray datatypes.
+ *
+ * Replicated sources: a block held by several ranks (the spec leaves some
+ * mesh axes unused) is sent by the copy whose coordinates on the unused
+ * axes equal the receiver's, so each receiver hears from exactly one copy
+ * of each block and traffic stays within the receiver's replica group. */
+#include "array_internal.h"
+#include "mesh_internal.h"
+
+#include <tessera/log.h>
+#include <tessera/reshard.h>
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { METHOD_ALLTOALLV = 0, METHOD_ALLTOALLW } method_t;
+
+typedef struct {
+  int peer;                          /* rank in plan->comm */
+  int64_t ext[TESS_MAX_NDIM];        /* box extent */
+  int64_t off[TESS_MAX_NDIM];        /* box start in this rank's local block */
+  int64_t count;                     /* elements */
+} box_t;
+
+struct tess_reshard {
+  tess_mesh_t *mesh;
+  tess_dtype_t dtype;
+  size_t esize;
+  int ndim;
+  int64_t gshape[TESS_MAX_NDIM];
+  tess_shardspec_t sspec, dspec;
+  int64_t slshape[TESS_MAX_NDIM], dlshape[TESS_MAX_NDIM];
+  int has_self;
+  box_t self_src, self_dst;          /* same extent; offsets in src and dst blocks */
+  int nsend, nrecv;
+  box_t *send, *recv;                /* excluding self */
+  MPI_Comm comm;                     /* borrowed from the mesh's subset cache */
+  int csize;
+  method_t method;
+  /* alltoallv */
+  int *scounts, *sdispls, *rcounts, *rdispls;
+  int send_direct, recv_direct;      /* 1: no pack / unpack needed */
+  void *sendbuf, *recvbuf;           /* owned, reused by every execute */
+  /* alltoallw */
+  int *wscounts, *wsdispls, *wrcounts, *wrdispls;
+  MPI_Datatype *stypes, *rtypes;
+};
+
+static tess_log_event_t ev_reshard = -1;
+
+/* Overlap of two blocks given by (start, len); 0 if empty. */
+static int overlap(int ndim, const int64_t as[], const int64_t al[], const int64_t bs[],
+                   const int64_t bl[], int64_t lo[], int64_t ext[])
+{
+  for (int d = 0; d < ndim; d++) {
+    int64_t l = as[d] > bs[d] ? as[d] : bs[d];
+    int64_t ha = as[d] + al[d], hb = bs[d] + bl[d];
+    int64_t h = ha < hb ? ha : hb;
+    if (h <= l) return 0;
+    lo[d] = l;
+    ext[d] = h - l;
+  }
+  return 1;
+}
+
+/* A box at `off` in an array of `shape` is one contiguous range when it is
+ * [1, ..., 1, partial, whole, ..., whole]. Its first element is returned. */
+static int contiguous(int ndim, const int64_t shape[], const box_t *b, int64_t *first)
+{
+  int d = ndim - 1;
+  while (d > 0 && b->ext[d] == shape[d]) d--;
+  for (int e = 0; e < d; e++)
+    if (b->ext[e] != 1) return 0;
+  int64_t l = 0;
+  for (int e = 0; e < ndim; e++) l = l * shape[e] + b->off[e];
+  *first = l;
+  return 1;
+}
+
+static unsigned used_axes(const tess_shardspec_t *s)
+{
+  unsigned u = 0;
+  for (int d = 0; d < s->ndim; d++)
+    if (s->axis[d] != TESS_REPLICATED) u |= 1u << s->axis[d];
+  return u;
+}
+
+static tess_err_t check_arrays(const tess_array_t *src, const tess_array_t *dst)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(src && dst, TESS_ERR_ARG, "NULL array");
+  TESS_REQUIRE(src != dst, TESS_ERR_ARG, "reshard needs distinct source and destination arrays");
+  TESS_REQUIRE(src->mesh == dst->mesh, TESS_ERR_SHAPE, "reshard arrays live on different meshes");
+  TESS_REQUIRE(src->dtype == dst->dtype, TESS_ERR_SHAPE, "reshard from %s to %s: dtypes differ",
+               tess_dtype_name(src->dtype), tess_dtype_name(dst->dtype));
+  TESS_REQUIRE(src->ndim == dst->ndim, TESS_ERR_SHAPE, "reshard from %d-D to %d-D", src->ndim,
+               dst->ndim);
+  for (int d = 0; d < src->ndim; d++)
+    TESS_REQUIRE(src->gshape[d] == dst->gshape[d], TESS_ERR_SHAPE,
+                 "reshard: dimension %d is %lld in the source, %lld in the destination", d,
+                 (long long)src->gshape[d], (long long)dst->gshape[d]);
+  TESS_REQUIRE(src->space == dst->space, TESS_ERR_SHAPE,
+               "reshard between host and device arrays (copy first)");
+  TESS_REQUIRE(src->space == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
+               "reshard of device arrays needs the GPU backend (not in this build)");
+cleanup:
+  return err;
+}
+
+static tess_err_t to_int(int64_t v, const char *what, int *out)
+{
+  if (v > INT_MAX)
+    return tess_error_push(TESS_ERR_UNSUPPORTED, __FILE__, __LINE__, __func__,
+                           "reshard: %s of %lld elements exceeds the MPI int limit %d; use more "
+                           "ranks", what, (long long)v, INT_MAX);
+  *out = (int)v;
+  return TESS_OK;
+}
+
+/* Lists of boxes this rank sends and receives; peers are mesh ranks here. */
+static tess_err_t list_boxes(tess_reshard_t *p, unsigned *diff_mask)
+{
+  tess_err_t err = TESS_OK;
+  const tess_mesh_t *m = p->mesh;
+  const int *me = m->coords;
+  unsigned unused = ((1u << m->naxes) - 1) & ~used_axes(&p->sspec);
+  int c[TESS_MESH_MAX_AXES];
+  int64_t ss[TESS_MAX_NDIM], sl[TESS_MAX_NDIM], ds[TESS_MAX_NDIM], dl[TESS_MAX_NDIM];
+  int64_t ms[TESS_MAX_NDIM], ml[TESS_MAX_NDIM], md[TESS_MAX_NDIM], mdl[TESS_MAX_NDIM];
+  int64_t lo[TESS_MAX_NDIM], ext[TESS_MAX_NDIM];
+
+  tess_array_block_at_(m, p->ndim, p->gshape, &p->sspec, me, ms, ml);
+  tess_array_block_at_(m, p->ndim, p->gshape, &p->dspec, me, md, mdl);
+  p->send = calloc((size_t)m->size, sizeof *p->send);
+  p->recv = calloc((size_t)m->size, sizeof *p->recv);
+  TESS_REQUIRE(p->send && p->recv, TESS_ERR_MEM, "reshard plan");
+  *diff_mask = 0;
+  for (int r = 0; r < m->size; r++) {
+    tess_mesh_coords_of(m, r, c);
+    int same_group = 1;
+    unsigned diff = 0;
+    for (int a = 0; a < m->naxes; a++) {
+      if (c[a] != me[a]) diff |= 1u << a;
+      if ((unused >> a & 1u) && c[a] != me[a]) same_group = 0;
+    }
+    if (!same_group) continue;
+    /* r as receiver: my source block against its destination block. */
+    tess_array_block_at_(m, p->ndim, p->gshape, &p->dspec, c, ds, dl);
+    if (overlap(p->ndim, ms, ml, ds, dl, lo, ext)) {
+      box_t b = {.peer = r, .count = 1};
+      for (int d = 0; d < p->ndim; d++) {
+        b.ext[d] = ext[d];
+        b.off[d] = lo[d] - ms[d];
+        b.count *= ext[d];
+      }
+      if (r == m->rank) {
+        p->has_self = 1;
+        p->self_src = b;
+        p->self_dst = b;
+        for (int d = 0; d < p->ndim; d++) p->self_dst.off[d] = lo[d] - md[d];
+      } else {
+        p->send[p->nsend++] = b;
+        *diff_mask |= diff;
+      }
+    }
+    if (r == m->rank) continue;
+    /* r as sender: its source block against my destination block. */
+    tess_array_block_at_(m, p->ndim, p->gshape, &p->sspec, c, ss, sl);
+    if (overlap(p->ndim, ss, sl, md, mdl, lo, ext)) {
+      box_t b = {.peer = r, .count = 1};
+      for (int d = 0; d < p->ndim; d++) {
+        b.ext[d] = ext[d];
+        b.off[d] = lo[d] - md[d];
+        b.count *= ext[d];
+      }
+      p->recv[p->nrecv++] = b;
+      *diff_mask |= diff;
+    }
+  }
+cleanup:
+  return err;
+}
+
+/* Mesh ranks of the peers -> ranks in the chosen subset communicator. */
+static tess_err_t translate_peers(tess_reshard_t *p)
+{
+  tess_err_t err = TESS_OK;
+  MPI_Group gm = MPI_GROUP_NULL, gc = MPI_GROUP_NULL;
+  int n = p->nsend + p->nrecv, *in = NULL, *out = NULL;
+  in = malloc(sizeof(int) * (size_t)(n ? n : 1));
+  out = malloc(sizeof(int) * (size_t)(n ? n : 1));
+  TESS_REQUIRE(in && out, TESS_ERR_MEM, "reshard plan");
+  for (int i = 0; i < p->nsend; i++) in[i] = p->send[i].peer;
+  for (int i = 0; i < p->nrecv; i++) in[p->nsend + i] = p->recv[i].peer;
+  TESS_MPI_CHECK(MPI_Comm_group(p->mesh->cart, &gm));
+  TESS_MPI_CHECK(MPI_Comm_group(p->comm, &gc));
+  if (n) TESS_MPI_CHECK(MPI_Group_translate_ranks(gm, n, in, gc, out));
+  for (int i = 0; i < n; i++)
+    TESS_REQUIRE(out[i] != MPI_UNDEFINED, TESS_ERR_INTERNAL, "reshard peer outside its subset");
+  for (int i = 0; i < p->nsend; i++) p->send[i].peer = out[i];
+  for (int i = 0; i < p->nrecv; i++) p->recv[i].peer = out[p->nsend + i];
+cleanup:
+  if (gm != MPI_GROUP_NULL) MPI_Group_free(&gm);
+  if (gc != MPI_GROUP_NULL) MPI_Group_free(&gc);
+  free(in);
+  free(out);
+  return err;
+}
+
+static tess_err_t setup_alltoallv(tess_reshard_t *p)
+{
+  tess_err_t err = TESS_OK;
+  int n = p->csize;
+  int64_t first = 0, soff = 0, roff = 0;
+  p->scounts = calloc((size_t)n, sizeof(int));
+  p->sdispls = calloc((size_t)n, sizeof(int));
+  p->rcounts = calloc((size_t)n, sizeof(int));
+  p->rdispls = calloc((size_t)n, sizeof(int));
+  TESS_REQUIRE(p->scounts && p->sdispls && p->rcounts && p->rdispls, TESS_ERR_MEM, "plan");
+  /* Send from the source block in place when every box is one range of it. */
+  p->send_direct = 1;
+  for (int i = 0; i < p->nsend && p->send_direct; i++)
+    p->send_direct = contiguous(p->ndim, p->slshape, &p->send[i], &first) && first <= INT_MAX;
+  p->recv_direct = 1;
+  for (int i = 0; i < p->nrecv && p->recv_direct; i++)
+    p->recv_direct = contiguous(p->ndim, p->dlshape, &p->recv[i], &first) && first <= INT_MAX;
+  for (int i = 0; i < p->nsend; i++) {
+    box_t *b = &p->send[i];
+    TESS_CHECK(to_int(b->count, "a block sent to one rank", &p->scounts[b->peer]));
+    if (p->send_direct) {
+      contiguous(p->ndim, p->slshape, b, &first);
+      p->sdispls[b->peer] = (int)first;
+    } else {
+      TESS_CHECK(to_int(soff, "the packed send buffer", &p->sdispls[b->peer]));
+      soff += b->count;
+    }
+  }
+  for (int i = 0; i < p->nrecv; i++) {
+    box_t *b = &p->recv[i];
+    TESS_CHECK(to_int(b->count, "a block received from one rank", &p->rcounts[b->peer]));
+    if (p->recv_direct) {
+      contiguous(p->ndim, p->dlshape, b, &first);
+      p->rdispls[b->peer] = (int)first;
+    } else {
+      TESS_CHECK(to_int(roff, "the packed receive buffer", &p->rdispls[b->peer]));
+      roff += b->count;
+    }
+  }
+  if (!p->send_direct) TESS_CHECK(tess_malloc(TESS_MEM_HOST, (size_t)soff * p->esize, &p->sendbuf));
+  if (!p->recv_direct) TESS_CHECK(tess_malloc(TESS_MEM_HOST, (size_t)roff * p->esize, &p->recvbuf));
+cleanup:
+  return err;
+}
+
+static tess_err_t subarray(int ndim, const int64_t shape[], const box_t *b, MPI_Datatype et,
+                           MPI_Datatype *t)
+{
+  tess_err_t err = TESS_OK;
+  int sz[TESS_MAX_NDIM], sub[TESS_MAX_NDIM], st[TESS_MAX_NDIM];
+  for (int d = 0; d < ndim; d++) {
+    TESS_CHECK(to_int(shape[d], "a local dimension", &sz[d]));
+    sub[d] = (int)b->ext[d];
+    st[d] = (int)b->off[d];
+  }
+  TESS_MPI_CHECK(MPI_Type_create_subarray(ndim, sz, sub, st, MPI_ORDER_C, et, t));
+  TESS_MPI_CHECK(MPI_Type_commit(t));
+cleanup:
+  return err;
+}
+
+static tess_err_t setup_alltoallw(tess_reshard_t *p)
+{
+  tess_err_t err = TESS_OK;
+  int n = p->csize;
+  MPI_Datatype et = tess_dtype_mpi(p->dtype);
+  p->wscounts = calloc((size_t)n, sizeof(int));
+  p->wsdispls = calloc((size_t)n, sizeof(int));
+  p->wrcounts = calloc((size_t)n, sizeof(int));
+  p->wrdispls = calloc((size_t)n, sizeof(int));
+  p->stypes = malloc(sizeof(MPI_Datatype) * (size_t)n);
+  p->rtypes = malloc(sizeof(MPI_Datatype) * (size_t)n);
+  TESS_REQUIRE(p->wscounts && p->wsdispls && p->wrcounts && p->wrdispls && p->stypes && p->rtypes,
+               TESS_ERR_MEM, "plan");
+  for (int i = 0; i < n; i++) p->stypes[i] = p->rtypes[i] = MPI_DATATYPE_NULL;
+  for (int i = 0; i < p->nsend; i++) {
+    TESS_CHECK(subarray(p->ndim, p->slshape, &p->send[i], et, &p->stypes[p->send[i].peer]));
+    p->wscounts[p->send[i].peer] = 1;
+  }
+  for (int i = 0; i < p->nrecv; i++) {
+    TESS_CHECK(subarray(p->ndim, p->dlshape, &p->recv[i], et, &p->rtypes[p->recv[i].peer]));
+    p->wrcounts[p->recv[i].peer] = 1;
+  }
+cleanup:
+  /* Unused slots need a valid type even with count 0. */
+  for (int i = 0; p->stypes && p->rtypes && i < n; i++) {
+    if (p->stypes[i] == MPI_DATATYPE_NULL) p->stypes[i] = MPI_BYTE;
+    if (p->rtypes[i] == MPI_DATATYPE_NULL) p->rtypes[i] = MPI_BYTE;
+  }
+  return err;
+}
+
+static method_t method_from_env(void)
+{
+  const char *e = getenv("TESS_RESHARD_METHOD");
+  if (e && strcmp(e, "alltoallw") == 0) return METHOD_ALLTOALLW;
+  return METHOD_ALLTOALLV;
+}
+
+tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
+                               tess_reshard_t **plan)
+{
+  tess_err_t err = TESS_OK;
+  tess_reshard_t *p = NULL;
+  unsigned mask = 0;
+  TESS_REQUIRE(plan != NULL, TESS_ERR_ARG, "NULL plan output");
+  *plan = NULL;
+  TESS_CHECK(check_arrays(src, dst));
+  if (ev_reshard < 0) TESS_CHECK(tess_log_event_register("Reshard", &ev_reshard));
+  p = calloc(1, sizeof *p);
+  TESS_REQUIRE(p != NULL, TESS_ERR_MEM, "reshard plan");
+  p->mesh = src->mesh;
+  p->dtype = src->dtype;
+  p->esize = src->esize;
+  p->ndim = src->ndim;
+  p->sspec = src->spec;
+  p->dspec = dst->spec;
+  p->comm = MPI_COMM_NULL;
+  for (int d = 0; d < p->ndim; d++) {
+    p->gshape[d] = src->gshape[d];
+    p->slshape[d] = src->lshape[d];
+    p->dlshape[d] = dst->lshape[d];
+  }
+  TESS_CHECK(list_boxes(p, &mask));
+  /* Every exchange stays within the subset of axes along which any pair
+   * of partners differs: the smallest communicator for the collective. */
+  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &mask, 1, MPI_UNSIGNED, MPI_BOR, p->mesh->cart));
+  TESS_CHECK(tess_mesh_subset_comm(p->mesh, mask, &p->comm));
+  TESS_MPI_CHECK(MPI_Comm_size(p->comm, &p->csize));
+  TESS_CHECK(translate_peers(p));
+  p->method = method_from_env();
+  if (p->method == METHOD_ALLTOALLW) TESS_CHECK(setup_alltoallw(p));
+  else TESS_CHECK(setup_alltoallv(p));
+  *plan = p;
+  p = NULL;
+cleanup:
+  tess_reshard_destroy(&p);
+  return err;
+}
+
+void tess_reshard_destroy(tess_reshard_t **plan)
+{
+  if (!plan || !*plan) return;
+  tess_reshard_t *p = *plan;
+  for (int i = 0; p->stypes && i < p->csize; i++)
+    if (p->stypes[i] != MPI_BYTE && p->stypes[i] != MPI_DATATYPE_NULL) MPI_Type_free(&p->stypes[i]);
+  for (int i = 0; p->rtypes && i < p->csize; i++)
+    if (p->rtypes[i] != MPI_BYTE && p->rtypes[i] != MPI_DATATYPE_NULL) MPI_Type_free(&p->rtypes[i]);
+  free(p->stypes);
+  free(p->rtypes);
+  free(p->wscounts);
+  free(p->wsdispls);
+  free(p->wrcounts);
+  free(p->wrdispls);
+  free(p->scounts);
+  free(p->sdispls);
+  free(p->rcounts);
+  free(p->rdispls);
+  tess_free(TESS_MEM_HOST, &p->sendbuf);
+  tess_free(TESS_MEM_HOST, &p->recvbuf);
+  free(p->send);
+  free(p->recv);
+  free(p);
+  *plan = NULL;
+}
+
+static tess_err_t check_plan(const tess_reshard_t *p, const tess_array_t *src,
+                             const tess_array_t *dst)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(p != NULL, TESS_ERR_ARG, "NULL plan");
+  TESS_CHECK(check_arrays(src, dst));
+  TESS_REQUIRE(src->mesh == p->mesh && src->dtype == p->dtype && src->ndim == p->ndim
+                   && tess_shardspec_equal(&src->spec, &p->sspec)
+                   && tess_shardspec_equal(&dst->spec, &p->dspec),
+               TESS_ERR_SHAPE, "arrays do not match the specs the reshard plan was made for");
+  for (int d = 0; d < p->ndim; d++)
+    TESS_REQUIRE(src->gshape[d] == p->gshape[d], TESS_ERR_SHAPE,
+                 "dimension %d is %lld, the plan was made for %lld", d,
+                 (long long)src->gshape[d], (long long)p->gshape[d]);
+cleanup:
+  return err;
+}
+
+tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src,
+                                tess_array_t *dst)
+{
+  tess_err_t err = TESS_OK;
+  TESS_CHECK(check_plan(p, src, dst));
+  tess_log_event_begin(ev_reshard);
+  if (p->has_self)
+    tess_box_copy_(p->ndim, p->esize, p->self_src.ext, dst->data, p->dlshape, p->self_dst.off,
+                   src->data, p->slshape, p->self_src.off);
+  if (p->csize > 1) {
+    if (p->method == METHOD_ALLTOALLW) {
+      TESS_MPI_CHECK(MPI_Alltoallw(src->data, p->wscounts, p->wsdispls, p->stypes, dst->data,
+                                   p->wrcounts, p->wrdispls, p->rtypes, p->comm));
+    } else {
+      static const int64_t zero[TESS_MAX_NDIM] = {0};
+      MPI_Datatype et = tess_dtype_mpi(p->dtype);
+      char *sb = p->send_direct ? (char *)src->data : p->sendbuf;
+      char *rb = p->recv_direct ? (char *)dst->data : p->recvbuf;
+      if (!p->send_direct)
+        for (int i = 0; i < p->nsend; i++) {
+          const box_t *b = &p->send[i];
+          tess_box_copy_(p->ndim, p->esize, b->ext, sb + (size_t)p->sdispls[b->peer] * p->esize,
+                         b->ext, zero, src->data, p->slshape, b->off);
+        }
+      TESS_MPI_CHECK(MPI_Alltoallv(sb, p->scounts, p->sdispls, et, rb, p->rcounts, p->rdispls,
+                                   et, p->comm));
+      if (!p->recv_direct)
+        for (int i = 0; i < p->nrecv; i++) {
+          const box_t *b = &p->recv[i];
+          tess_box_copy_(p->ndim, p->esize, b->ext, dst->data, p->dlshape, b->off,
+                         rb + (size_t)p->rdispls[b->peer] * p->esize, b->ext, zero);
+        }
+    }
+  }
+cleanup:
+  tess_log_event_end(ev_reshard);
+  return err;
+}
+
+tess_err_t tess_reshard(const tess_array_t *src, tess_array_t *dst)
+{
+  tess_err_t err = TESS_OK;
+  tess_reshard_t *p = NULL;
+  TESS_CHECK(tess_reshard_create(src, dst, &p));
+  TESS_CHECK(tess_reshard_execute(p, src, dst));
+cleanup:
+  tess_reshard_destroy(&p);
+  return err;
+}

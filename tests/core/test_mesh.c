@@ -1,0 +1,257 @@
+/* tests/core/test_mesh.c: meshes and the collectives over their axes.
+ * Truth is arithmetic: with axis 0 slowest and no reordering, the world
+ * rank of a process is the row-major index of its coordinates, so the test
+ * computes coordinates, axis communicator sizes/ranks and the members of
+ * each axis subset itself and compares. Collectives are checked with
+ * integer data whose result is known in closed form. Bad shapes must fail
+ * with messages that name the numbers. */
+#include "core_testlib.h"
+#include "tess_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int world_rank, world_size;
+
+static void expect_coords(const int sizes[], int naxes, int r, int c[])
+{
+  for (int i = naxes - 1; i >= 0; i--) { c[i] = r % sizes[i]; r /= sizes[i]; }
+}
+
+/* World rank of the process with coordinates c. */
+static int rank_of(const int sizes[], int naxes, const int c[])
+{
+  int r = 0;
+  for (int i = 0; i < naxes; i++) r = r * sizes[i] + c[i];
+  return r;
+}
+
+static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, const char *what)
+{
+  tess_err_t err = TESS_OK;
+  int me[TESS_MESH_MAX_AXES];
+  int64_t *buf = NULL, *out = NULL;
+  size_t *cnt = NULL, *dsp = NULL;
+  expect_coords(sizes, naxes, world_rank, me);
+  for (unsigned mask = 0; mask < (1u << naxes); mask++) {
+    /* Members of my subset, in subset-rank order (row-major over the axes in mask). */
+    int n = 1, members[64], nm = 0;
+    for (int i = 0; i < naxes; i++) if (mask >> i & 1u) n *= sizes[i];
+    for (int k = 0; k < n; k++) {
+      int c[TESS_MESH_MAX_AXES], rem = k;
+      for (int i = naxes - 1; i >= 0; i--) {
+        if (mask >> i & 1u) { c[i] = rem % sizes[i]; rem /= sizes[i]; }
+        else c[i] = me[i];
+      }
+      members[nm++] = rank_of(sizes, naxes, c);
+    }
+    int myidx = -1;
+    for (int k = 0; k < n; k++) if (members[k] == world_rank) myidx = k;
+    MPI_Comm sc;
+    TESS_CHECK(tess_mesh_subset_comm(m, mask, &sc));
+    int ss, sr;
+    MPI_Comm_size(sc, &ss);
+    MPI_Comm_rank(sc, &sr);
+    CHECK(ss == n && sr == myidx, "%s mask %u: subset comm %d/%d, expected %d/%d", what, mask,
+          sr, ss, myidx, n);
+
+    free(buf); free(out); free(cnt); free(dsp);
+    buf = calloc((size_t)(4 * n + 4), sizeof *buf);
+    out = calloc((size_t)(4 * n + 4) * (size_t)n, sizeof *out);
+    cnt = calloc((size_t)n, sizeof *cnt);
+    dsp = calloc((size_t)n, sizeof *dsp);
+    /* allreduce: sum, max and min of world ranks over the subset. */
+    int64_t sum = 0, mx = 0, mn = world_size;
+    for (int k = 0; k < n; k++) {
+      sum += members[k];
+      if (members[k] > mx) mx = members[k];
+      if (members[k] < mn) mn = members[k];
+    }
+    buf[0] = world_rank;
+    TESS_CHECK(tess_comm_allreduce(m, mask, buf, out, 1, TESS_I64, TESS_OP_SUM, TESS_MEM_HOST));
+    CHECK(out[0] == sum, "%s mask %u: allreduce sum %lld, expected %lld", what, mask,
+          (long long)out[0], (long long)sum);
+    buf[0] = world_rank;
+    TESS_CHECK(tess_comm_allreduce(m, mask, buf, buf, 1, TESS_I64, TESS_OP_MAX, TESS_MEM_HOST));
+    CHECK(buf[0] == mx, "%s mask %u: in-place allreduce max", what, mask);
+    buf[0] = world_rank;
+    TESS_CHECK(tess_comm_allreduce(m, mask, buf, out, 1, TESS_I64, TESS_OP_MIN, TESS_MEM_HOST));
+    CHECK(out[0] == mn, "%s mask %u: allreduce min", what, mask);
+    /* bcast from the last subset rank. */
+    buf[0] = world_rank * 10 + 3;
+    TESS_CHECK(tess_comm_bcast(m, mask, buf, 1, TESS_I64, n - 1, TESS_MEM_HOST));
+    CHECK(buf[0] == members[n - 1] * 10 + 3, "%s mask %u: bcast", what, mask);
+    /* allgather: everyone's world rank, in subset order. */
+    buf[0] = world_rank;
+    TESS_CHECK(tess_comm_allgather(m, mask, buf, 1, out, TESS_I64, TESS_MEM_HOST));
+    for (int k = 0; k < n; k++)
+      CHECK(out[k] == members[k], "%s mask %u: allgather[%d] = %lld, expected %d", what, mask, k,
+            (long long)out[k], members[k]);
+    /* allgatherv: subset rank k sends k+1 copies of its world rank. */
+    size_t off = 0;
+    for (int k = 0; k < n; k++) { cnt[k] = (size_t)k + 1; dsp[k] = off; off += cnt[k]; }
+    for (int j = 0; j <= myidx; j++) buf[j] = world_rank;
+    TESS_CHECK(tess_comm_allgatherv(m, mask, buf, (size_t)myidx + 1, out, cnt, dsp, TESS_I64,
+                                    TESS_MEM_HOST));
+    for (int k = 0; k < n; k++)
+      for (size_t j = 0; j < cnt[k]; j++)
+        CHECK(out[dsp[k] + j] == members[k], "%s mask %u: allgatherv", what, mask);
+    /* alltoall: element for k is 1000*me + k. */
+    for (int k = 0; k < n; k++) buf[k] = 1000 * world_rank + k;
+    TESS_CHECK(tess_comm_alltoall(m, mask, buf, out, 1, TESS_I64, TESS_MEM_HOST));
+    for (int k = 0; k < n; k++)
+      CHECK(out[k] == 1000 * members[k] + myidx, "%s mask %u: alltoall", what, mask);
+    /* alltoallv: k sends (k + j) % 3 elements to j. */
+    size_t sc_[64], sd_[64], rc_[64], rd_[64], so = 0, ro = 0;
+    for (int k = 0; k < n; k++) {
+      sc_[k] = (size_t)((myidx + k) % 3); sd_[k] = so; so += sc_[k];
+      rc_[k] = (size_t)((k + myidx) % 3); rd_[k] = ro; ro += rc_[k];
+      for (size_t j = 0; j < sc_[k]; j++) buf[sd_[k] + j] = 100 * world_rank + k;
+    }
+    TESS_CHECK(tess_comm_alltoallv(m, mask, buf, sc_, sd_, out, rc_, rd_, TESS_I64, TESS_MEM_HOST));
+    for (int k = 0; k < n; k++)
+      for (size_t j = 0; j < rc_[k]; j++)
+        CHECK(out[rd_[k] + j] == 100 * members[k] + myidx, "%s mask %u: alltoallv", what, mask);
+    /* reduce_scatter: block k of the sum of (rank + k) over the subset. */
+    for (int k = 0; k < n; k++) { buf[2 * k] = world_rank + k; buf[2 * k + 1] = 1; }
+    TESS_CHECK(tess_comm_reduce_scatter(m, mask, buf, out, 2, TESS_I64, TESS_OP_SUM,
+                                        TESS_MEM_HOST));
+    CHECK(out[0] == sum + (int64_t)n * myidx && out[1] == n, "%s mask %u: reduce_scatter", what,
+          mask);
+  }
+  /* Device buffers without a GPU backend: a clear refusal. */
+  {
+    int64_t x = 1;
+    CHECK(tess_comm_allreduce(m, 1u, &x, &x, 1, TESS_I64, TESS_OP_SUM, TESS_MEM_DEVICE)
+              == TESS_ERR_UNSUPPORTED, "device collective accepted");
+    CHECK(strstr(tess_error_message(), "device memory") != NULL, "message: %s",
+          tess_error_message());
+    tess_error_clear();
+  }
+cleanup:
+  if (err) { tess_error_print(stderr); tess_error_clear(); tess_test_failures++; }
+  free(buf); free(out); free(cnt); free(dsp);
+}
+
+/* Build a mesh and check everything the mesh says about itself. */
+static void check_shape(int naxes, const char *const names[], const int req[])
+{
+  tess_err_t err = TESS_OK;
+  tess_mesh_t *m = NULL;
+  int sizes[TESS_MESH_MAX_AXES], prod = 1, infer = -1, c[TESS_MESH_MAX_AXES];
+  char what[128];
+  int off = snprintf(what, sizeof what, "mesh");
+  for (int i = 0; i < naxes; i++) {
+    sizes[i] = req[i];
+    off += snprintf(what + off, sizeof what - (size_t)off, " %s:%d", names[i], req[i]);
+    if (req[i] == 0) infer = i; else prod *= req[i];
+  }
+  if (infer >= 0) sizes[infer] = world_size / prod;
+  TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, naxes, names, req, &m));
+  expect_coords(sizes, naxes, world_rank, c);
+  CHECK(tess_mesh_naxes(m) == naxes && tess_mesh_size(m) == world_size
+            && tess_mesh_rank(m) == world_rank, "%s: naxes/size/rank", what);
+  for (int i = 0; i < naxes; i++) {
+    int ax, s, r;
+    CHECK(strcmp(tess_mesh_axis_name(m, i), names[i]) == 0, "%s: name %d", what, i);
+    CHECK(tess_mesh_axis_size(m, i) == sizes[i], "%s: axis %d size %d, expected %d", what, i,
+          tess_mesh_axis_size(m, i), sizes[i]);
+    CHECK(tess_mesh_coord(m, i) == c[i], "%s: coord %d = %d, expected %d", what, i,
+          tess_mesh_coord(m, i), c[i]);
+    CHECK(tess_mesh_axis_find(m, names[i], &ax) == TESS_OK && ax == i, "%s: find %s", what,
+          names[i]);
+    MPI_Comm_size(tess_mesh_axis_comm(m, i), &s);
+    MPI_Comm_rank(tess_mesh_axis_comm(m, i), &r);
+    CHECK(s == sizes[i] && r == c[i], "%s: axis comm %d is %d/%d, expected %d/%d", what, i, r, s,
+          c[i], sizes[i]);
+  }
+  for (int r = 0; r < world_size; r++) {
+    int got[TESS_MESH_MAX_AXES], want[TESS_MESH_MAX_AXES];
+    expect_coords(sizes, naxes, r, want);
+    tess_mesh_coords_of(m, r, got);
+    CHECK(memcmp(got, want, sizeof(int) * (size_t)naxes) == 0 && tess_mesh_rank_of(m, want) == r,
+          "%s: coords_of/rank_of %d", what, r);
+  }
+  CHECK(tess_mesh_device(m) == -1 || tess_device_available(), "%s: device without GPUs", what);
+  check_collectives(m, sizes, naxes, what);
+cleanup:
+  if (err) { tess_error_print(stderr); tess_error_clear(); tess_test_failures++; }
+  tess_mesh_destroy(&m);
+}
+
+/* A bad mesh must fail with TESS_ERR_ARG and a message containing `want`. */
+static void expect_bad(int naxes, const char *const names[], const int sizes[], const char *want)
+{
+  tess_mesh_t *m = NULL;
+  tess_err_t e = tess_mesh_create(MPI_COMM_WORLD, naxes, names, sizes, &m);
+  CHECK(e == TESS_ERR_ARG && m == NULL, "bad mesh accepted (expected '%s')", want);
+  CHECK(strstr(tess_error_message(), want) != NULL, "message '%s' lacks '%s'",
+        tess_error_message(), want);
+  tess_error_clear();
+  tess_mesh_destroy(&m);
+}
+
+int main(int argc, char **argv)
+{
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+  const char *x[] = {"x"}, *xy[] = {"x", "y"}, *xyz[] = {"x", "y", "z"};
+  const char *ed[] = {"experts", "dp"};
+  int n = world_size;
+  check_shape(1, x, (int[]){n});
+  check_shape(1, x, (int[]){TESS_MESH_INFER});
+  check_shape(2, xy, (int[]){n, 1});
+  check_shape(2, xy, (int[]){1, TESS_MESH_INFER});
+  check_shape(3, xyz, (int[]){1, n, 1});
+  if (n % 2 == 0) {
+    check_shape(2, ed, (int[]){2, TESS_MESH_INFER});
+    check_shape(2, ed, (int[]){TESS_MESH_INFER, 2});
+    check_shape(3, xyz, (int[]){n / 2, 1, 2});
+  }
+  if (n == 4) check_shape(3, xyz, (int[]){2, TESS_MESH_INFER, 2});
+
+  char want[160];
+  snprintf(want, sizeof want, "mesh {x:2, y:3} needs 6 ranks (the product of the sizes), "
+           "but the communicator has %d", n);
+  expect_bad(2, xy, (int[]){2, 3}, want);
+  snprintf(want, sizeof want, "mesh {x:%d} needs %d ranks", n + 1, n + 1);
+  expect_bad(1, x, (int[]){n + 1}, want);
+  snprintf(want, sizeof want, "cannot infer 'y': %d ranks are not a multiple of 5", n);
+  expect_bad(3, xyz, (int[]){1, TESS_MESH_INFER, 5}, want);
+  if (n == 4)
+    expect_bad(2, xy, (int[]){TESS_MESH_INFER, 3}, "mesh {x:?, y:3}: cannot infer 'x': 4 ranks "
+               "are not a multiple of 3 (the product of the other sizes)");
+  expect_bad(2, xy, (int[]){TESS_MESH_INFER, TESS_MESH_INFER}, "at most one axis size may be "
+             "inferred, but 'x' and 'y' both are");
+  expect_bad(2, (const char *[]){"x", "x"}, (int[]){n, 1}, "mesh axis name 'x' is used twice");
+  expect_bad(1, (const char *[]){"2d"}, (int[]){n}, "name '2d' is not an identifier");
+  expect_bad(1, (const char *[]){""}, (int[]){n}, "name '' is not an identifier");
+  expect_bad(1, x, (int[]){-2}, "axis 'x' has negative size -2");
+  expect_bad(0, x, (int[]){n}, "a mesh has 1 to 8 axes, got 0");
+
+  /* Unknown axis name and backend choice. */
+  tess_mesh_t *m = NULL;
+  if (tess_mesh_create(MPI_COMM_WORLD, 2, ed, (int[]){1, n}, &m) == TESS_OK) {
+    int ax;
+    CHECK(tess_mesh_axis_find(m, "tp", &ax) == TESS_ERR_ARG
+              && strstr(tess_error_message(), "no mesh axis named 'tp' (the mesh has 'experts', "
+                        "'dp')"), "axis_find message: %s", tess_error_message());
+    tess_error_clear();
+    CHECK(tess_mesh_comm_backend(m, TESS_MEM_HOST) == TESS_COMM_HOST_MPI, "host backend");
+    CHECK(tess_mesh_comm_backend(m, TESS_MEM_DEVICE) == TESS_COMM_AUTO || tess_device_available(),
+          "device backend without GPUs");
+    CHECK(tess_mesh_set_comm_backend(m, TESS_COMM_NCCL) == TESS_ERR_UNSUPPORTED
+              || tess_device_available(), "NCCL accepted in a host-only build");
+    tess_error_clear();
+    CHECK(tess_mesh_set_comm_backend(m, TESS_COMM_HOST_MPI) == TESS_OK, "host-mpi override");
+    CHECK(strcmp(tess_comm_backend_name(TESS_COMM_HOST_STAGED), "host-staged") == 0, "name");
+    tess_mesh_destroy(&m);
+  } else {
+    tess_error_print(stderr);
+    tess_test_failures++;
+  }
+  int rc = tess_test_finish("mesh");
+  MPI_Finalize();
+  return rc;
+}

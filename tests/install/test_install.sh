@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# tests/install/test_install.sh BUILD_DIR WORK_DIR: install Tessera into a
+# prefix, then build and run a consumer both ways a user would link it:
+# pkg-config (tessera.pc) and CMake (find_package(Tessera)).
+set -euo pipefail
+build="$1"; work="$2"
+rm -rf "$work"; mkdir -p "$work"
+prefix="$work/prefix"
+cmake --install "$build" --prefix "$prefix" >/dev/null
+here="$(cd "$(dirname "$0")" && pwd)"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+libdir=$(dirname "$(find "$prefix" -name tessera.pc | head -1)")
+export PKG_CONFIG_PATH="$libdir" LD_LIBRARY_PATH="$prefix/lib:$(dirname "$libdir")"
+mpicc -o "$work/consumer_pc" "$here/consumer.c" $(pkg-config --cflags --libs tessera)
+mpirun -n 2 "$work/consumer_pc"
+cmake -S "$here/consumer" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/cmake" >/dev/null
+mpirun -n 2 "$work/cmake/consumer"
+[ -f "$prefix/include/tessera/tessera.h" ] && [ -f "$prefix/include/tessera/config.h" ]
+echo "install: pkg-config and find_package consumers ok"
