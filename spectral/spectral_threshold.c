@@ -195,3 +195,45 @@ cleanup:
   free(sel);
   return err;
 }
+
+static void visit_count(const int64_t m[], const double k[], int w, void *e, int64_t gi, void *ctx)
+{
+  th_ctx_t *c = ctx;
+  double re, im;
+  (void)m; (void)k; (void)gi;
+  spec_get(e, c->single, &re, &im);
+  double a = sqrt(re * re + im * im);
+  if (a > c->maxabs) c->maxabs = a;
+  c->total++;
+  c->total_w += w;
+  if (a != 0) { c->kept++; c->kept_w += w; }
+}
+
+tess_err_t tess_spectral_count_nonzero(tess_array_t *X, const tess_spectral_grid_t *g,
+                                       tess_thresh_stats_t *stats)
+{
+  tess_err_t err = TESS_OK;
+  th_ctx_t c;
+  MPI_Comm owners;
+  int64_t cnt[4];
+  memset(&c, 0, sizeof c);
+  TESS_REQUIRE(X && g && stats, TESS_ERR_ARG, "NULL argument");
+  c.single = tess_array_dtype(X) == TESS_C64;
+  TESS_CHECK(tess_spectral_owner_comm(X, &owners));
+  TESS_CHECK(tess_spectral_foreach(X, g, visit_count, &c));
+  cnt[0] = c.kept;
+  cnt[1] = c.kept_w;
+  cnt[2] = c.total;
+  cnt[3] = c.total_w;
+  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cnt, 4, MPI_INT64_T, MPI_SUM, owners));
+  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &c.maxabs, 1, MPI_DOUBLE, MPI_MAX,
+                               tess_mesh_comm(tess_array_mesh(X))));
+  memset(stats, 0, sizeof *stats);
+  stats->kept = cnt[0];
+  stats->kept_modes = cnt[1];
+  stats->total = cnt[2];
+  stats->total_modes = cnt[3];
+  stats->max_abs = c.maxabs;
+cleanup:
+  return err;
+}

@@ -64,6 +64,10 @@ typedef struct {
 tess_err_t tess_spectral_threshold(tess_array_t *X, const tess_spectral_grid_t *g,
                                    tess_thresh_rule_t rule, double value,
                                    tess_thresh_stats_t *stats);
+/* Count the nonzero coefficients (kept, kept_modes) and all of them (total,
+ * total_modes) after a filter; max_abs is filled, threshold is 0. */
+tess_err_t tess_spectral_count_nonzero(tess_array_t *X, const tess_spectral_grid_t *g,
+                                       tess_thresh_stats_t *stats);
 /* "hard", "soft", "relative", "keep_fraction" -> rule; TESS_ERR_ARG listing them. */
 tess_err_t tess_thresh_rule_parse(const char *name, tess_thresh_rule_t *rule);
 
