@@ -47,6 +47,7 @@ struct tess_reshard {
   int csize;
   method_t method;
   int stream;                        /* copies use streaming stores (large plans) */
+  int overlap;                       /* non-blocking exchange, own part copied meanwhile */
   /* alltoallv */
   int *scounts, *sdispls, *rcounts, *rdispls;
   int send_direct, recv_direct;      /* 1: no pack / unpack needed */
@@ -61,6 +62,11 @@ static tess_log_event_t ev_reshard = -1;
 /* Local blocks from this size on are copied with streaming stores: they do
  * not fit in cache, so caching the copy would only cost bandwidth. */
 #define STREAM_MIN_BYTES ((int64_t)16 << 20)
+/* From this local size on, the exchange is started non-blocking and the own
+ * part copied meanwhile. Below it the copy is too short to hide anything and
+ * the non-blocking collectives (libnbc in Open MPI) cost more latency than
+ * the blocking ones: measured 4x slower for alltoallw at 32^3 c128. */
+#define OVERLAP_MIN_BYTES ((int64_t)1 << 20)
 
 /* Overlap of two blocks given by (start, len); 0 if empty. */
 static int overlap(int ndim, const int64_t as[], const int64_t al[], const int64_t bs[],
@@ -313,18 +319,23 @@ cleanup:
   return err;
 }
 
-/* Measured on the 2-core machine (bench/results/reshard.md): alltoallw
- * (no pack/unpack, MPI walks the subarray types) wins while messages are
- * small and latency-bound; above that, packed alltoallv wins clearly,
- * because contiguous messages take MPI's single-copy path. */
+/* Measured on the 2-core machine (bench/results/reshard.md): above ~512 KiB
+ * per rank packed alltoallv wins clearly (alltoallw is 5-10x slower: Open
+ * MPI's single-copy path only takes contiguous data). Below, with 3 or more
+ * ranks in the exchange, alltoallw (no pack/unpack in Tessera) was 1.2-1.4x
+ * faster; with 2 ranks it swung between 0.25x and 1.2x of alltoallv from one
+ * hour to the next, while alltoallv stayed at 0.85-0.95 of a bare alltoall:
+ * the robust choice there is alltoallv. */
 #define AUTO_W_MAX_BYTES ((int64_t)512 * 1024)
+#define AUTO_W_MIN_RANKS 3
 
 static tess_err_t choose_method(tess_reshard_t *p, int64_t max_bytes)
 {
   tess_err_t err = TESS_OK;
   const char *e = getenv("TESS_RESHARD_METHOD");
   if (!e || !*e || strcmp(e, "auto") == 0)
-    p->method = max_bytes <= AUTO_W_MAX_BYTES ? METHOD_ALLTOALLW : METHOD_ALLTOALLV;
+    p->method = max_bytes <= AUTO_W_MAX_BYTES && p->csize >= AUTO_W_MIN_RANKS ? METHOD_ALLTOALLW
+                                                                          : METHOD_ALLTOALLV;
   else if (strcmp(e, "alltoallv") == 0)
     p->method = METHOD_ALLTOALLV;
   else if (strcmp(e, "alltoallw") == 0)
@@ -384,14 +395,18 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
     for (int d = 0; d < p->ndim; d++) local *= p->dlshape[d];
     const char *e = getenv("TESS_RESHARD_STREAM");
     p->stream = e ? atoi(e) : local * (int64_t)p->esize >= STREAM_MIN_BYTES;
+    /* Must agree across ranks (different collectives otherwise): decided on
+     * the largest local block, which the allreduce below makes common. */
+    p->overlap = local * (int64_t)p->esize >= OVERLAP_MIN_BYTES;
   }
   /* What can fail on one rank alone (an int limit, memory, the environment)
    * must fail on all, or the others would wait in execute forever. */
   tess_err_t lerr = choose_method(p, sent);
   if (lerr == TESS_OK)
     lerr = p->method == METHOD_ALLTOALLW ? setup_alltoallw(p) : setup_alltoallv(p);
-  int agree[3] = {lerr != TESS_OK, (int)p->method, -(int)p->method};
-  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, agree, 3, MPI_INT, MPI_MAX, p->mesh->cart));
+  int agree[4] = {lerr != TESS_OK, (int)p->method, -(int)p->method, p->overlap};
+  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, agree, 4, MPI_INT, MPI_MAX, p->mesh->cart));
+  p->overlap = agree[3];
   if (lerr != TESS_OK) {
     err = tess_error_push(lerr, __FILE__, __LINE__, __func__, NULL);
     goto cleanup;
@@ -469,13 +484,19 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
     copy_self(p, src, dst);
     goto cleanup;
   }
-  /* The exchange is started non-blocking so that this rank's own part is
-   * copied while the peers read and write the other parts (disjoint boxes). */
+  /* Large plans start the exchange non-blocking so that this rank's own part
+   * is copied while the peers read and write the other parts (disjoint boxes). */
   if (p->method == METHOD_ALLTOALLW) {
-    TESS_MPI_CHECK(MPI_Ialltoallw(src->data, p->wscounts, p->wsdispls, p->stypes, dst->data,
-                                  p->wrcounts, p->wrdispls, p->rtypes, p->comm, &rq));
-    copy_self(p, src, dst);
-    TESS_MPI_CHECK(MPI_Wait(&rq, MPI_STATUS_IGNORE));
+    if (p->overlap) {
+      TESS_MPI_CHECK(MPI_Ialltoallw(src->data, p->wscounts, p->wsdispls, p->stypes, dst->data,
+                                    p->wrcounts, p->wrdispls, p->rtypes, p->comm, &rq));
+      copy_self(p, src, dst);
+      TESS_MPI_CHECK(MPI_Wait(&rq, MPI_STATUS_IGNORE));
+    } else {
+      copy_self(p, src, dst);
+      TESS_MPI_CHECK(MPI_Alltoallw(src->data, p->wscounts, p->wsdispls, p->stypes, dst->data,
+                                   p->wrcounts, p->wrdispls, p->rtypes, p->comm));
+    }
   } else {
     MPI_Datatype et = tess_dtype_mpi(p->dtype);
     char *sb = p->send_direct ? (char *)src->data : p->sendbuf;
@@ -486,10 +507,16 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
         tess_box_copy_(p->ndim, p->esize, b->ext, sb + (size_t)p->sdispls[b->peer] * p->esize,
                        b->ext, zero, src->data, p->slshape, b->off, p->stream);
       }
-    TESS_MPI_CHECK(MPI_Ialltoallv(sb, p->scounts, p->sdispls, et, rb, p->rcounts, p->rdispls, et,
-                                  p->comm, &rq));
-    copy_self(p, src, dst);
-    TESS_MPI_CHECK(MPI_Wait(&rq, MPI_STATUS_IGNORE));
+    if (p->overlap) {
+      TESS_MPI_CHECK(MPI_Ialltoallv(sb, p->scounts, p->sdispls, et, rb, p->rcounts, p->rdispls,
+                                    et, p->comm, &rq));
+      copy_self(p, src, dst);
+      TESS_MPI_CHECK(MPI_Wait(&rq, MPI_STATUS_IGNORE));
+    } else {
+      copy_self(p, src, dst);
+      TESS_MPI_CHECK(MPI_Alltoallv(sb, p->scounts, p->sdispls, et, rb, p->rcounts, p->rdispls,
+                                   et, p->comm));
+    }
     if (!p->recv_direct)
       for (int i = 0; i < p->nrecv; i++) {
         const box_t *b = &p->recv[i];
