@@ -55,10 +55,11 @@ done
   echo "|---|---|---|---|---|---|---|---|---|---|"
   sort -s -t'|' -k2,4 "$ROWS"   # the two rounds of each case side by side
   echo
-  echo "v = packed \`MPI_Alltoallv\` (the default above 512 KiB sent per rank), w = \`MPI_Alltoallw\`"
-  echo "with subarray datatypes (the default for smaller messages). w is skipped on the large"
-  echo "arrays: it is 5-10x slower there (Open MPI cannot use its single-copy path for"
-  echo "non-contiguous types), and timing it would triple the run."
+  echo "v = packed \`MPI_Alltoallv\` (the default), w = \`MPI_Alltoallw\` with subarray datatypes (the"
+  echo "default only for exchanges of at most 512 KiB per rank among 3 or more ranks: there it was"
+  echo "1.2-1.4x faster than v; among 2 ranks it swung between 0.25x and 1.2x from hour to hour)."
+  echo "w is skipped on the large arrays: it is 5-10x slower there (Open MPI cannot use its"
+  echo "single-copy path for non-contiguous types), and timing it would triple the run."
   echo
   echo "Why v is not 1.0: the bare alltoall sends contiguous blocks and copies its own block once."
   echo "The reshard sends from the x-pencil array in place (each destination's part is one"
