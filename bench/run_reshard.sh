@@ -30,7 +30,7 @@ for round in 1 2; do
   run 4 256 128 128 15 2 v    # 2x2 mesh: the exchange runs over the p axis only
   run 2 512 256 256 7 1 v     # 512 MiB
   run 4 512 256 256 7 1 v
-  run 2 32 32 32 50 1 vw      # 512 KiB: small messages, where alltoallw wins
+  run 2 32 32 32 50 1 vw      # 512 KiB: small, latency-bound messages
   run 4 32 32 32 50 1 vw
 done
 
@@ -55,9 +55,9 @@ done
   echo "|---|---|---|---|---|---|---|---|---|---|"
   sort -s -t'|' -k2,4 "$ROWS"   # the two rounds of each case side by side
   echo
-  echo "v = packed \`MPI_Alltoallv\` (the default), w = \`MPI_Alltoallw\` with subarray datatypes (the"
-  echo "default only for exchanges of at most 512 KiB per rank among 3 or more ranks: there it was"
-  echo "1.2-1.4x faster than v; among 2 ranks it swung between 0.25x and 1.2x from hour to hour)."
+  echo "v = packed \`MPI_Alltoallv\` (what Tessera uses), w = \`MPI_Alltoallw\` with subarray datatypes"
+  echo "(on request: TESS_RESHARD_METHOD=alltoallw). On small arrays w ranged from 0.25x to 1.47x of"
+  echo "the bare alltoall over the session, v from 0.85x to 1.0x, so v is the automatic choice."
   echo "w is skipped on the large arrays: it is 5-10x slower there (Open MPI cannot use its"
   echo "single-copy path for non-contiguous types), and timing it would triple the run."
   echo

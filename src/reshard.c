@@ -319,23 +319,20 @@ cleanup:
   return err;
 }
 
-/* Measured on the 2-core machine (bench/results/reshard.md): above ~512 KiB
- * per rank packed alltoallv wins clearly (alltoallw is 5-10x slower: Open
- * MPI's single-copy path only takes contiguous data). Below, with 3 or more
- * ranks in the exchange, alltoallw (no pack/unpack in Tessera) was 1.2-1.4x
- * faster; with 2 ranks it swung between 0.25x and 1.2x of alltoallv from one
- * hour to the next, while alltoallv stayed at 0.85-0.95 of a bare alltoall:
- * the robust choice there is alltoallv. */
-#define AUTO_W_MAX_BYTES ((int64_t)512 * 1024)
-#define AUTO_W_MIN_RANKS 3
+/* auto = packed alltoallv. Measured on the 2-core machine (bench/results/
+ * reshard.md): on large arrays alltoallw is 5-10x slower (Open MPI's
+ * single-copy path only takes contiguous data); on small ones (32^3 c128) it
+ * ranged from 0.25x to 1.47x of a bare alltoall depending on the hour and the
+ * rank count, while alltoallv stayed at 0.85-1.0. A size rule would have
+ * chased noise, so alltoallw is there on request (TESS_RESHARD_METHOD), and
+ * for GPU backends, where the trade-off will be measured again. */
 
-static tess_err_t choose_method(tess_reshard_t *p, int64_t max_bytes)
+static tess_err_t choose_method(tess_reshard_t *p)
 {
   tess_err_t err = TESS_OK;
   const char *e = getenv("TESS_RESHARD_METHOD");
   if (!e || !*e || strcmp(e, "auto") == 0)
-    p->method = max_bytes <= AUTO_W_MAX_BYTES && p->csize >= AUTO_W_MIN_RANKS ? METHOD_ALLTOALLW
-                                                                          : METHOD_ALLTOALLV;
+    p->method = METHOD_ALLTOALLV;
   else if (strcmp(e, "alltoallv") == 0)
     p->method = METHOD_ALLTOALLV;
   else if (strcmp(e, "alltoallw") == 0)
@@ -379,13 +376,8 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   }
   TESS_CHECK(list_boxes(p, &mask));
   /* Every exchange stays within the subset of axes along which any pair
-   * of partners differs: the smallest communicator for the collective.
-   * The method must be the same on every rank: decide on the largest
-   * volume any rank sends. */
-  int64_t sent = 0;
-  for (int i = 0; i < p->nsend; i++) sent += p->send[i].count * (int64_t)p->esize;
+   * of partners differs: the smallest communicator for the collective. */
   TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &mask, 1, MPI_UNSIGNED, MPI_BOR, p->mesh->cart));
-  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &sent, 1, MPI_INT64_T, MPI_MAX, p->mesh->cart));
   TESS_CHECK(tess_mesh_subset_comm(p->mesh, mask, &p->comm));
   TESS_MPI_CHECK(MPI_Comm_size(p->comm, &p->csize));
   TESS_CHECK(translate_peers(p));
@@ -401,7 +393,7 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   }
   /* What can fail on one rank alone (an int limit, memory, the environment)
    * must fail on all, or the others would wait in execute forever. */
-  tess_err_t lerr = choose_method(p, sent);
+  tess_err_t lerr = choose_method(p);
   if (lerr == TESS_OK)
     lerr = p->method == METHOD_ALLTOALLW ? setup_alltoallw(p) : setup_alltoallv(p);
   int agree[4] = {lerr != TESS_OK, (int)p->method, -(int)p->method, p->overlap};

@@ -10,10 +10,9 @@
 typedef struct tess_reshard tess_reshard_t;   /* opaque */
 
 /* Collective on the mesh. Reads specs and shapes, not data. The collective
- * is chosen here, the same on all ranks: packed MPI_Alltoallv, except for
- * small exchanges (<= 512 KiB sent per rank) among 3 or more ranks, which use
- * MPI_Alltoallw with subarray types; the environment variable
- * TESS_RESHARD_METHOD=auto|alltoallv|alltoallw overrides the choice. */
+ * is chosen here, the same on all ranks: packed MPI_Alltoallv (auto), or
+ * MPI_Alltoallw with subarray types when the environment variable
+ * TESS_RESHARD_METHOD=alltoallw asks for it (auto|alltoallv|alltoallw). */
 tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
                                tess_reshard_t **plan);
 /* Collective. src and dst must have the specs the plan was made for. */
