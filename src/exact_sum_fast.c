@@ -1,6 +1,6 @@
 /* src/exact_sum_fast.c: the fast path of the exact sum.
  * Adding every element to the superaccumulator costs a few integer ops and
- * unpredictable memory traffic per element; instead each of 32 SIMD lanes
+ * unpredictable memory traffic per element; instead each of up to 32 SIMD lanes
  * keeps a floating-point expansion a0 + a1 (XS_K terms) updated by TwoSum,
  * which is error-free: a + y == s + e exactly (round to nearest, no
  * overflow; subnormals are fine). The error of the last term, `rem`, is
