@@ -79,6 +79,9 @@ ratio() {   # file kernel column(10 = vs O2, 12 = vs simd)
   cat "$TMP/mpi.txt"
   echo '```'
   echo
+  echo "Figures from an idle 16-core Xeon (same benchmark, standalone build, with an A/B of"
+  echo "the software prefetch): bench/results/sum_xeon_quiet.md."
+  echo
   echo "Raw output:"
   echo
   echo '```'

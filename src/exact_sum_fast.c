@@ -1,6 +1,6 @@
 /* src/exact_sum_fast.c: the fast path of the exact sum.
  * Adding every element to the superaccumulator costs a few integer ops and
- * unpredictable memory traffic per element; instead each of 32 SIMD lanes
+ * unpredictable memory traffic per element; instead each of up to 32 SIMD lanes
  * keeps a floating-point expansion a0 + a1 (XS_K terms) updated by TwoSum,
  * which is error-free: a + y == s + e exactly (round to nearest, no
  * overflow; subnormals are fine). The error of the last term, `rem`, is
@@ -30,6 +30,12 @@
 #endif
 #define XS_LANES 32       /* lanes per expansion level (fewer used by narrow ISAs) */
 #define XS_BLOCK 1024     /* elements between finiteness checks */
+/* Out of cache the kernel does enough work per 64-byte line that the
+ * hardware prefetchers fall behind (measured: 0.58x of a plain vectorised
+ * sum's bandwidth without, ~0.9x with). In cache the prefetches only cost
+ * (~20 %), so calls below XS_PREFETCH_MIN elements use the kernel without. */
+#define XS_PREFETCH 1024               /* doubles ahead: 8 KiB */
+#define XS_PREFETCH_MIN (1u << 17)     /* elements: 1 MiB of doubles */
 
 typedef struct {
   double a[XS_K][XS_LANES];
@@ -43,7 +49,7 @@ enum { XS_SPILL = 1, XS_NONFINITE = 2 };
  * register, NV independent chains: NV*W lanes per level, as many as the
  * ISA has registers for. A macro, so that each ISA gets its own vector
  * width (GCC lowers wider-than-native vectors through the stack). */
-#define XS_DEFINE_BLOCK(NAME, ATTR, W, NV, FADD, FSUB)                             \
+#define XS_DEFINE_BLOCK(NAME, ATTR, W, NV, FADD, FSUB, PFD)                        \
   ATTR static int NAME(xs_state_t *st, const double *x, size_t n, double *rem)     \
   {                                                                                \
     typedef double vd __attribute__((vector_size(8 * (W))));                       \
@@ -55,6 +61,8 @@ enum { XS_SPILL = 1, XS_NONFINITE = 2 };
     for (size_t c = 0; c < n; c += (size_t)(NV) * (W)) {                           \
       for (int v = 0; v < (NV); v++) {                                             \
         vd y;                                                                      \
+        if ((PFD) && ((size_t)v * (W)) % 8 == 0) /* one per 64-byte line */        \
+          __builtin_prefetch(x + c + (size_t)v * (W) + (PFD), 0, 3);               \
         memcpy(&y, x + c + (size_t)v * (W), sizeof y);                             \
         for (int k = 0; k < XS_K; k++) { /* TwoSum(a[k], y) */                     \
           vd s = FADD(a[k][v], y);                                                 \
@@ -99,7 +107,8 @@ typedef int (*xs_prod_fn)(const double *, const double *, size_t, double *, doub
 
 #define XS_PLAIN_ADD(a, b) ((a) + (b))
 #define XS_PLAIN_SUB(a, b) ((a) - (b))
-XS_DEFINE_BLOCK(xs_block_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB)
+XS_DEFINE_BLOCK(xs_block_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, 0)
+XS_DEFINE_BLOCK(xs_block_generic_pf, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, XS_PREFETCH)
 static int xs_prod_generic(const double *x, const double *y, size_t n, double *p, double *e)
 {
   return xs_two_prod_body(x, y, n, p, e);
@@ -113,7 +122,9 @@ static int xs_prod_generic(const double *x, const double *y, size_t n, double *p
  * FADD pipes. On Intel cores they are the same pipes: no gain, no loss. */
 #define XS_ADD256(a, b) ((vd)_mm256_fmadd_pd((__m256d)(a), _mm256_set1_pd(1.0), (__m256d)(b)))
 #define XS_SUB256(a, b) ((vd)_mm256_fmsub_pd((__m256d)(a), _mm256_set1_pd(1.0), (__m256d)(b)))
-XS_DEFINE_BLOCK(xs_block_avx2, __attribute__((target("avx2,fma"))), 4, 4, XS_ADD256, XS_SUB256)
+#define XS_AVX2 __attribute__((target("avx2,fma")))
+XS_DEFINE_BLOCK(xs_block_avx2, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256, 0)
+XS_DEFINE_BLOCK(xs_block_avx2_pf, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256, XS_PREFETCH)
 __attribute__((target("avx2,fma"))) static int
 xs_prod_avx2(const double *x, const double *y, size_t n, double *p, double *e)
 {
@@ -121,7 +132,9 @@ xs_prod_avx2(const double *x, const double *y, size_t n, double *p, double *e)
 }
 #define XS_ADD512(a, b) ((vd)_mm512_fmadd_pd((__m512d)(a), _mm512_set1_pd(1.0), (__m512d)(b)))
 #define XS_SUB512(a, b) ((vd)_mm512_fmsub_pd((__m512d)(a), _mm512_set1_pd(1.0), (__m512d)(b)))
-XS_DEFINE_BLOCK(xs_block_avx512, __attribute__((target("avx512f"))), 8, 4, XS_ADD512, XS_SUB512)
+#define XS_AVX512 __attribute__((target("avx512f")))
+XS_DEFINE_BLOCK(xs_block_avx512, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, 0)
+XS_DEFINE_BLOCK(xs_block_avx512_pf, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, XS_PREFETCH)
 __attribute__((target("avx512f"))) static int
 xs_prod_avx512(const double *x, const double *y, size_t n, double *p, double *e)
 {
@@ -132,6 +145,7 @@ xs_prod_avx512(const double *x, const double *y, size_t n, double *p, double *e)
 typedef struct {
   const char *name;
   xs_block_fn block;   /* NULL: no fast path, every element to the superaccumulator */
+  xs_block_fn block_pf;   /* the same with software prefetch, for long arrays */
   xs_prod_fn prod;
   int (*supported)(void);
 } xs_kernel_t;
@@ -148,11 +162,11 @@ static int xs_has_avx2(void)
 /* Best first: "auto" takes the first one the CPU supports. */
 static const xs_kernel_t xs_kernels[] = {
 #ifdef XS_HAVE_X86_DISPATCH
-  {"avx512", xs_block_avx512, xs_prod_avx512, xs_has_avx512},
-  {"avx2", xs_block_avx2, xs_prod_avx2, xs_has_avx2},
+  {"avx512", xs_block_avx512, xs_block_avx512_pf, xs_prod_avx512, xs_has_avx512},
+  {"avx2", xs_block_avx2, xs_block_avx2_pf, xs_prod_avx2, xs_has_avx2},
 #endif
-  {"generic", xs_block_generic, xs_prod_generic, xs_always},
-  {"superacc", NULL, NULL, xs_always},
+  {"generic", xs_block_generic, xs_block_generic_pf, xs_prod_generic, xs_always},
+  {"superacc", NULL, NULL, NULL, xs_always},
 };
 #define XS_NKERNELS (sizeof xs_kernels / sizeof xs_kernels[0])
 
@@ -299,7 +313,9 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
       for (size_t i = len; i < padded; i++) be[i] = 0.0;
 
     saved = st;
-    int fp = kern->block(&st, p, padded, rp);
+    /* prefetch only where it reads ahead in the caller's long array */
+    xs_block_fn blk = n >= XS_PREFETCH_MIN && p != bp ? kern->block_pf : kern->block;
+    int fp = blk(&st, p, padded, rp);
     int fe = e ? kern->block(&st, e, padded, re) : 0;
     int ok = !((fp | fe) & XS_NONFINITE) && (!(fp & XS_SPILL) || xs_spills_finite(rp, padded)) &&
              (!(fe & XS_SPILL) || xs_spills_finite(re, padded));
