@@ -154,6 +154,11 @@ def mpi(app, mpiexec, np, src, work):
         check(rc == 4, f"np {np}: failing rank gave exit {rc}, expected 4 (and no hang)\n{err}")
         check(f"[rank {bad}] tessera_app: study 'mesh_info' failed (exit 4)" in err and "failed on purpose" in err,
               f"np {np}: no error trace from the failing rank:\n{err}")
+    # SIGTERM on rank 0: every rank stops at the next safe point, exit 5
+    rc, out, err = run([mpiexec, "-n", str(np), "--oversubscribe", app, deck, "--set", "debug.sigterm_at=2"],
+                       timeout=60)
+    check(rc == 5 and "stopped by a signal" in err and "index sum" not in out,
+          f"np {np}: SIGTERM gave exit {rc}, expected 5\n{err}")
     # invalid deck at np ranks: exit 3 and the message printed once (rank 0)
     bad_deck = write(f"{work}/bad{np}.toml", 'study = "mesh_info"\ngrid.m = [3]\n')
     rc, out, err = run([mpiexec, "-n", str(np), "--oversubscribe", app, bad_deck])
