@@ -3,8 +3,8 @@
  * library that transforms a batch of 1-D lines (FFTW now, cuFFT later).
  *
  * The engine hands a backend ONE shape of work: B lines of length n, stored
- * either contiguously (line b at b*n, "LINES_CONTIG") or interleaved (element
- * t of line b at t*B + b, "LINES_INTERLEAVED"), in scratch buffers the engine
+ * either contiguously (line b at b*dist, "LINES_CONTIG") or interleaved
+ * (element t of line b at t*pitch + b, "LINES_INTERLEAVED"), in scratch the engine
  * allocated in the backend's memory space. The backend plans that shape once
  * and executes it on the same scratch every time, so a line's arithmetic never
  * depends on where the line came from (the determinism contract of fft.h).
@@ -27,6 +27,8 @@ typedef struct {
   int64_t n;                 /* logical (real-space) line length */
   int64_t batch;             /* B */
   fft_line_layout_t layout;
+  int64_t ipitch, opitch;    /* CONTIG: elements between line starts (>= length);
+                                INTERLEAVED: between a line's elements (>= B) */
   unsigned rigor;            /* TESS_FFT_ESTIMATE / MEASURE / PATIENT */
 } fft_line_desc_t;
 

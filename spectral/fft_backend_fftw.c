@@ -37,8 +37,10 @@ static tess_err_t fftw_line_plan(const fft_line_desc_t *d, void *in, void *out, 
   int nin = d->kind == FFT_LINE_R2C ? n : m;             /* input line length */
   int nout = d->kind == FFT_LINE_C2R ? n : m;
   int inter = d->layout == FFT_LINES_INTERLEAVED;
-  int is = inter ? howmany : 1, id = inter ? 1 : nin;
-  int os = inter ? howmany : 1, od = inter ? 1 : nout;
+  int ip = (int)(d->ipitch ? d->ipitch : inter ? howmany : nin);
+  int op = (int)(d->opitch ? d->opitch : inter ? howmany : nout);
+  int is = inter ? ip : 1, id = inter ? 1 : ip;
+  int os = inter ? op : 1, od = inter ? 1 : op;
   unsigned flags = fftw_rigor(d->rigor) | FFTW_DESTROY_INPUT;
 
   *lp = NULL;

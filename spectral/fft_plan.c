@@ -30,6 +30,9 @@
 
 #define MAXD 4            /* box dims: flattened batch + up to 3 transform dims */
 #define MAXLINES 8        /* distinct line shapes per plan */
+/* Consecutive FFT steps run plane by plane when a plane (in + out) fits in
+ * this many bytes: about an L2 cache, so a plane is read from memory once. */
+#define FFT_PLANE_BYTES ((size_t)4 << 20)
 
 enum { BUF_IN = 0, BUF_OUT, BUF_W0, BUF_W1, BUF_SEND, BUF_RECV, NBUF };
 enum { STEP_FFT = 0, STEP_A2A, STEP_COPY };
@@ -52,6 +55,7 @@ typedef struct {
   int dim;                 /* FFT: box dim */
   int line;                /* FFT: index in plan->lines */
   double scale;            /* FFT: applied on copy-out */
+  int group_k0, group_len; /* FFT group head: steps done plane by plane over dims < k0 */
   MPI_Comm comm;           /* A2A: axis communicator (borrowed from the mesh) */
   int p;
   int *scnt, *sdsp, *rcnt, *rdsp;
@@ -139,13 +143,18 @@ cleanup:
 /* ---- helpers ------------------------------------------------------------------ */
 
 /* Fixed line batch: a function of the line length only (never of the rank
- * count), a multiple of 4 so SIMD lanes across lines are always full. */
+ * count or dtype): as many lines as keep one scratch near 256 KiB (L2),
+ * between 8 and 64, a multiple of 4 so SIMD lanes are always full. */
 static int64_t line_batch(int64_t n)
 {
-  if (n <= 512) return 16;
-  if (n <= 4096) return 8;
-  return 4;
+  int64_t b = 64;
+  while (b > 8 && n * b * 16 > ((int64_t)256 << 10)) b /= 2;
+  return b;
 }
+
+/* Scratch pitch: a multiple of 4 elements (every line equally aligned) plus
+ * 4, so scratch rows never sit a power of two apart (cache-set conflicts). */
+static int64_t line_pitch(int64_t len) { return (len + 3) / 4 * 4 + 4; }
 
 static int64_t prod(const int64_t *x, int a, int b)   /* x[a] * ... * x[b-1] */
 {
@@ -251,79 +260,103 @@ static void scale_scratch(void *x, size_t nreal, int single, double scale)
   }
 }
 
-/* One FFT step: every line along box dim k, B lines at a time. */
+/* Copies of nb elements between a row and scratch, by element size (so the
+ * compiler sees fixed-size moves). */
+typedef struct { double a, b; } e16_t;
+#define COPY_STRIDED(T, d, dstep, s, sstep, n) do {                           \
+    T *d_ = (T *)(void *)(d); const T *s_ = (const T *)(const void *)(s);     \
+    for (int64_t c_ = 0; c_ < (n); c_++) d_[c_ * (dstep)] = s_[c_ * (sstep)]; \
+  } while (0)
+static void copy_strided(char *d, int64_t dstep, const char *s, int64_t sstep, int64_t n, size_t es)
+{
+  if (dstep == 1 && sstep == 1) { memcpy(d, s, (size_t)n * es); return; }
+  switch (es) {
+  case 16: COPY_STRIDED(e16_t, d, dstep, s, sstep, n); break;
+  case 8: COPY_STRIDED(double, d, dstep, s, sstep, n); break;
+  case 4: COPY_STRIDED(float, d, dstep, s, sstep, n); break;
+  default:
+    for (int64_t c = 0; c < n; c++) memcpy(d + (size_t)(c * dstep) * es, s + (size_t)(c * sstep) * es, es);
+  }
+}
+
+/* One FFT step: every line along box dim k, B lines at a time. The last dim
+ * uses contiguous scratch lines (line b at b*pitch: whole-line memcpy);
+ * other dims interleaved scratch (element t of line b at t*pitch + b), so
+ * B neighbouring lines move as rows of B contiguous elements. */
 static void run_fft_step(const tess_fft_plan_t *p, const step_t *st, char *src, char *dst,
                          seg_t *sg)
 {
   const box_t *a = &st->src, *z = &st->dst;
   const line_t *ln = &p->lines[st->line];
   int k = st->dim;
-  int64_t B = ln->d.batch;
+  int inter = ln->d.layout == FFT_LINES_INTERLEAVED;
+  int64_t B = ln->d.batch, pi = ln->d.ipitch, pz = ln->d.opitch;
   int64_t nin = a->ext[k], nout = z->ext[k];
   int64_t s = prod(a->ext, k + 1, a->nd), outer = prod(a->ext, 0, k);
   int64_t nl = outer * s;
+  /* scratch steps: between lines (lb) and between a line's elements (lt) */
+  int64_t lbi = inter ? 1 : pi, lti = inter ? pi : 1, lbz = inter ? 1 : pz, ltz = inter ? pz : 1;
   size_t esi = a->es, eso = z->es;
   char *si = p->scr_in, *so = p->scr_out;
-  int inter = ln->d.layout == FFT_LINES_INTERLEAVED;
-  size_t nreal_out = (size_t)(B * nout) * eso / (p->single ? sizeof(float) : sizeof(double));
+  size_t scr_in_elems = (size_t)(inter ? pi * nin : pi * B);
+  size_t nreal_out = (size_t)(inter ? pz * nout : pz * B) * eso /
+                     (p->single ? sizeof(float) : sizeof(double));
 
   for (int64_t l0 = 0; l0 < nl; l0 += B) {
     int64_t nb = nl - l0 < B ? nl - l0 : B;
     int64_t o0 = l0 / s, i0 = l0 % s;
-    int fast = inter && i0 + nb <= s;
+    if (nb < B) memset(si, 0, scr_in_elems * esi);
     /* copy in */
-    if (!inter) {                              /* s == 1: line b is row o0 + b */
-      for (int64_t b = 0; b < nb; b++) {
-        int ns = line_segs(a, src, k, o0 + b, 0, 1, sg);
-        for (int q = 0; q < ns; q++)
-          memcpy(si + (size_t)(b * nin + sg[q].t0) * esi, sg[q].ptr, (size_t)sg[q].len * esi);
-      }
-      if (nb < B) memset(si + (size_t)(nb * nin) * esi, 0, (size_t)((B - nb) * nin) * esi);
-    } else if (fast) {
+    if (i0 + nb <= s) {                        /* lines i0..i0+nb-1 of outer row o0 */
       int ns = line_segs(a, src, k, o0, i0, s, sg);
       for (int q = 0; q < ns; q++)
-        for (int64_t t = 0; t < sg[q].len; t++) {
-          char *d = si + (size_t)((sg[q].t0 + t) * B) * esi;
-          memcpy(d, sg[q].ptr + (size_t)t * sg[q].stride, (size_t)nb * esi);
-          if (nb < B) memset(d + (size_t)nb * esi, 0, (size_t)(B - nb) * esi);
-        }
+        for (int64_t t = 0; t < sg[q].len; t++)
+          copy_strided(si + (size_t)((sg[q].t0 + t) * lti) * esi, lbi,
+                       sg[q].ptr + (size_t)t * sg[q].stride, 1, nb, esi);
     } else {
-      if (nb < B) memset(si, 0, (size_t)(B * nin) * esi);
       for (int64_t b = 0; b < nb; b++) {
         int64_t l = l0 + b;
         int ns = line_segs(a, src, k, l / s, l % s, s, sg);
         for (int q = 0; q < ns; q++)
-          for (int64_t t = 0; t < sg[q].len; t++)
-            copy_elem(si + (size_t)((sg[q].t0 + t) * B + b) * esi,
-                      sg[q].ptr + (size_t)t * sg[q].stride, esi);
+          copy_strided(si + (size_t)(b * lbi + sg[q].t0 * lti) * esi, lti, sg[q].ptr,
+                       (int64_t)(sg[q].stride / esi), sg[q].len, esi);
       }
     }
     p->be->line_exec(ln->lp, si, so);
     if (st->scale != 1.0) scale_scratch(so, nreal_out, p->single, st->scale);
     /* copy out */
-    if (!inter) {
-      for (int64_t b = 0; b < nb; b++) {
-        int ns = line_segs(z, dst, k, o0 + b, 0, 1, sg);
-        for (int q = 0; q < ns; q++)
-          memcpy(sg[q].ptr, so + (size_t)(b * nout + sg[q].t0) * eso, (size_t)sg[q].len * eso);
-      }
-    } else if (fast) {
+    if (i0 + nb <= s) {
       int ns = line_segs(z, dst, k, o0, i0, s, sg);
       for (int q = 0; q < ns; q++)
         for (int64_t t = 0; t < sg[q].len; t++)
-          memcpy(sg[q].ptr + (size_t)t * sg[q].stride, so + (size_t)((sg[q].t0 + t) * B) * eso,
-                 (size_t)nb * eso);
+          copy_strided(sg[q].ptr + (size_t)t * sg[q].stride, 1,
+                       so + (size_t)((sg[q].t0 + t) * ltz) * eso, lbz, nb, eso);
     } else {
       for (int64_t b = 0; b < nb; b++) {
         int64_t l = l0 + b;
         int ns = line_segs(z, dst, k, l / s, l % s, s, sg);
         for (int q = 0; q < ns; q++)
-          for (int64_t t = 0; t < sg[q].len; t++)
-            copy_elem(sg[q].ptr + (size_t)t * sg[q].stride,
-                      so + (size_t)((sg[q].t0 + t) * B + b) * eso, eso);
+          copy_strided(sg[q].ptr, (int64_t)(sg[q].stride / eso),
+                       so + (size_t)(b * lbz + sg[q].t0 * ltz) * eso, ltz, sg[q].len, eso);
       }
     }
   }
+}
+
+/* The part of box b with fixed index j over its dims < k0 (flattened), as a
+ * box whose leading extents are 1. `offs` holds nseg offsets for a split box. */
+static char *box_view(const box_t *b, char *base, int k0, int64_t j, box_t *v, size_t *offs)
+{
+  *v = *b;
+  for (int i = 0; i < k0; i++) v->ext[i] = 1;
+  if (b->split < 0) return base + (size_t)(j * prod(b->ext, k0, b->nd)) * b->es;
+  int64_t rest = 1;
+  for (int i = k0; i < b->nd; i++)
+    if (i != b->split) rest *= b->ext[i];
+  for (int q = 0; q < b->nseg; q++)
+    offs[q] = b->seg_off[q] + (size_t)(j * rest * b->seg_len[q]) * b->es;
+  v->seg_off = offs;
+  return base;
 }
 
 /* Segments of the row (coords c[0..nd-2]) along the last dim of box b. */
@@ -639,6 +672,12 @@ static tess_err_t make_ops(tess_fft_plan_t *p, op_t *ops, int *nops, int axes[3]
   }
 #undef OP_FFT
 #undef OP_A2A
+  {   /* an all-to-all over an axis of size 1 moves nothing: drop it */
+    int m = 0;
+    for (int i = 0; i < n; i++)
+      if (ops[i].kind != STEP_A2A || tess_mesh_axis_size(p->mesh, ops[i].axis) > 1) ops[m++] = ops[i];
+    n = m;
+  }
   *nops = n;
 cleanup:
   return err;
@@ -753,9 +792,12 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
                 : dir == TESS_FFT_FORWARD ? FFT_LINE_R2C : FFT_LINE_C2R;
       {
         int64_t m = ld.kind == FFT_LINE_C2C ? ld.n : ld.n / 2 + 1;
-        size_t nin = (size_t)(ld.batch * (ld.kind == FFT_LINE_R2C ? ld.n : m)) *
+        int64_t lin = ld.kind == FFT_LINE_R2C ? ld.n : m, lout = ld.kind == FFT_LINE_C2R ? ld.n : m;
+        ld.ipitch = line_pitch(ld.layout == FFT_LINES_CONTIG ? lin : ld.batch);
+        ld.opitch = line_pitch(ld.layout == FFT_LINES_CONTIG ? lout : ld.batch);
+        size_t nin = (size_t)(ld.layout == FFT_LINES_CONTIG ? ld.batch * ld.ipitch : lin * ld.ipitch) *
                      (ld.kind == FFT_LINE_R2C ? esr : esc);
-        size_t nout = (size_t)(ld.batch * (ld.kind == FFT_LINE_C2R ? ld.n : m)) *
+        size_t nout = (size_t)(ld.layout == FFT_LINES_CONTIG ? ld.batch * ld.opitch : lout * ld.opitch) *
                       (ld.kind == FFT_LINE_C2R ? esr : esc);
         if (nin > p->scr_bytes) p->scr_bytes = nin;
         if (nout > p->scr_bytes) p->scr_bytes = nout;
@@ -875,6 +917,30 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
       if (p->steps[i].kind == STEP_FFT && p->steps[i].scale == 0.0) p->steps[i].scale = 1.0;
   }
 
+  /* group consecutive FFT steps whose common planes fit in cache */
+  for (int i = 0; i < p->nsteps;) {
+    int len = 1, k0 = p->steps[i].dim;
+    if (p->steps[i].kind != STEP_FFT) { i++; continue; }
+    while (i + len < p->nsteps && p->steps[i + len].kind == STEP_FFT) {
+      const step_t *nx = &p->steps[i + len];
+      int kk = nx->dim < k0 ? nx->dim : k0, ok = 1;
+      for (int m = 0; m <= len && ok; m++) {
+        const step_t *q = &p->steps[i + m];
+        size_t pin = (size_t)prod(q->src.ext, kk, q->src.nd) * q->src.es;
+        size_t pout = (size_t)prod(q->dst.ext, kk, q->dst.nd) * q->dst.es;
+        if ((q->src.split >= 0 && q->src.split < kk) || (q->dst.split >= 0 && q->dst.split < kk) ||
+            pin + pout > FFT_PLANE_BYTES)
+          ok = 0;
+      }
+      if (!ok) break;
+      k0 = kk;
+      len++;
+    }
+    p->steps[i].group_len = len;
+    p->steps[i].group_k0 = k0;
+    i += len;
+  }
+
   /* buffers and line plans */
   for (int b = BUF_W0; b < NBUF; b++)
     if (p->buf_bytes[b]) TESS_CHECK(tess_malloc(TESS_MEM_HOST, p->buf_bytes[b], &p->buf[b]));
@@ -922,6 +988,7 @@ tess_err_t tess_fft_execute(const tess_fft_plan_t *p, const tess_array_t *in, te
   tess_err_t err = TESS_OK;
   char *bufs[NBUF];
   seg_t *sa = NULL, *sz = NULL;
+  size_t *offa = NULL, *offz = NULL;
   int maxp = 1;
   int64_t shp[TESS_MAX_NDIM];
   tess_shardspec_t sp;
@@ -954,7 +1021,9 @@ tess_err_t tess_fft_execute(const tess_fft_plan_t *p, const tess_array_t *in, te
     if (p->steps[i].p > maxp) maxp = p->steps[i].p;
   sa = malloc((size_t)maxp * sizeof *sa);
   sz = malloc((size_t)maxp * sizeof *sz);
-  TESS_REQUIRE(sa && sz, TESS_ERR_MEM, "FFT segments");
+  offa = malloc((size_t)maxp * sizeof *offa);
+  offz = malloc((size_t)maxp * sizeof *offz);
+  TESS_REQUIRE(sa && sz && offa && offz, TESS_ERR_MEM, "FFT segments");
   bufs[BUF_IN] = (char *)tess_array_local_data_const(in);
   bufs[BUF_OUT] = tess_array_local_data(out);
   for (int b = BUF_W0; b < NBUF; b++) bufs[b] = p->buf[b];
@@ -962,7 +1031,21 @@ tess_err_t tess_fft_execute(const tess_fft_plan_t *p, const tess_array_t *in, te
   tess_log_event_begin(ev_exec);
   for (int i = 0; i < p->nsteps && err == TESS_OK; i++) {
     const step_t *st = &p->steps[i];
-    if (st->kind == STEP_FFT) {
+    if (st->kind == STEP_FFT && st->group_len > 1) {
+      /* consecutive FFTs plane by plane, so each plane stays in cache */
+      int k0 = st->group_k0;
+      int64_t nplanes = prod(st->src.ext, 0, k0);
+      tess_log_event_begin(ev_lines);
+      for (int64_t j = 0; j < nplanes; j++)
+        for (int m = 0; m < st->group_len; m++) {
+          step_t v = p->steps[i + m];
+          char *s0 = box_view(&p->steps[i + m].src, bufs[v.src.buf], k0, j, &v.src, offa);
+          char *d0 = box_view(&p->steps[i + m].dst, bufs[v.dst.buf], k0, j, &v.dst, offz);
+          run_fft_step(p, &v, s0, d0, sa);
+        }
+      tess_log_event_end(ev_lines);
+      i += st->group_len - 1;
+    } else if (st->kind == STEP_FFT) {
       tess_log_event_begin(ev_lines);
       run_fft_step(p, st, bufs[st->src.buf], bufs[st->dst.buf], sa);
       tess_log_event_end(ev_lines);
@@ -982,6 +1065,8 @@ tess_err_t tess_fft_execute(const tess_fft_plan_t *p, const tess_array_t *in, te
 cleanup:
   free(sa);
   free(sz);
+  free(offa);
+  free(offz);
   return err;
 }
 

@@ -1,0 +1,82 @@
+/* bench/bench_fft.c: Tessera 3-D c2c forward+backward, timed like the anchor
+ * /work/shared/bench-anchors/fftw_mpi_3d.c (same data, same planner flag,
+ * transposed output / transposed input, median of reps, max over ranks).
+ * usage: mpirun -n P bench_fft N reps [slab|pencil] [measure|estimate] */
+#include <tessera/tessera.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void fill(const int64_t g[], int nd, void *v, void *ctx)
+{
+  (void)nd; (void)ctx;
+  double *z = v;
+  z[0] = tess_rng_uniform(1, 0, (uint64_t)(g[0] * 1000003 + g[1] * 1009 + g[2]));
+  z[1] = 0;
+}
+
+int main(int argc, char **argv)
+{
+  tess_err_t err = TESS_OK;
+  tess_mesh_t *mesh = NULL;
+  tess_array_t *a = NULL, *A = NULL;
+  tess_fft_plan_t *pf = NULL, *pb = NULL;
+  double *t = NULL;
+  TESS_CHECK(tess_init(&argc, &argv));
+  {
+    int64_t N = argc > 1 ? atol(argv[1]) : 128;
+    int reps = argc > 2 ? atoi(argv[2]) : 5;
+    int pencil = argc > 3 && strcmp(argv[3], "pencil") == 0;
+    int measure = !(argc > 4 && strcmp(argv[4], "estimate") == 0);
+    int P, r, dims[2] = {0, 0}, axes[2] = {0, 1};
+    const char *names[2] = {"x", "y"};
+    int64_t shape[3] = {N, N, N};
+    tess_shardspec_t sp;
+    tess_fft_opts_t o = {0};
+    MPI_Comm_size(MPI_COMM_WORLD, &P);
+    MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    MPI_Dims_create(P, pencil ? 2 : 1, dims);
+    TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, pencil ? 2 : 1, names, dims, &mesh));
+    TESS_CHECK(tess_fft_spec(3, 3, pencil ? 2 : 1, axes, TESS_FFT_LAYOUT_NATURAL, &sp));
+    TESS_CHECK(tess_array_create(mesh, TESS_C128, 3, shape, &sp, TESS_MEM_HOST, &a));
+    TESS_CHECK(tess_fft_create_output(a, 3, TESS_FFT_LAYOUT_TRANSPOSED, &A));
+    o.flags = measure ? TESS_FFT_MEASURE : TESS_FFT_ESTIMATE;
+    double tp = MPI_Wtime();
+    TESS_CHECK(tess_fft_plan_create_opts(a, A, TESS_FFT_FORWARD, &o, &pf));
+    TESS_CHECK(tess_fft_plan_create_opts(A, a, TESS_FFT_BACKWARD, &o, &pb));
+    tp = MPI_Wtime() - tp;
+    TESS_CHECK(tess_array_fill(a, fill, NULL));
+    t = malloc(sizeof(double) * (size_t)reps);
+    for (int k = 0; k < reps; k++) {
+      MPI_Barrier(MPI_COMM_WORLD);
+      double t0 = MPI_Wtime();
+      TESS_CHECK(tess_fft_execute(pf, a, A));
+      TESS_CHECK(tess_fft_execute(pb, A, a));
+      double dt = MPI_Wtime() - t0;
+      MPI_Allreduce(MPI_IN_PLACE, &dt, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+      t[k] = dt;
+    }
+    qsort(t, (size_t)reps, sizeof(double), cmp);
+    if (r == 0)
+      printf("tessera %s %dx%d N=%lld P=%d fwd+bwd median %.4f s  (%.2f GFLOP/s by 5NlogN x2)"
+             "  plan %.2f s\n", pencil ? "pencil" : "slab", dims[0], pencil ? dims[1] : 1,
+             (long long)N, P, t[reps / 2],
+             2 * 5.0 * (double)(N * N * N) * log2((double)(N * N * N)) / t[reps / 2] / 1e9, tp);
+  }
+cleanup:
+  if (err) tess_error_print(stderr);
+  free(t);
+  tess_fft_plan_destroy(&pf);
+  tess_fft_plan_destroy(&pb);
+  tess_array_destroy(&a);
+  tess_array_destroy(&A);
+  tess_mesh_destroy(&mesh);
+  tess_finalize();
+  return err ? 1 : 0;
+}
