@@ -100,6 +100,7 @@ def cli(app, toml2json, src, work):
     expect([app, "--help-deck", "mesh_inf"], 2, "unknown study 'mesh_inf'")
     expect([app, "--help"], 0, "exit status: 0 success, 2 usage error, 3 invalid deck", stream="stdout")
     expect([app, "--version"], 0, "tessera_app ", stream="stdout")
+    expect([app, ok, "--log-view", "--log-level", "warn"], 0, "DeckLoad", "StudyRun", stream="stdout")
     expect([app, "--help-deck", "mesh_info"], 0, "grid.n", "checkpoint.keep", stream="stdout")
     # --dry-run: effective deck (valid TOML, overrides in it) and the plan, no work
     out, _ = expect([app, ok, "--dry-run", "--set", "work.repeat=4", "--set", "report.per_rank=true"], 0,
