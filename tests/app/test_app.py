@@ -173,7 +173,7 @@ def docs(app, decks_md):
     with open(decks_md) as f:
         committed = f.read()
     check(out == committed, f"{decks_md} is out of date: regenerate it with\n"
-          f"  tessera_app --help-deck all --markdown > docs/decks.md")
+          f"  cmake --build build --target decks_md")
 
 
 if __name__ == "__main__":
