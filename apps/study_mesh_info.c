@@ -6,12 +6,14 @@
  * sum (tess_sum_f64) bitwise against the closed form N(N-1)/2; it also sums
  * a 1-D block distribution of the indices in int64, `work.repeat` times with
  * progress lines. `debug.fail_rank` makes one rank fail, to test that a
- * failing rank brings the whole job down (exit 4, no hang). */
+ * failing rank brings the whole job down (exit 4, no hang); `debug.sigterm_at`
+ * makes rank 0 signal itself, to test the collective stop (exit 5). */
 #include <tessera/tessera.h>
 #include "study.h"
 
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 
 #define MAX_DIMS 4
@@ -32,6 +34,8 @@ static const tess_deck_key_t keys[] = {
    .help = "also print each rank's block"},
   {.path = "debug.fail_rank", .type = TESS_KEY_INT, .default_toml = "-1", .min = -1, .max = 1e6,
    .help = "make this rank fail during the run (tests the abort path); -1 = none"},
+  {.path = "debug.sigterm_at", .type = TESS_KEY_INT, .default_toml = "-1", .min = -1, .max = 1e7,
+   .help = "rank 0 sends itself SIGTERM before this repetition (tests the stop path, exit 5); -1 = none"},
 };
 
 static const tess_deck_schema_t schema = {
@@ -123,7 +127,7 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
 {
   tess_err_t err = TESS_OK;
   int rank = 0, size = 1, per_rank = 0;
-  int64_t n[MAX_DIMS], repeat = 1, fail_rank = -1, total = 1;
+  int64_t n[MAX_DIMS], repeat = 1, fail_rank = -1, sigterm_at = -1, total = 1;
   double len[MAX_DIMS];
   size_t nd = 0, nl = 0;
   const char *format = NULL;
@@ -135,6 +139,7 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
   TESS_CHECK(tess_deck_get_string(deck, "report.format", &format));
   TESS_CHECK(tess_deck_get_bool(deck, "report.per_rank", &per_rank));
   TESS_CHECK(tess_deck_get_int(deck, "debug.fail_rank", &fail_rank));
+  TESS_CHECK(tess_deck_get_int(deck, "debug.sigterm_at", &sigterm_at));
   for (size_t d = 0; d < nd; d++) {
     TESS_REQUIRE(total <= INT64_MAX / n[d], TESS_ERR_DECK, "grid.n: %zu-D grid too large for int64 indices", nd);
     total *= n[d];
@@ -156,6 +161,11 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
                total);
   int64_t sum = 0;
   for (int64_t r = 0; r < repeat; r++) {
+    /* a safe point: stop together if any rank was signalled (nothing to checkpoint here) */
+    int pending = 0;
+    if (r == sigterm_at && rank == 0) raise(SIGTERM);
+    TESS_CHECK(tess_signal_pending(MPI_COMM_WORLD, &pending));
+    TESS_REQUIRE(!pending, TESS_ERR_INTERRUPTED, "mesh_info: stopped by a signal before repetition %" PRId64, r);
     int64_t local = count > 0 ? (lo + lo + count - 1) * count / 2 : 0;   /* sum of lo..lo+count-1 */
     TESS_REQUIRE(rank != fail_rank, TESS_ERR_NUMERIC, "rank %d failed on purpose (debug.fail_rank = %" PRId64 ")",
                  rank, fail_rank);

@@ -101,7 +101,14 @@ int main(int argc, char **argv)
     tess_error_clear();   /* runs on without the handler: not fatal */
   }
 
+  /* timed for --log-view; registered in the same order on every rank */
+  tess_log_event_t ev_deck = 0, ev_run = 0;
+  if (tess_log_event_register("DeckLoad", &ev_deck) != TESS_OK ||
+      tess_log_event_register("StudyRun", &ev_run) != TESS_OK)
+    tess_error_clear();
+  tess_log_event_begin(ev_deck);
   err = tess_app_load_deck(&o, &deck);
+  tess_log_event_end(ev_deck);
   const tess_study_t *study = deck ? tess_app_find_study(tess_deck_study(deck)) : NULL;
   if (!err && study && study->check) err = study->check(deck);
   if (err || !study) {
@@ -123,7 +130,9 @@ int main(int argc, char **argv)
 
   tess_study_opts_t so = {.restart = o.restart, .dry_run = o.dry_run};
   double t0 = tess_wtime();
+  tess_log_event_begin(ev_run);
   err = study->run(deck, &so);
+  tess_log_event_end(ev_run);
   status = status_of(err);
   if (err == TESS_ERR_INTERRUPTED) {
     /* collective by contract: every rank stopped at the same safe point */

@@ -83,6 +83,14 @@ static const char *show(const tess_toml_value_t *v, char *buf, size_t cap)
   return buf;
 }
 
+/* "integer 11" -> "11" */
+static const char *value_only(const char *shown)
+{
+  const char *sp = strrchr(shown, ' ');
+  return shown[0] && strncmp(shown, "string ", 7) != 0 && sp ? sp + 1
+       : strncmp(shown, "string ", 7) == 0 ? shown + 7 : shown;
+}
+
 static void unknown_key(ctx_t *x, const char *where, int line, const char *path)
 {
   const char **names = malloc(x->nkeys * sizeof *names);
@@ -184,7 +192,7 @@ static void check_scalar(ctx_t *x, const deck_entry_t *e, const char *where, int
     tess_toml_as_double(v, &dv);
     if (!(dv >= k->min && dv <= k->max))
       problem(x, where, line, "key '%s'%s = %s is out of range: expected %s%s%s", k->path, elem,
-              show(v, buf, sizeof buf) + strlen(tess_toml_type_name(tess_toml_type(v))) + 1,
+              value_only(show(v, buf, sizeof buf)),
               deck_range_text(k, range, sizeof range), k->units ? " " : "", k->units ? k->units : "");
   }
   if (k->choices && tess_toml_type(v) == TESS_TOML_STRING) {

@@ -5,6 +5,7 @@
  * cache so that a megabyte-long line costs linear time, not quadratic. */
 #include "toml_internal.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,7 @@ tess_err_t toml_scan_init(toml_cur_t *c, const char *text, size_t len, const cha
   size_t line_start = i;
   while (i < len) {
     unsigned char b = c->s[i];
-    if (b == '\n') { line++; line_start = ++i; continue; }
+    if (b == '\n') { if (line < INT_MAX) line++; line_start = ++i; continue; }
     c->line = line;
     c->line_start = line_start;
     c->pos = i;
@@ -73,14 +74,14 @@ int toml_col(const toml_cur_t *cc)
     c->ccol = 1;
   }
   for (; c->cpos < c->pos && c->cpos < c->n; c->cpos++)
-    if ((c->s[c->cpos] & 0xC0) != 0x80) c->ccol++;
+    if ((c->s[c->cpos] & 0xC0) != 0x80 && c->ccol < INT_MAX) c->ccol++;   /* saturate past 2^31 */
   return c->ccol;
 }
 
 void toml_adv(toml_cur_t *c)
 {
   if (c->pos >= c->n) return;
-  if (c->s[c->pos] == '\n') { c->line++; c->line_start = c->pos + 1; }
+  if (c->s[c->pos] == '\n') { if (c->line < INT_MAX) c->line++; c->line_start = c->pos + 1; }
   c->pos++;
 }
 

@@ -175,8 +175,8 @@ static tess_err_t parse_number(toml_cur_t *c, tess_toml_value_t *v)
   }
   const char *t = (const char *)c->s + start;
   size_t n = c->pos - start, i = 0;
-  char shown[64];
-  snprintf(shown, sizeof shown, "%.*s%s", (int)(n < 40 ? n : 40), t, n > 40 ? "..." : "");
+  char shown[64];   /* filled only when a message needs it: see SHOWN */
+#define SHOWN (snprintf(shown, sizeof shown, "%.*s%s", (int)(n < 40 ? n : 40), t, n > 40 ? "..." : ""), shown)
   int neg = 0, sign = 0;
   if (n && (t[0] == '+' || t[0] == '-')) { sign = 1; neg = t[0] == '-'; i = 1; }
   if (n - i == 3 && (memcmp(t + i, "inf", 3) == 0 || memcmp(t + i, "nan", 3) == 0)) {
@@ -188,19 +188,19 @@ static tess_err_t parse_number(toml_cur_t *c, tess_toml_value_t *v)
   if (n - i >= 2 && t[i] == '0' && (t[i + 1] == 'x' || t[i + 1] == 'o' || t[i + 1] == 'b')) {
     int base = t[i + 1] == 'x' ? 16 : t[i + 1] == 'o' ? 8 : 2;
     const char *bname = base == 16 ? "hexadecimal" : base == 8 ? "octal" : "binary";
-    if (sign) return toml_error_at(c, line, col, "'%s': a sign is not allowed on %s integers", shown, bname);
+    if (sign) return toml_error_at(c, line, col, "'%s': a sign is not allowed on %s integers", SHOWN, bname);
     i += 2;
     uint64_t u = 0;
     size_t d0 = i;
     long nd = digit_run(t, n, &i, base, NULL);
     if (nd <= 0 || i != n)
       return toml_error_at(c, line, col, "invalid %s integer '%s' (expected 0%c then digits, "
-                           "'_' only between digits)", bname, shown, t[d0 - 1]);
+                           "'_' only between digits)", bname, SHOWN, t[d0 - 1]);
     for (size_t k = d0; k < n; k++) {
       if (t[k] == '_') continue;
       int dv = is_digit(t[k]) ? t[k] - '0' : (t[k] | 0x20) - 'a' + 10;
       if (u > (UINT64_MAX - (uint64_t)dv) / (uint64_t)base || u * (uint64_t)base + (uint64_t)dv > (uint64_t)INT64_MAX)
-        return toml_error_at(c, line, col, "integer '%s' does not fit in 64 bits (max 0x7FFFFFFFFFFFFFFF)", shown);
+        return toml_error_at(c, line, col, "integer '%s' does not fit in 64 bits (max 0x7FFFFFFFFFFFFFFF)", SHOWN);
       u = u * (uint64_t)base + (uint64_t)dv;
     }
     v->type = TESS_TOML_INT;
@@ -212,11 +212,11 @@ static tess_err_t parse_number(toml_cur_t *c, tess_toml_value_t *v)
   long nd = digit_run(t, n, &i, 10, &clean);
   if (nd == -2) { err = TESS_ERR_MEM; goto cleanup; }
   if (nd <= 0) {
-    err = toml_error_at(c, line, col, "invalid number '%s' (expected digits; '_' only between digits)", shown);
+    err = toml_error_at(c, line, col, "invalid number '%s' (expected digits; '_' only between digits)", SHOWN);
     goto cleanup;
   }
   if (t[int0] == '0' && nd > 1) {
-    err = toml_error_at(c, line, col, "leading zeros are not allowed in '%s'", shown);
+    err = toml_error_at(c, line, col, "leading zeros are not allowed in '%s'", SHOWN);
     goto cleanup;
   }
   int is_float = 0;
@@ -226,7 +226,7 @@ static tess_err_t parse_number(toml_cur_t *c, tess_toml_value_t *v)
     TESS_CHECK(toml_buf_put(&clean, ".", 1));
     nd = digit_run(t, n, &i, 10, &clean);
     if (nd <= 0) {
-      err = toml_error_at(c, line, col, "invalid float '%s' (expected digits after '.')", shown);
+      err = toml_error_at(c, line, col, "invalid float '%s' (expected digits after '.')", SHOWN);
       goto cleanup;
     }
   }
@@ -237,13 +237,13 @@ static tess_err_t parse_number(toml_cur_t *c, tess_toml_value_t *v)
     if (i < n && (t[i] == '+' || t[i] == '-')) TESS_CHECK(toml_buf_put(&clean, t + i++, 1));
     nd = digit_run(t, n, &i, 10, &clean);
     if (nd <= 0) {
-      err = toml_error_at(c, line, col, "invalid float '%s' (expected digits in the exponent)", shown);
+      err = toml_error_at(c, line, col, "invalid float '%s' (expected digits in the exponent)", SHOWN);
       goto cleanup;
     }
   }
   if (i != n) {
     err = toml_error_at(c, line, col, "invalid number '%s' (expected an integer, a float such as "
-                        "1.5e-3, inf or nan)", shown);
+                        "1.5e-3, inf or nan)", SHOWN);
     goto cleanup;
   }
   if (is_float) {
@@ -254,7 +254,7 @@ static tess_err_t parse_number(toml_cur_t *c, tess_toml_value_t *v)
     long long x = strtoll(clean.p, NULL, 10);
     if (errno == ERANGE) {
       err = toml_error_at(c, line, col, "integer '%s' out of the 64-bit range "
-                          "-9223372036854775808..9223372036854775807", shown);
+                          "-9223372036854775808..9223372036854775807", SHOWN);
       goto cleanup;
     }
     v->type = TESS_TOML_INT;
@@ -263,6 +263,7 @@ static tess_err_t parse_number(toml_cur_t *c, tess_toml_value_t *v)
 cleanup:
   free(clean.p);
   return err;
+#undef SHOWN
 }
 
 /* ---- arrays and inline tables ------------------------------------------ */

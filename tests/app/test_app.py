@@ -100,6 +100,7 @@ def cli(app, toml2json, src, work):
     expect([app, "--help-deck", "mesh_inf"], 2, "unknown study 'mesh_inf'")
     expect([app, "--help"], 0, "exit status: 0 success, 2 usage error, 3 invalid deck", stream="stdout")
     expect([app, "--version"], 0, "tessera_app ", stream="stdout")
+    expect([app, ok, "--log-view", "--log-level", "warn"], 0, "DeckLoad", "StudyRun", stream="stdout")
     expect([app, "--help-deck", "mesh_info"], 0, "grid.n", "checkpoint.keep", stream="stdout")
     # --dry-run: effective deck (valid TOML, overrides in it) and the plan, no work
     out, _ = expect([app, ok, "--dry-run", "--set", "work.repeat=4", "--set", "report.per_rank=true"], 0,
@@ -154,6 +155,11 @@ def mpi(app, mpiexec, np, src, work):
         check(rc == 4, f"np {np}: failing rank gave exit {rc}, expected 4 (and no hang)\n{err}")
         check(f"[rank {bad}] tessera_app: study 'mesh_info' failed (exit 4)" in err and "failed on purpose" in err,
               f"np {np}: no error trace from the failing rank:\n{err}")
+    # SIGTERM on rank 0: every rank stops at the next safe point, exit 5
+    rc, out, err = run([mpiexec, "-n", str(np), "--oversubscribe", app, deck, "--set", "debug.sigterm_at=2"],
+                       timeout=60)
+    check(rc == 5 and "stopped by a signal" in err and "index sum" not in out,
+          f"np {np}: SIGTERM gave exit {rc}, expected 5\n{err}")
     # invalid deck at np ranks: exit 3 and the message printed once (rank 0)
     bad_deck = write(f"{work}/bad{np}.toml", 'study = "mesh_info"\ngrid.m = [3]\n')
     rc, out, err = run([mpiexec, "-n", str(np), "--oversubscribe", app, bad_deck])
@@ -167,7 +173,7 @@ def docs(app, decks_md):
     with open(decks_md) as f:
         committed = f.read()
     check(out == committed, f"{decks_md} is out of date: regenerate it with\n"
-          f"  tessera_app --help-deck all --markdown > docs/decks.md")
+          f"  cmake --build build --target decks_md")
 
 
 if __name__ == "__main__":
