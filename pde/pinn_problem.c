@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <tessera/log.h>
 #include <tessera/reduce.h>
 
 #define SET_NAME_LEN 32
@@ -50,6 +51,23 @@ struct tess_pinn {
   size_t *cterm;               /* first term of each local chunk */
   int maxres;
 };
+
+/* Timed events for --log-view: jets (forward), adjoint (expression reverse
+ * mode + network backward), the loss sums. Registered once per process. */
+static tess_log_event_t ev_fwd, ev_adj, ev_sum;
+static int ev_ready;
+
+static tess_err_t events_register(void)
+{
+  tess_err_t err = TESS_OK;
+  if (ev_ready) return TESS_OK;
+  TESS_CHECK(tess_log_event_register("PinnJets", &ev_fwd));
+  TESS_CHECK(tess_log_event_register("PinnAdjoint", &ev_adj));
+  TESS_CHECK(tess_log_event_register("PinnLossSum", &ev_sum));
+  ev_ready = 1;
+cleanup:
+  return err;
+}
 
 static void block_range(int64_t n, int p, int c, int64_t *start, int64_t *len)
 {
@@ -170,6 +188,7 @@ tess_err_t tess_pinn_setup(tess_pinn_t *p, MPI_Comm comm)
   int rank = 0, size = 1;
   TESS_REQUIRE(p && !p->ready, TESS_ERR_ARG, "NULL or already set up");
   TESS_REQUIRE(p->nsets >= 1, TESS_ERR_ARG, "no point sets: call tess_pinn_add_set first");
+  TESS_CHECK(events_register());
   TESS_MPI_CHECK(MPI_Comm_dup(comm, &p->comm));
   TESS_MPI_CHECK(MPI_Comm_rank(p->comm, &rank));
   TESS_MPI_CHECK(MPI_Comm_size(p->comm, &size));
@@ -237,6 +256,7 @@ static tess_err_t chunk_run(tess_pinn_t *p, int64_t c, double *grad)
   size_t nv = (size_t)(S->npts - g0 < p->chunk ? S->npts - g0 : p->chunk);
   const double *xc = p->x + (size_t)(c - p->c0) * B * (size_t)p->din;
   const size_t njet = C * B * D;
+  tess_log_event_begin(ev_fwd);
   if (m->dtype == TESS_F64) {
     pinn_jet_forward_f64(m, &p->lay, &p->work, xc);
     memcpy(p->jet, p->work.Z[m->nlayers - 1], njet * sizeof *p->jet);
@@ -245,7 +265,9 @@ static tess_err_t chunk_run(tess_pinn_t *p, int64_t c, double *grad)
     const float *z = p->work.Z[m->nlayers - 1];
     for (size_t k = 0; k < njet; k++) p->jet[k] = z[k];
   }
-  TESS_CHECK(pinn_expr_eval(p->ex, S->roots, S->nres, B, p->jet, p->dout, xc, p->vals));
+  err = pinn_expr_eval(p->ex, S->roots, S->nres, B, p->jet, p->dout, xc, p->vals);
+  tess_log_event_end(ev_fwd);
+  TESS_CHECK(err);
   double *t = p->terms + p->cterm[c - p->c0];
   for (size_t b = 0; b < nv; b++) {
     double acc = 0;
@@ -260,7 +282,9 @@ static tess_err_t chunk_run(tess_pinn_t *p, int64_t c, double *grad)
     for (size_t b = 0; b < B; b++)
       p->seeds[(size_t)r * B + b] = b < nv ? 2 * S->weight * p->vals[(size_t)r * B + b] : 0;
   memset(p->jetbar, 0, njet * sizeof *p->jetbar);
-  TESS_CHECK(pinn_expr_adjoint(p->ex, S->roots, S->nres, B, p->dout, p->seeds, p->jetbar));
+  tess_log_event_begin(ev_adj);
+  err = pinn_expr_adjoint(p->ex, S->roots, S->nres, B, p->dout, p->seeds, p->jetbar);
+  if (err) { tess_log_event_end(ev_adj); TESS_CHECK(err); }
   if (m->dtype == TESS_F64) {
     memcpy(p->work.bar0, p->jetbar, njet * sizeof *p->jetbar);
     pinn_jet_backward_f64(m, &p->lay, &p->work);
@@ -272,6 +296,7 @@ static tess_err_t chunk_run(tess_pinn_t *p, int64_t c, double *grad)
     const float *gp = p->work.gpart;
     for (size_t k = 0; k < m->nparams; k++) grad[k] = gp[k];
   }
+  tess_log_event_end(ev_adj);
 cleanup:
   return err;
 }
@@ -293,10 +318,12 @@ tess_err_t tess_pinn_loss_grad(tess_pinn_t *p, const double *theta, double *loss
   } else {
     for (int64_t c = p->c0; c < p->c1; c++) TESS_CHECK(chunk_run(p, c, NULL));
   }
-  TESS_CHECK(tess_sum_f64(p->terms, p->nterms, p->comm, loss));
-  for (int s = 0; s < p->nsets; s++)
-    TESS_CHECK(tess_sum_f64(p->terms + p->sets[s].toff, p->sets[s].tcount, p->comm,
-                            &p->sets[s].loss));
+  tess_log_event_begin(ev_sum);
+  err = tess_sum_f64(p->terms, p->nterms, p->comm, loss);
+  for (int s = 0; s < p->nsets && !err; s++)
+    err = tess_sum_f64(p->terms + p->sets[s].toff, p->sets[s].tcount, p->comm, &p->sets[s].loss);
+  tess_log_event_end(ev_sum);
+  TESS_CHECK(err);
 cleanup:
   return err;
 }

@@ -6,6 +6,7 @@
  * reported (one error frame each, the first one first, at most MAX_PROBLEMS)
  * so a user fixes a deck in one round, not one error per run. */
 #include "deck_internal.h"
+#include "toml_internal.h"   /* toml_read_file */
 
 #include <math.h>
 #include <stdarg.h>
@@ -375,33 +376,14 @@ tess_err_t tess_deck_load(const char *path, const char *const *sets, size_t nset
                           const tess_deck_schema_t *const *schemas, size_t nschemas, tess_deck_t **deck)
 {
   tess_err_t err = TESS_OK;
-  tess_toml_doc_t *doc = NULL;
-  FILE *fp = NULL;
   char *text = NULL;
+  size_t n = 0;
   TESS_REQUIRE(path && deck, TESS_ERR_ARG, "NULL argument");
   *deck = NULL;
-  /* Parse once to get the file-level checks (missing, directory) and read
-   * the bytes; then load from memory so both paths share one code path. */
-  TESS_CHECK(tess_toml_parse_file(path, &doc));
-  fp = fopen(path, "rb");
-  TESS_REQUIRE(fp, TESS_ERR_IO, "cannot open '%s'", path);
-  size_t n = 0, cap = 0;
-  for (;;) {
-    if (n == cap) {
-      cap = cap ? 2 * cap : 65536;
-      char *p = realloc(text, cap);
-      TESS_REQUIRE(p, TESS_ERR_MEM, "reading '%s'", path);
-      text = p;
-    }
-    size_t got = fread(text + n, 1, cap - n, fp);
-    if (got == 0) break;
-    n += got;
-  }
+  TESS_CHECK(toml_read_file(path, &text, &n));
   TESS_CHECK(tess_deck_load_string(text, n, path, sets, nsets, schemas, nschemas, deck));
 cleanup:
-  if (fp) fclose(fp);
   free(text);
-  tess_toml_doc_destroy(&doc);
   return err;
 }
 

@@ -422,12 +422,29 @@ cleanup:
 
 #define XACC_WIRE (XACC_NLIMBS + 4)   /* digits + nan, +inf, -inf, fail counts */
 
+/* Carries propagated with digits in [-2^31, 2^31) ("balanced"): then a value
+ * occupies only the digits its bits span, whatever its sign (the [0, 2^32)
+ * form of a small negative value has 2^32-1 in every digit above it), and
+ * P such digits sum without overflow for P < 2^32. */
+static void normalize_balanced(tess_exact_acc_t *acc)
+{
+  int64_t carry = 0;
+  for (int i = 0; i < XACC_NLIMBS - 1; i++) {
+    int64_t v = acc->limb[i] + carry;
+    int64_t low = ((v + (INT64_C(1) << 31)) & INT64_C(0xffffffff)) - (INT64_C(1) << 31);
+    carry = (v - low) / (INT64_C(1) << 32);
+    acc->limb[i] = low;
+  }
+  acc->limb[XACC_NLIMBS - 1] += carry;
+  acc->pending = 0;
+}
+
 tess_err_t tess_exact_acc_allreduce_many(tess_exact_acc_t *const acc[], size_t count,
                                          MPI_Comm comm)
 {
   tess_err_t err = TESS_OK;
   int64_t *wire = NULL, one[XACC_WIRE];   /* a single accumulator: no malloc */
-  int size = 1;
+  int size = 1, lo = 0, hi = XACC_NLIMBS - 1;
   TESS_REQUIRE(acc != NULL || count == 0, TESS_ERR_ARG, "NULL acc array (count=%zu)", count);
   TESS_REQUIRE(count <= (size_t)INT32_MAX / XACC_WIRE, TESS_ERR_ARG,
                "too many accumulators in one allreduce: %zu (at most %d)", count,
@@ -437,26 +454,41 @@ tess_err_t tess_exact_acc_allreduce_many(tess_exact_acc_t *const acc[], size_t c
   TESS_MPI_CHECK(MPI_Comm_size(comm, &size));
   if (size == 1 || count == 0) goto cleanup;
   TESS_REQUIRE(size < (1 << 30), TESS_ERR_UNSUPPORTED, "communicator of %d ranks", size);
-  wire = count == 1 ? one : malloc(count * XACC_WIRE * sizeof *wire);
+  for (size_t i = 0; i < count; i++) normalize_balanced(acc[i]);
+  if (count > 1) {
+    /* agree on the digits in use (one small allreduce), send only those */
+    int span[2] = {-1, -XACC_NLIMBS};   /* max used digit, -(min used digit) */
+    for (size_t i = 0; i < count; i++)
+      for (int d = 0; d < XACC_NLIMBS; d++)
+        if (acc[i]->limb[d]) {
+          if (d > span[0]) span[0] = d;
+          if (-d > span[1]) span[1] = -d;
+        }
+    TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, span, 2, MPI_INT, MPI_MAX, comm));
+    hi = span[0];
+    lo = -span[1];
+  }
+  int width = hi >= lo ? hi - lo + 1 : 0, stride = width + 4;
+  wire = count == 1 ? one : malloc(count * (size_t)stride * sizeof *wire);
   TESS_REQUIRE(wire != NULL, TESS_ERR_MEM, "allreduce buffer for %zu accumulators", count);
   for (size_t i = 0; i < count; i++) {
-    int64_t *w = wire + i * XACC_WIRE;
-    tess_xacc_normalize(acc[i]);   /* digits in [0, 2^32): P of them fit */
-    memcpy(w, acc[i]->limb, sizeof acc[i]->limb);
-    w[XACC_NLIMBS] = acc[i]->nan;
-    w[XACC_NLIMBS + 1] = acc[i]->pinf;
-    w[XACC_NLIMBS + 2] = acc[i]->ninf;
-    w[XACC_NLIMBS + 3] = acc[i]->fail;
+    int64_t *w = wire + i * (size_t)stride;
+    if (width) memcpy(w, acc[i]->limb + lo, (size_t)width * sizeof *w);
+    w[width] = acc[i]->nan;
+    w[width + 1] = acc[i]->pinf;
+    w[width + 2] = acc[i]->ninf;
+    w[width + 3] = acc[i]->fail;
   }
-  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, wire, (int)(count * XACC_WIRE), MPI_INT64_T,
+  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, wire, (int)(count * (size_t)stride), MPI_INT64_T,
                                MPI_SUM, comm));
   for (size_t i = 0; i < count; i++) {
-    const int64_t *w = wire + i * XACC_WIRE;
-    memcpy(acc[i]->limb, w, sizeof acc[i]->limb);
-    acc[i]->nan = w[XACC_NLIMBS];
-    acc[i]->pinf = w[XACC_NLIMBS + 1];
-    acc[i]->ninf = w[XACC_NLIMBS + 2];
-    acc[i]->fail = w[XACC_NLIMBS + 3];
+    const int64_t *w = wire + i * (size_t)stride;
+    memset(acc[i]->limb, 0, sizeof acc[i]->limb);
+    if (width) memcpy(acc[i]->limb + lo, w, (size_t)width * sizeof *w);
+    acc[i]->nan = w[width];
+    acc[i]->pinf = w[width + 1];
+    acc[i]->ninf = w[width + 2];
+    acc[i]->fail = w[width + 3];
     acc[i]->pending = size;
     tess_xacc_normalize(acc[i]);
   }

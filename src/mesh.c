@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TESS_MESH_EAGER_AXES 4   /* up to 15 subset communicators made up front */
+
 static int valid_name(const char *s)
 {
   if (!s || !(isalpha((unsigned char)s[0]) || s[0] == '_')) return 0;
@@ -127,9 +129,13 @@ tess_err_t tess_mesh_create(MPI_Comm comm, int naxes, const char *const names[],
   TESS_MPI_CHECK(MPI_Comm_rank(m->cart, &m->rank));
   TESS_MPI_CHECK(MPI_Comm_size(m->cart, &m->size));
   TESS_MPI_CHECK(MPI_Cart_coords(m->cart, m->rank, naxes, m->coords));
-  for (int i = 0; i < naxes; i++) {
+  /* Axis communicators always; every subset when there are few axes, so that
+   * a collective over a subset never has to create its communicator (which
+   * would make it collective over the whole mesh). */
+  for (unsigned mask = 0; mask < (1u << naxes); mask++) {   /* 0: this rank alone */
     MPI_Comm c;
-    TESS_CHECK(tess_mesh_subset_comm(m, 1u << i, &c));
+    int single = (mask & (mask - 1)) == 0;
+    if (single || naxes <= TESS_MESH_EAGER_AXES) TESS_CHECK(tess_mesh_subset_comm(m, mask, &c));
   }
   TESS_CHECK(bind_device(m->cart, &m->device));
   *mesh = m;

@@ -308,11 +308,33 @@ cleanup:
   return err;
 }
 
-static method_t method_from_env(void)
+/* Measured on the 2-core machine (bench/results/reshard.md): alltoallw
+ * (no pack/unpack, MPI walks the subarray types) wins while messages are
+ * small and latency-bound; above that, packed alltoallv wins clearly,
+ * because contiguous messages take MPI's single-copy path. */
+#define AUTO_W_MAX_BYTES ((int64_t)512 * 1024)
+
+static tess_err_t choose_method(tess_reshard_t *p, int64_t max_bytes)
 {
+  tess_err_t err = TESS_OK;
   const char *e = getenv("TESS_RESHARD_METHOD");
-  if (e && strcmp(e, "alltoallw") == 0) return METHOD_ALLTOALLW;
-  return METHOD_ALLTOALLV;
+  if (!e || !*e || strcmp(e, "auto") == 0)
+    p->method = max_bytes <= AUTO_W_MAX_BYTES ? METHOD_ALLTOALLW : METHOD_ALLTOALLV;
+  else if (strcmp(e, "alltoallv") == 0)
+    p->method = METHOD_ALLTOALLV;
+  else if (strcmp(e, "alltoallw") == 0)
+    p->method = METHOD_ALLTOALLW;
+  else
+    TESS_REQUIRE(0, TESS_ERR_ARG, "TESS_RESHARD_METHOD='%s' (expected auto, alltoallv or "
+                 "alltoallw)", e);
+cleanup:
+  return err;
+}
+
+const char *tess_reshard_method(const tess_reshard_t *plan)
+{
+  if (!plan) return "none";
+  return plan->method == METHOD_ALLTOALLW ? "alltoallw" : "alltoallv";
 }
 
 tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
@@ -341,12 +363,17 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   }
   TESS_CHECK(list_boxes(p, &mask));
   /* Every exchange stays within the subset of axes along which any pair
-   * of partners differs: the smallest communicator for the collective. */
+   * of partners differs: the smallest communicator for the collective.
+   * The method must be the same on every rank: decide on the largest
+   * volume any rank sends. */
+  int64_t sent = 0;
+  for (int i = 0; i < p->nsend; i++) sent += p->send[i].count * (int64_t)p->esize;
   TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &mask, 1, MPI_UNSIGNED, MPI_BOR, p->mesh->cart));
+  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &sent, 1, MPI_INT64_T, MPI_MAX, p->mesh->cart));
   TESS_CHECK(tess_mesh_subset_comm(p->mesh, mask, &p->comm));
   TESS_MPI_CHECK(MPI_Comm_size(p->comm, &p->csize));
   TESS_CHECK(translate_peers(p));
-  p->method = method_from_env();
+  TESS_CHECK(choose_method(p, sent));
   if (p->method == METHOD_ALLTOALLW) TESS_CHECK(setup_alltoallw(p));
   else TESS_CHECK(setup_alltoallv(p));
   *plan = p;
@@ -400,41 +427,56 @@ cleanup:
   return err;
 }
 
+static void copy_self(const tess_reshard_t *p, const tess_array_t *src, tess_array_t *dst)
+{
+  if (p->has_self)
+    tess_box_copy_(p->ndim, p->esize, p->self_src.ext, dst->data, p->dlshape, p->self_dst.off,
+                   src->data, p->slshape, p->self_src.off);
+}
+
 tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src,
                                 tess_array_t *dst)
 {
   tess_err_t err = TESS_OK;
+  static const int64_t zero[TESS_MAX_NDIM] = {0};
+  MPI_Request rq = MPI_REQUEST_NULL;
   TESS_CHECK(check_plan(p, src, dst));
   tess_log_event_begin(ev_reshard);
-  if (p->has_self)
-    tess_box_copy_(p->ndim, p->esize, p->self_src.ext, dst->data, p->dlshape, p->self_dst.off,
-                   src->data, p->slshape, p->self_src.off);
-  if (p->csize > 1) {
-    if (p->method == METHOD_ALLTOALLW) {
-      TESS_MPI_CHECK(MPI_Alltoallw(src->data, p->wscounts, p->wsdispls, p->stypes, dst->data,
-                                   p->wrcounts, p->wrdispls, p->rtypes, p->comm));
-    } else {
-      static const int64_t zero[TESS_MAX_NDIM] = {0};
-      MPI_Datatype et = tess_dtype_mpi(p->dtype);
-      char *sb = p->send_direct ? (char *)src->data : p->sendbuf;
-      char *rb = p->recv_direct ? (char *)dst->data : p->recvbuf;
-      if (!p->send_direct)
-        for (int i = 0; i < p->nsend; i++) {
-          const box_t *b = &p->send[i];
-          tess_box_copy_(p->ndim, p->esize, b->ext, sb + (size_t)p->sdispls[b->peer] * p->esize,
-                         b->ext, zero, src->data, p->slshape, b->off);
-        }
-      TESS_MPI_CHECK(MPI_Alltoallv(sb, p->scounts, p->sdispls, et, rb, p->rcounts, p->rdispls,
-                                   et, p->comm));
-      if (!p->recv_direct)
-        for (int i = 0; i < p->nrecv; i++) {
-          const box_t *b = &p->recv[i];
-          tess_box_copy_(p->ndim, p->esize, b->ext, dst->data, p->dlshape, b->off,
-                         rb + (size_t)p->rdispls[b->peer] * p->esize, b->ext, zero);
-        }
-    }
+  if (p->csize == 1) {
+    copy_self(p, src, dst);
+    goto cleanup;
+  }
+  /* The exchange is started non-blocking so that this rank's own part is
+   * copied while the peers read and write the other parts (disjoint boxes). */
+  if (p->method == METHOD_ALLTOALLW) {
+    TESS_MPI_CHECK(MPI_Ialltoallw(src->data, p->wscounts, p->wsdispls, p->stypes, dst->data,
+                                  p->wrcounts, p->wrdispls, p->rtypes, p->comm, &rq));
+    copy_self(p, src, dst);
+    TESS_MPI_CHECK(MPI_Wait(&rq, MPI_STATUS_IGNORE));
+  } else {
+    MPI_Datatype et = tess_dtype_mpi(p->dtype);
+    char *sb = p->send_direct ? (char *)src->data : p->sendbuf;
+    char *rb = p->recv_direct ? (char *)dst->data : p->recvbuf;
+    if (!p->send_direct)
+      for (int i = 0; i < p->nsend; i++) {
+        const box_t *b = &p->send[i];
+        tess_box_copy_(p->ndim, p->esize, b->ext, sb + (size_t)p->sdispls[b->peer] * p->esize,
+                       b->ext, zero, src->data, p->slshape, b->off);
+      }
+    TESS_MPI_CHECK(MPI_Ialltoallv(sb, p->scounts, p->sdispls, et, rb, p->rcounts, p->rdispls, et,
+                                  p->comm, &rq));
+    copy_self(p, src, dst);
+    TESS_MPI_CHECK(MPI_Wait(&rq, MPI_STATUS_IGNORE));
+    if (!p->recv_direct)
+      for (int i = 0; i < p->nrecv; i++) {
+        const box_t *b = &p->recv[i];
+        tess_box_copy_(p->ndim, p->esize, b->ext, dst->data, p->dlshape, b->off,
+                       rb + (size_t)p->rdispls[b->peer] * p->esize, b->ext, zero);
+      }
   }
 cleanup:
+  /* Freeing an active collective request is erroneous in MPI: complete it. */
+  if (rq != MPI_REQUEST_NULL) MPI_Wait(&rq, MPI_STATUS_IGNORE);
   tess_log_event_end(ev_reshard);
   return err;
 }

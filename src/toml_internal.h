@@ -131,6 +131,9 @@ tess_err_t toml_array_add(tess_toml_value_t *a, tess_toml_value_t *val);
  * with all the redefinition rules (shared by documents and inline tables). */
 tess_err_t toml_assign(toml_cur_t *c, tess_toml_value_t *t, const toml_key_t *k,
                        tess_toml_value_t *val);
+/* The whole file in a malloc'd buffer; TESS_ERR_IO for missing files and
+ * directories (shared with the deck loader). */
+tess_err_t toml_read_file(const char *path, char **text, size_t *len);
 /* Mark an inline table and everything inside as immutable. */
 void toml_freeze(tess_toml_value_t *v);
 #endif

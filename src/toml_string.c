@@ -51,6 +51,10 @@ static tess_err_t parse_escape(toml_cur_t *c, toml_buf_t *b)
   default: {
     char f[32];
     if (e < 0 || toml_at_newline(c)) return toml_error_at(c, line, col, "unterminated escape at end of line");
+    if (e == ' ' || e == '\t')
+      return toml_error_at(c, line, col, "a backslash followed by %s is not an escape (a line-ending "
+                           "backslash needs only whitespace after it, in multi-line basic strings)",
+                           e == ' ' ? "a space" : "a tab");
     const char *fs = toml_found(c, f);
     int flen = fs[0] == '\'' ? (int)strlen(fs) - 2 : (int)strlen(fs);
     return toml_error_at(c, line, col, "invalid escape \\%.*s (expected one of \\b \\t \\n \\f \\r \\\" "

@@ -403,15 +403,16 @@ cleanup:
   return err;
 }
 
-tess_err_t tess_toml_parse_file(const char *path, tess_toml_doc_t **doc)
+tess_err_t toml_read_file(const char *path, char **text, size_t *len)
 {
   tess_err_t err = TESS_OK;
   FILE *fp = NULL;
-  char *text = NULL;
+  char *buf = NULL;
   size_t n = 0, cap = 0;
   struct stat st;
-  TESS_REQUIRE(path && doc, TESS_ERR_ARG, "NULL argument");
-  *doc = NULL;
+  TESS_REQUIRE(path && text && len, TESS_ERR_ARG, "NULL argument");
+  *text = NULL;
+  *len = 0;
   TESS_REQUIRE(stat(path, &st) == 0, TESS_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
   TESS_REQUIRE(!S_ISDIR(st.st_mode), TESS_ERR_IO, "'%s' is a directory, expected a TOML file", path);
   fp = fopen(path, "rb");
@@ -419,18 +420,34 @@ tess_err_t tess_toml_parse_file(const char *path, tess_toml_doc_t **doc)
   for (;;) {
     if (n == cap) {
       cap = cap ? 2 * cap : 65536;
-      char *p = realloc(text, cap);
+      char *p = realloc(buf, cap);
       TESS_REQUIRE(p, TESS_ERR_MEM, "reading '%s' (%zu bytes)", path, cap);
-      text = p;
+      buf = p;
     }
-    size_t got = fread(text + n, 1, cap - n, fp);
+    size_t got = fread(buf + n, 1, cap - n, fp);
     n += got;
     if (got == 0) break;
   }
   TESS_REQUIRE(!ferror(fp), TESS_ERR_IO, "error reading '%s': %s", path, strerror(errno));
-  TESS_CHECK(tess_toml_parse_string(text, n, path, doc));
+  *text = buf;
+  *len = n;
+  buf = NULL;
 cleanup:
   if (fp) fclose(fp);
+  free(buf);
+  return err;
+}
+
+tess_err_t tess_toml_parse_file(const char *path, tess_toml_doc_t **doc)
+{
+  tess_err_t err = TESS_OK;
+  char *text = NULL;
+  size_t n = 0;
+  TESS_REQUIRE(path && doc, TESS_ERR_ARG, "NULL argument");
+  *doc = NULL;
+  TESS_CHECK(toml_read_file(path, &text, &n));
+  TESS_CHECK(tess_toml_parse_string(text, n, path, doc));
+cleanup:
   free(text);
   return err;
 }

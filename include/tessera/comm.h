@@ -4,7 +4,13 @@
  * host memory; for device memory NCCL, CUDA-aware MPI or host staging when
  * the build has them (the GPU backends plug in behind these same calls).
  * All calls are collective over the ranks that share this rank's
- * coordinates on the axes not in the mask. send == recv means in place. */
+ * coordinates on the axes not in the mask (on meshes of more than 4 axes,
+ * the first call for a multi-axis mask is collective over the whole mesh:
+ * see tess_mesh_subset_comm). send == recv means in place. Counts are
+ * size_t; a count MPI cannot take (above INT_MAX) is TESS_ERR_ARG with the
+ * number. Device buffers without a GPU backend: TESS_ERR_UNSUPPORTED.
+ * Floating-point sums follow MPI's order: use reduce.h for bitwise
+ * reproducible sums. */
 #ifndef TESSERA_COMM_H
 #define TESSERA_COMM_H
 #include <stddef.h>

@@ -59,8 +59,10 @@ tess_err_t tess_exact_acc_merge(tess_exact_acc_t *dst, const tess_exact_acc_t *s
  * addition is associative, so the reduction order MPI picks cannot matter.
  * No derived datatype or user op is created. */
 tess_err_t tess_exact_acc_allreduce(tess_exact_acc_t *acc, MPI_Comm comm);
-/* Collective: the same for `count` accumulators in one MPI_Allreduce
- * (count must agree across ranks). acc[i] may not repeat. */
+/* Collective: the same for `count` accumulators (count must agree across
+ * ranks). count > 1 takes two allreduces: a tiny one agrees on the span of
+ * digits in use, the second sends only those (a few per accumulator for
+ * data of modest dynamic range, instead of 140). acc[i] may not repeat. */
 tess_err_t tess_exact_acc_allreduce_many(tess_exact_acc_t *const acc[], size_t count,
                                          MPI_Comm comm);
 

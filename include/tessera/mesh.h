@@ -40,8 +40,10 @@ void tess_mesh_coords_of(const tess_mesh_t *mesh, int rank, int coords[]);
 /* Borrowed communicators, valid until tess_mesh_destroy(). */
 MPI_Comm tess_mesh_comm(const tess_mesh_t *mesh);                 /* Cartesian */
 MPI_Comm tess_mesh_axis_comm(const tess_mesh_t *mesh, int axis);
-/* Collective over the whole mesh the first time a mask is asked for (it is
- * created then and cached). mask 0 is a communicator of this rank alone. */
+/* Cached communicator over the axes in the mask. Meshes of up to 4 axes make
+ * every subset at creation, so this is then a lookup. With more axes a
+ * subset of two or more axes is made on first request, which is collective
+ * over the whole mesh. mask 0 is a communicator of this rank alone. */
 tess_err_t tess_mesh_subset_comm(tess_mesh_t *mesh, unsigned axis_mask, MPI_Comm *comm);
 
 /* GPU bound to this rank, or -1 when none. */

@@ -10,7 +10,9 @@
 #define TESSERA_REDUCE_H
 #include <stddef.h>
 #include <mpi.h>
+#include <tessera/array.h>
 #include <tessera/error.h>
+#include <tessera/exact_acc.h>   /* the accumulator behind all of these */
 
 int tess_sum_f64(const double *x, size_t n, MPI_Comm comm, double *result);
 int tess_sum_f32(const float *x, size_t n, MPI_Comm comm, float *result);
@@ -19,4 +21,21 @@ int tess_dot_f64(const double *x, const double *y, size_t n, MPI_Comm comm, doub
 int tess_dot_f32(const float *x, const float *y, size_t n, MPI_Comm comm, float *result);
 int tess_nrm2sq_f64(const double *x, size_t n, MPI_Comm comm, double *result);
 int tess_nrm2sq_f32(const float *x, size_t n, MPI_Comm comm, float *result);
+
+/* Over Tessera arrays (host memory; dtypes f32, f64, c64, c128 - complex
+ * values sum real and imaginary parts, each exact and rounded once).
+ * Collective on the array's mesh. Each element counts once: copies held by
+ * ranks that differ only along axes the spec does not use are not added
+ * twice. */
+
+/* Sum of all elements; `result` points to one element of the array's dtype
+ * and gets the same bits on every rank. One MPI_Allreduce. */
+tess_err_t tess_array_sum(const tess_array_t *a, void *result);
+/* *out = a new array: `in` summed over dimension `dim` (numpy's keepdims:
+ * same ndim, extent 1 in `dim`, which becomes replicated; every other
+ * dimension keeps its extent and mesh axis). Each output element is the
+ * exact sum rounded once, whatever axis shards `dim`. The caller destroys
+ * *out. One MPI_Allreduce over the axis sharding `dim` per 512 output
+ * elements (none if `dim` is not sharded). */
+tess_err_t tess_array_reduce_sum(const tess_array_t *in, int dim, tess_array_t **out);
 #endif

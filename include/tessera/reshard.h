@@ -9,13 +9,19 @@
 
 typedef struct tess_reshard tess_reshard_t;   /* opaque */
 
-/* Collective on the mesh. Reads specs and shapes, not data. */
+/* Collective on the mesh. Reads specs and shapes, not data. The collective
+ * is chosen here, the same on all ranks: packed MPI_Alltoallv for large
+ * messages, MPI_Alltoallw with subarray types for small ones (<= 512 KiB
+ * sent per rank); the environment variable TESS_RESHARD_METHOD=auto|
+ * alltoallv|alltoallw overrides the choice. */
 tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
                                tess_reshard_t **plan);
 /* Collective. src and dst must have the specs the plan was made for. */
 tess_err_t tess_reshard_execute(const tess_reshard_t *plan, const tess_array_t *src,
                                 tess_array_t *dst);
 void tess_reshard_destroy(tess_reshard_t **plan);   /* safe on NULL */
+/* "alltoallv" or "alltoallw": the collective the plan uses (for logs). */
+const char *tess_reshard_method(const tess_reshard_t *plan);
 /* One-shot: plan, execute, destroy. */
 tess_err_t tess_reshard(const tess_array_t *src, tess_array_t *dst);
 #endif

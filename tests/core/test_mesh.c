@@ -8,6 +8,7 @@
 #include "core_testlib.h"
 #include "tess_test.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -119,9 +120,15 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
     CHECK(out[0] == sum + (int64_t)n * myidx && out[1] == n, "%s mask %u: reduce_scatter", what,
           mask);
   }
-  /* Device buffers without a GPU backend: a clear refusal. */
+  /* Device buffers without a GPU backend: a clear refusal. Counts beyond
+   * MPI's int are refused before any buffer is touched. */
   {
     int64_t x = 1;
+    CHECK(tess_comm_allreduce(m, 1u, &x, &x, (size_t)INT_MAX + 1, TESS_I64, TESS_OP_SUM,
+                              TESS_MEM_HOST) == TESS_ERR_ARG
+              && strstr(tess_error_message(), "allreduce count 2147483648 exceeds the MPI limit"),
+          "count overflow: %s", tess_error_message());
+    tess_error_clear();
     CHECK(tess_comm_allreduce(m, 1u, &x, &x, 1, TESS_I64, TESS_OP_SUM, TESS_MEM_DEVICE)
               == TESS_ERR_UNSUPPORTED, "device collective accepted");
     CHECK(strstr(tess_error_message(), "device memory") != NULL, "message: %s",

@@ -34,7 +34,9 @@ static int run_trial(uint64_t *s, int trial, int nranks)
     if (budget * f.shape[d] > 20000) f.shape[d] = 1;
     budget *= f.shape[d] ? f.shape[d] : 1;
   }
-  setenv("TESS_RESHARD_METHOD", ct_rand(s, 2) ? "alltoallw" : "alltoallv", 1);
+  static const char *const methods[] = {"auto", "alltoallv", "alltoallw"};
+  const char *method = methods[ct_rand(s, 3)];
+  setenv("TESS_RESHARD_METHOD", method, 1);
   TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, naxes, names, msizes, &mesh));
   ct_random_spec(s, ndim, naxes, &spec0);
   TESS_CHECK(tess_array_create(mesh, t, ndim, f.shape, &spec0, TESS_MEM_HOST, &orig));
@@ -46,6 +48,8 @@ static int run_trial(uint64_t *s, int trial, int nranks)
     else ct_random_spec(s, ndim, naxes, &spec);
     TESS_CHECK(tess_array_create_like(cur, &spec, &next));
     TESS_CHECK(tess_reshard_create(cur, next, &plan));
+    CHECK(method[0] == 'a' && method[1] == 'u' ? 1 : strcmp(tess_reshard_method(plan), method) == 0,
+          "plan uses %s, asked for %s", tess_reshard_method(plan), method);
     TESS_CHECK(tess_reshard_execute(plan, cur, next));
     long bad = ct_count_wrong(next, f.salt);
     ct_spec_str(&spec, sbuf, sizeof sbuf);
@@ -88,6 +92,7 @@ static void pencil_case(int nranks)
   const char *names[] = {"p", "q"};
   int msizes[2] = {TESS_MESH_INFER, nranks % 2 == 0 ? 2 : 1};
   ct_fill_t f = {.t = TESS_C128, .ndim = 3, .shape = {13, 7, 10}, .salt = 99};
+  unsetenv("TESS_RESHARD_METHOD");
   tess_shardspec_t sx, sy, sz;
   const char *nx[] = {NULL, "p", "q"}, *ny[] = {"p", NULL, "q"}, *nz[] = {"p", "q", NULL};
   TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 2, names, msizes, &mesh));
@@ -108,6 +113,11 @@ static void pencil_case(int nranks)
   /* Misuse is refused with a message. */
   CHECK(tess_reshard(x, x) == TESS_ERR_ARG, "src == dst accepted");
   tess_error_clear();
+  setenv("TESS_RESHARD_METHOD", "bogus", 1);
+  CHECK(tess_reshard(x, y) == TESS_ERR_ARG && strstr(tess_error_message(), "'bogus' (expected "
+        "auto, alltoallv or alltoallw)"), "bad method: %s", tess_error_message());
+  tess_error_clear();
+  unsetenv("TESS_RESHARD_METHOD");
 cleanup:
   if (err) { tess_error_print(stderr); tess_error_clear(); tess_test_failures++; }
   tess_array_destroy(&x);
@@ -122,7 +132,7 @@ int main(int argc, char **argv)
   MPI_Init(&argc, &argv);
   int nranks;
   MPI_Comm_size(MPI_COMM_WORLD, &nranks);
-  int trials = argc > 1 ? atoi(argv[1]) : 60;
+  int trials = argc > 1 ? atoi(argv[1]) : 150;
   uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 20261125u;
   uint64_t s = seed + (uint64_t)nranks;
   pencil_case(nranks);

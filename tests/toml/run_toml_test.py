@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
 TIMEOUT = 20
@@ -26,6 +27,8 @@ ENV = dict(os.environ)
 # Make sanitizer failures distinguishable from an ordinary "invalid" exit.
 ENV["ASAN_OPTIONS"] = ENV.get("ASAN_OPTIONS", "detect_leaks=1") + ":exitcode=86"
 ENV["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:exitcode=87"
+# The decoder needs no BLAS threads; not starting them makes ~600 runs faster.
+ENV["OPENBLAS_NUM_THREADS"] = "1"
 
 
 def days_from_civil(y, m, d):
@@ -145,41 +148,44 @@ def main():
     decoder = sys.argv[1]
     counts = {"valid": [0, 0], "invalid": [0, 0]}
     failures = []
+    jobs = []
     for root in sys.argv[2:]:
         for kind in ("valid", "invalid"):
             base = os.path.join(root, kind)
-            cases = []
             for d, _, files in os.walk(base):
-                cases += [os.path.join(d, f) for f in files if f.endswith(".toml")]
-            for case in sorted(cases):
-                counts[kind][1] += 1
-                rc, out, err = run(decoder, case)
-                name = os.path.relpath(case, root)
-                crashed = rc is None or rc < 0 or rc not in (0, 1) or b"Sanitizer" in err
-                if crashed:
-                    failures.append(f"{name}: CRASH/HANG (exit {rc}): {err.decode(errors='replace')[-300:]}")
-                    continue
-                if kind == "invalid":
-                    if rc == 1 and err.strip():
-                        counts[kind][0] += 1
-                    else:
-                        failures.append(f"{name}: accepted, but it is invalid TOML")
-                    continue
-                if rc != 0:
-                    failures.append(f"{name}: rejected: {err.decode(errors='replace').strip()}")
-                    continue
-                with open(case[:-5] + ".json", encoding="utf-8") as f:
-                    want = json.load(f)
-                try:
-                    got = json.loads(out.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                    failures.append(f"{name}: decoder printed bad JSON: {e}")
-                    continue
-                why = []
-                if equal(want, got, "$", why):
-                    counts[kind][0] += 1
-                else:
-                    failures.append(f"{name}: {why[0]}")
+                jobs += [(root, kind, os.path.join(d, f)) for f in files if f.endswith(".toml")]
+    jobs.sort()
+    # Each case is a process start; overlap them (the verdicts do not depend on order).
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        results = list(pool.map(lambda j: run(decoder, j[2]), jobs))
+    for (root, kind, case), (rc, out, err) in zip(jobs, results):
+        counts[kind][1] += 1
+        name = os.path.relpath(case, root)
+        crashed = rc is None or rc < 0 or rc not in (0, 1) or b"Sanitizer" in err
+        if crashed:
+            failures.append(f"{name}: CRASH/HANG (exit {rc}): {err.decode(errors='replace')[:1500]}")
+            continue
+        if kind == "invalid":
+            if rc == 1 and err.strip():
+                counts[kind][0] += 1
+            else:
+                failures.append(f"{name}: accepted, but it is invalid TOML")
+            continue
+        if rc != 0:
+            failures.append(f"{name}: rejected: {err.decode(errors='replace').strip()}")
+            continue
+        with open(case[:-5] + ".json", encoding="utf-8") as f:
+            want = json.load(f)
+        try:
+            got = json.loads(out.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            failures.append(f"{name}: decoder printed bad JSON: {e}")
+            continue
+        why = []
+        if equal(want, got, "$", why):
+            counts[kind][0] += 1
+        else:
+            failures.append(f"{name}: {why[0]}")
     for f in failures:
         print("FAIL", f)
     v, i = counts["valid"], counts["invalid"]
