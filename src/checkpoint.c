@@ -48,16 +48,16 @@ tess_err_t ck_bcast_string(MPI_Comm comm, char **s)
   TESS_MPI_CHECK(MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, comm));
   if (rank != 0) {
     *s = NULL;
-    if (len >= 0) {
-      *s = malloc((size_t)len + 1);
-      TESS_REQUIRE(*s != NULL, TESS_ERR_MEM, "string of %lld bytes", len);
-    }
+    if (len >= 0 && (*s = malloc((size_t)len + 1)) == NULL)
+      err = tess_error_push(TESS_ERR_MEM, __FILE__, __LINE__, __func__, "string of %lld bytes",
+                            len);
   }
+  if ((err = ck_agree(comm, err)) != TESS_OK) goto cleanup;
   for (long long off = 0; len > 0 && off < len; off += INT_MAX / 2) {
     long long n = len - off < INT_MAX / 2 ? len - off : INT_MAX / 2;
     TESS_MPI_CHECK(MPI_Bcast(*s + off, (int)n, MPI_CHAR, 0, comm));
   }
-  if (len >= 0) (*s)[len] = '\0';
+  if (rank != 0 && len >= 0) (*s)[len] = '\0';   /* rank 0's may be read-only */
 cleanup:
   return err;
 }
@@ -87,8 +87,10 @@ static tess_err_t choose_mode(tess_checkpoint_t *ck)
   tess_err_t err = TESS_OK;
   int par = 0;
 #if TESSERA_HAVE_PARALLEL_HDF5
+  /* One rank: the sec2 driver writes straight from the array; MPI-IO would
+   * only add its own buffering. TESS_CHECKPOINT_IO=rank0|parallel forces. */
   const char *e = getenv("TESS_CHECKPOINT_IO");
-  par = !(e && strcmp(e, "rank0") == 0);
+  par = e && strcmp(e, "rank0") == 0 ? 0 : e && strcmp(e, "parallel") == 0 ? 1 : ck->size > 1;
 #endif
   TESS_MPI_CHECK(MPI_Bcast(&par, 1, MPI_INT, 0, ck->comm));
   ck->parallel = par;
@@ -285,10 +287,9 @@ static tess_err_t attr_get(tess_checkpoint_t *ck, const char *key, attr_kind_t k
     if (ck->rank == 0) nn = (long long)*n;
     TESS_MPI_CHECK(MPI_Bcast(&nn, 1, MPI_LONG_LONG, 0, ck->comm));
     *n = (size_t)nn;
-    if (ck->rank != 0) {
-      *vec = malloc((size_t)nn * sizeof(uint64_t) + 1);
-      TESS_REQUIRE(*vec != NULL, TESS_ERR_MEM, "attribute '%s'", key);
-    }
+    if (ck->rank != 0 && (*vec = malloc((size_t)nn * sizeof(uint64_t) + 1)) == NULL)
+      err = tess_error_push(TESS_ERR_MEM, __FILE__, __LINE__, __func__, "attribute '%s'", key);
+    TESS_CHECK(ck_agree(ck->comm, err));   /* every rank reaches this one */
     TESS_MPI_CHECK(MPI_Bcast(*vec, (int)nn, MPI_UINT64_T, 0, ck->comm));
     break;
   }
@@ -403,6 +404,7 @@ tess_err_t tess_checkpoint_set_meta(tess_checkpoint_t *ck, const tess_checkpoint
   uint64_t *ctr = NULL;
   long long n = 0;
   struct { int64_t step; double time; uint64_t seed; } num;
+  int ck_phase_ = 0;
   if (err) return err;
   TESS_REQUIRE(meta != NULL, TESS_ERR_ARG, "NULL meta");
   num.step = meta->step;
@@ -421,6 +423,7 @@ tess_err_t tess_checkpoint_set_meta(tess_checkpoint_t *ck, const tess_checkpoint
   TESS_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, ck->comm));
   ctr = malloc((size_t)n * sizeof *ctr + 1);
   TESS_REQUIRE(ctr != NULL, TESS_ERR_MEM, "RNG counters");
+  CK_SYNC(ck->comm);
   if (ck->rank == 0 && n) memcpy(ctr, meta->rng_counters, (size_t)n * sizeof *ctr);
   TESS_MPI_CHECK(MPI_Bcast(ctr, (int)n, MPI_UINT64_T, 0, ck->comm));
   ck->time = num.time;
@@ -434,9 +437,10 @@ tess_err_t tess_checkpoint_set_meta(tess_checkpoint_t *ck, const tess_checkpoint
                                       (size_t)n, 0));
   }
 cleanup:
+  CK_SYNC_REST(ck->comm, 2);
   if (ck->rank != 0) { free(study); free(deck); }
   free(ctr);
-  return ck_agree(ck->comm, err);
+  return err;
 }
 
 /* Replicated vector: rank 0's elements become dataset `name`. */
@@ -493,10 +497,24 @@ static void fault_point(const char *where)
   if (f && strcmp(f, where) == 0) raise(SIGKILL);
 }
 
+/* Rank 0, once the file is closed everywhere: fsync, rename, sidecar. */
+static tess_err_t finish_on_rank0(tess_checkpoint_t *ck)
+{
+  tess_err_t err = TESS_OK;
+  TESS_CHECK(ck_fsync_path(ck->tmp_path));
+  fault_point("before_rename");
+  TESS_CHECK(ck_durable_rename(ck->tmp_path, ck->path));
+  ck->committed = 1;
+  TESS_CHECK(ck_xdmf_write(ck));
+cleanup:
+  return err;
+}
+
 tess_err_t tess_checkpoint_commit(tess_checkpoint_t **pck)
 {
   tess_err_t err = TESS_OK;
   tess_checkpoint_t *ck = pck ? *pck : NULL;
+  int ck_phase_ = 0;
   if ((err = require_writing(ck, __func__))) return err;
   if (ck_has_file(ck) && ck->file >= 0) {
     CK_H5(ck, H5Fflush(ck->file, H5F_SCOPE_GLOBAL), "flushing '%s'", ck->tmp_path);
@@ -504,21 +522,14 @@ tess_err_t tess_checkpoint_commit(tess_checkpoint_t **pck)
     ck->file = H5I_INVALID_HID;
     CK_H5(ck, rc, "closing '%s'", ck->tmp_path);
   }
-  TESS_CHECK(ck_agree(ck->comm, err));
-  if (ck->rank == 0) {
-    TESS_CHECK(ck_fsync_path(ck->tmp_path));
-    fault_point("before_rename");
-    TESS_CHECK(ck_durable_rename(ck->tmp_path, ck->path));
-    ck->committed = 1;
-    TESS_CHECK(ck_xdmf_write(ck));
-  }
+  CK_SYNC(ck->comm);
+  if (ck->rank == 0) err = finish_on_rank0(ck);
+  TESS_MPI_CHECK(MPI_Bcast(&ck->committed, 1, MPI_INT, 0, ck->comm));
+  CK_SYNC(ck->comm);
+  if (ck->manager) TESS_CHECK(ck_manager_committed(ck->manager));
 cleanup:
-  if (ck) {
-    MPI_Bcast(&ck->committed, 1, MPI_INT, 0, ck->comm);
-    err = ck_agree(ck->comm, err);
-    if (!err && ck->manager) err = ck_manager_committed(ck->manager);
-    tess_checkpoint_close(pck);
-  }
+  CK_SYNC_REST(ck->comm, 3);
+  tess_checkpoint_close(pck);
   return err;
 }
 
@@ -725,7 +736,7 @@ static tess_err_t read_vec(tess_checkpoint_t *ck, const char *name, hid_t type, 
   tess_err_t err = TESS_OK;
   hid_t ds = H5I_INVALID_HID, space = H5I_INVALID_HID, ft = H5I_INVALID_HID;
   void *tmp = NULL;
-  int exists = 0;
+  int exists = 0, ck_phase_ = 0;
   TESS_REQUIRE(name && (x || n == 0), TESS_ERR_ARG, "NULL argument");
   TESS_CHECK(tess_checkpoint_has(ck, name, &exists));
   TESS_REQUIRE(exists, TESS_ERR_HDF5, "checkpoint '%s': no dataset '%s'", ck->path, name);
@@ -752,15 +763,16 @@ static tess_err_t read_vec(tess_checkpoint_t *ck, const char *name, hid_t type, 
     if (n) CK_H5(ck, H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp),
                  "reading dataset '%s'", name);
   }
-  TESS_CHECK(ck_agree(ck->comm, err));
+  CK_SYNC(ck->comm);
   if (n) TESS_MPI_CHECK(MPI_Bcast(tmp, (int)n, mt, 0, ck->comm));
   if (n) memcpy(x, tmp, n * elsize);
 cleanup:
+  CK_SYNC_REST(ck->comm, 2);
   if (ft >= 0) H5Tclose(ft);
   if (space >= 0) H5Sclose(space);
   if (ds >= 0) H5Dclose(ds);
   free(tmp);
-  return ck_agree(ck->comm, err);
+  return err;
 }
 
 tess_err_t tess_checkpoint_read_f64(tess_checkpoint_t *ck, const char *name, double *x, size_t n)
@@ -786,6 +798,7 @@ void tess_checkpoint_close(tess_checkpoint_t **pck)
   if (ck->writing && !ck->committed && ck->comm != MPI_COMM_NULL) {
     MPI_Barrier(ck->comm);                /* everyone has closed the file */
     if (ck->rank == 0 && ck->tmp_path) unlink(ck->tmp_path);
+    MPI_Barrier(ck->comm);                /* gone for everyone on return */
   }
   while (ck->strings) {
     ck_string_t *next = ck->strings->next;

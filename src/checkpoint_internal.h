@@ -71,14 +71,26 @@ void ck_h5_silence(void);
  * own error, so rank 0 can print what went wrong anywhere. */
 tess_err_t ck_agree(MPI_Comm comm, tess_err_t err);
 
+/* Sync points inside one collective function. A rank that fails locally
+ * jumps to cleanup early; CK_SYNC_REST there makes it take part in the sync
+ * points it skipped, so every rank calls ck_agree() the same number of times
+ * (`total`: the CK_SYNC sites of the function plus one final). Between two
+ * sync points, collective calls only follow a sync that said all is well.
+ * Needs `tess_err_t err` and `int ck_phase_ = 0` in scope. */
+#define CK_SYNC(comm) do { err = ck_agree((comm), err); ck_phase_++;             \
+    if (err) goto cleanup; } while (0)
+#define CK_SYNC_REST(comm, total) do { while (ck_phase_ < (total)) {             \
+      err = ck_agree((comm), err); ck_phase_++; } } while (0)
+
 /* Attributes on `obj`, replaced if present. Call where ck_has_file(). */
 tess_err_t ck_attr_put_num(tess_checkpoint_t *ck, hid_t obj, const char *key, hid_t type,
                            const void *v, size_t n, int scalar);
 tess_err_t ck_attr_put_str(tess_checkpoint_t *ck, hid_t obj, const char *key, const char *s);
 
-/* HDF5 memory type of a Tessera dtype (complex: compound {r, i}). The
- * caller closes it. Negative on failure. */
+/* HDF5 memory type of a Tessera dtype (complex: compound {r, i}); negative
+ * on failure. Release with ck_h5_type_close() (predefined types are shared). */
 hid_t ck_h5_type(tess_dtype_t t);
+void ck_h5_type_close(hid_t type);
 /* "f64", "int32", "compound{r,i} of f64", ... for error messages. */
 void ck_h5_type_describe(hid_t type, char *buf, size_t cap);
 
