@@ -16,9 +16,12 @@ BENCH="$BUILD/bench/bench_pinn"
 [ -x "$BENCH" ] || { echo "build first: $BENCH missing" >&2; exit 1; }
 # The anchors time 5 warm-up + 20 steps; at N=16384 on one CPU core that is
 # minutes per point, so run their own code with 2 warm-up + $STEPS timed steps.
-anchor() {  # anchor <file> <args...>
-  local f="$1"; shift
-  python3 - "$f" "$@" <<PY 2>/dev/null | tail -1
+anchor() {  # anchor <cores> <threads> <file> <args...>
+  local cores="$1" T="$2" f="$3"; shift 3
+  local eig=true; [ "$T" = 1 ] && eig=false
+  OMP_NUM_THREADS=$T MKL_NUM_THREADS=$T \
+  XLA_FLAGS="--xla_cpu_multi_thread_eigen=$eig intra_op_parallelism_threads=$T" \
+  taskset -c "$cores" python3 - "$f" "$@" <<PY 2>/dev/null | tail -1
 import sys
 src = open(sys.argv[1]).read().replace("range(5)", "range(2)").replace("range(20)", "range($STEPS)")
 sys.argv = sys.argv[1:]
@@ -49,8 +52,8 @@ for prec in f64 f32; do
       t_tess=$(taskset -c $cores mpirun -n $T --bind-to none "$BENCH" $prec $N 512 $STEPS seed | ms)
       t_hess=$(taskset -c $cores mpirun -n $T --bind-to none "$BENCH" $prec $N 512 $STEPS hess | ms)
       t_torch=-; t_jax=-
-      [ $have_torch = 1 ] && t_torch=$(OMP_NUM_THREADS=$T MKL_NUM_THREADS=$T taskset -c $cores anchor "$ANCH/pinn_torch.py" cpu $prec $N | ms)
-      [ $have_jax = 1 ] && t_jax=$(OMP_NUM_THREADS=$T XLA_FLAGS="--xla_cpu_multi_thread_eigen=$( [ $T = 1 ] && echo false || echo true ) intra_op_parallelism_threads=$T" taskset -c $cores anchor "$ANCH/pinn_jax.py" $prec $N | ms)
+      [ $have_torch = 1 ] && t_torch=$(anchor $cores $T "$ANCH/pinn_torch.py" cpu $prec $N | ms)
+      [ $have_jax = 1 ] && t_jax=$(anchor $cores $T "$ANCH/pinn_jax.py" $prec $N | ms)
       r_t=$(python3 -c "print('%.2f' % ($t_torch/$t_tess))" 2>/dev/null || echo -)
       r_j=$(python3 -c "print('%.2f' % ($t_jax/$t_tess))" 2>/dev/null || echo -)
       echo "| $prec | $N | $T | $t_tess | $t_hess | $t_torch | $t_jax | $r_t | $r_j |" | tee -a "$OUT.tmp"
