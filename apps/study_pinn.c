@@ -179,17 +179,11 @@ static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_deck_t *d
   tess_err_t err = TESS_OK;
   tess_checkpoint_t *ck = NULL;
   double *st = NULL;
-  char *deck_copy = NULL;
   size_t na = tess_adam_state_size(adam), nl = tess_lbfgs_state_size(lb);
   st = malloc((na > nl ? na : nl) * sizeof *st);
   TESS_REQUIRE(st, TESS_ERR_MEM, "optimizer state");
   TESS_CHECK(tess_checkpoint_manager_begin(mgr, step, &ck));
-  /* writable copies: tess_checkpoint_set_meta writes a '\0' into rank 0's
-   * strings (src/checkpoint.c ck_bcast_string), so no literals here */
-  char study[] = "pinn";
-  deck_copy = strdup(tess_deck_text(d));
-  TESS_REQUIRE(deck_copy, TESS_ERR_MEM, "deck text");
-  tess_checkpoint_meta_t meta = { .study = study, .deck_text = deck_copy, .step = step,
+  tess_checkpoint_meta_t meta = { .study = "pinn", .deck_text = tess_deck_text(d), .step = step,
                                   .rng_seed = seed };
   TESS_CHECK(tess_checkpoint_set_meta(ck, &meta));
   TESS_CHECK(tess_checkpoint_write_f64(ck, "pinn/theta", th, n));
@@ -202,7 +196,6 @@ static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_deck_t *d
 cleanup:
   tess_checkpoint_close(&ck);
   free(st);
-  free(deck_copy);
   return err;
 }
 
