@@ -37,8 +37,8 @@ have_jax=0; python3 -c "import jax" 2>/dev/null && have_jax=1
   echo "One step of the seed example (A.9): psi = MLP 2->256x3->1 tanh, loss = sum(res^2 + incomp^2)"
   echo "with res = laplacian(psi) - sin(x)cos(y), incomp = u_x + v_y, exact gradient w.r.t. all"
   echo "parameters (Tessera adds one Adam update). Median ms per step ($STEPS timed steps after 2 warm-up)."
-  echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, SHARED with five other engineers"
-  echo "while this ran: expect noise of tens of percent. Run: $(date -u +%Y-%m-%dT%H:%MZ) by bench/run_pinn.sh."
+  echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+  echo "(a shared machine: expect noise of tens of percent). Run: $(date -u +%Y-%m-%dT%H:%MZ) by bench/run_pinn.sh."
   echo "Tessera: T MPI ranks x 1 OpenBLAS thread, chunk 512; anchors: taskset to the same T cores,"
   echo "OMP_NUM_THREADS=T. Versions: $( [ $have_torch = 1 ] && python3 -c 'import torch;print("torch",torch.__version__)'), $( [ $have_jax = 1 ] && python3 -c 'import jax;print("jax",jax.__version__)')."
   echo

@@ -40,7 +40,7 @@ ratio() {   # file kernel column(10 = vs O2, 12 = vs simd)
   echo "# Exact sum vs plain sums (bench/run_sum.sh)"
   echo
   echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
-       "$(nproc) cores, **shared with five other engineers' builds and tests: noisy**." \
+       "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: noisy)." \
        "Every kernel runs on the same data, interleaved round by round; medians of $ROUNDS_BIG (out of cache)" \
        "and $ROUNDS_SMALL (in cache) rounds. Data: uniform in [-0.5, 0.5)."
   echo
