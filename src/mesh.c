@@ -40,11 +40,12 @@ static void describe(int naxes, const char *const names[], const int sizes[], ch
   if (off < len) snprintf(buf + off, len - off, "}");
 }
 
-/* The GPU hook: one device per rank, chosen by node-local rank. The CUDA
- * backend (GPU issue) will make it current here (cudaSetDevice); for now the
- * choice is recorded so that comm backends and memory can use it. */
+/* One GPU per rank, chosen by node-local rank (ranks of a node share its
+ * GPUs round-robin) and made current, so later device allocations, comm
+ * backends and FFT plans of this rank land on it. */
 #if TESSERA_HAVE_CUDA
 int tess_device_count_(void);
+tess_err_t tess_device_select_(int device);
 #endif
 static tess_err_t bind_device(MPI_Comm comm, int *device)
 {
@@ -59,6 +60,9 @@ static tess_err_t bind_device(MPI_Comm comm, int *device)
   TESS_MPI_CHECK(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   TESS_MPI_CHECK(MPI_Comm_rank(node, &local));
   if (ndev > 0) *device = local % ndev;
+#if TESSERA_HAVE_CUDA
+  if (*device >= 0) TESS_CHECK(tess_device_select_(*device));
+#endif
 cleanup:
   if (node != MPI_COMM_NULL) MPI_Comm_free(&node);
   return err;

@@ -45,4 +45,13 @@ int tess_device_count_(void)
   if (cudaGetDeviceCount(&n) != cudaSuccess) { cudaGetLastError(); return 0; }
   return n;
 }
+
+tess_err_t tess_device_select_(int device)
+{
+  cudaError_t e = cudaSetDevice(device);
+  if (e != cudaSuccess)
+    return tess_error_push(TESS_ERR_UNSUPPORTED, __FILE__, __LINE__, "cudaSetDevice",
+                           "cannot make GPU %d current: %s", device, cudaGetErrorString(e));
+  return TESS_OK;
+}
 }

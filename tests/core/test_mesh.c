@@ -180,6 +180,8 @@ static void check_shape(int naxes, const char *const names[], const int req[])
           "%s: coords_of/rank_of %d", what, r);
   }
   CHECK(tess_mesh_device(m) == -1 || tess_device_available(), "%s: device without GPUs", what);
+  CHECK(!tess_device_available() || tess_mesh_device(m) >= 0, "%s: GPUs visible but none bound",
+        what);
   check_collectives(m, sizes, naxes, what);
 cleanup:
   if (err) { tess_error_print(stderr); tess_error_clear(); tess_test_failures++; }
