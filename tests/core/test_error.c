@@ -45,7 +45,14 @@ int main(int argc, char **argv)
   void *dev = (void *)1;
   tess_err_t e = tess_malloc(TESS_MEM_DEVICE, 8, &dev);
   if (!tess_device_available()) CHECK(e == TESS_ERR_UNSUPPORTED && dev == NULL, "device memory refused");
-  else tess_free(TESS_MEM_DEVICE, &dev);
+  else {   /* a GPU is there: a host -> device -> host round trip must return the bytes */
+    double hin[1] = { 3.25 }, hout[1] = { 0 };
+    CHECK(e == TESS_OK && dev != NULL, "device allocation");
+    CHECK(tess_memcpy(TESS_MEM_DEVICE, dev, TESS_MEM_HOST, hin, 8) == TESS_OK
+          && tess_memcpy(TESS_MEM_HOST, hout, TESS_MEM_DEVICE, dev, 8) == TESS_OK
+          && hout[0] == 3.25, "device round trip");
+    tess_free(TESS_MEM_DEVICE, &dev);
+  }
   tess_error_clear();
 
   void *p = NULL;

@@ -7,6 +7,7 @@ reference datasets that exist, with their shapes and number types.
 Exit 77 (CTest: skipped) when h5py is not importable."""
 import os
 import subprocess
+import shutil
 import sys
 import xml.etree.ElementTree as ET
 
@@ -99,12 +100,19 @@ with h5py.File(path, "r") as f:
           "XDMF lists the real 2-D/3-D fields, got %s" % sorted(names))
 
 # h5dump, the HDF Group's own tool, must read it too (header and data).
-out = subprocess.run(["h5dump", "-A", path], capture_output=True, text=True)
-check(out.returncode == 0 and 'DATASET "u"' in out.stdout and "tessera_version" in out.stdout,
-      "h5dump -A (rc %d): %s" % (out.returncode, out.stderr[:200]))
-out = subprocess.run(["h5dump", "-d", "/fields/u", "-w", "0", path], capture_output=True,
-                     text=True)
-check(out.returncode == 0 and "(12,0):" in out.stdout, "h5dump -d /fields/u")
+# scripts/setup.sh installs hdf5-tools; a host without it (the GPU machine)
+# runs the rest and then reports the test as skipped.
+have_h5dump = shutil.which("h5dump") is not None
+if have_h5dump:
+    out = subprocess.run(["h5dump", "-A", path], capture_output=True, text=True)
+    check(out.returncode == 0 and 'DATASET "u"' in out.stdout and "tessera_version" in out.stdout,
+          "h5dump -A (rc %d): %s" % (out.returncode, out.stderr[:200]))
+    out = subprocess.run(["h5dump", "-d", "/fields/u", "-w", "0", path], capture_output=True,
+                         text=True)
+    check(out.returncode == 0 and "(12,0):" in out.stdout, "h5dump -d /fields/u")
 
 print("h5py/h5dump/XDMF check of %s: %s" % (path, "FAIL" if failures else "ok"))
+if not failures and not have_h5dump:
+    print("h5dump not on PATH: its part skipped")
+    sys.exit(77)
 sys.exit(1 if failures else 0)
