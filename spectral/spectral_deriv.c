@@ -138,30 +138,29 @@ cleanup:
   return err;
 }
 
-tess_err_t tess_spectral_laplacian(const tess_array_t *X, const tess_spectral_grid_t *g,
-                                   tess_array_t *Y)
+/* Y = (symbol of k) * X for a scalar-to-scalar operator given by `visit`. */
+static tess_err_t apply_scalar_op(const tess_array_t *X, const tess_spectral_grid_t *g,
+                                  tess_array_t *Y, tess_spectral_visit_fn visit, const char *what)
 {
   tess_err_t err = TESS_OK;
   der_ctx_t c;
   TESS_REQUIRE(X && g && Y, TESS_ERR_ARG, "NULL argument");
-  TESS_CHECK(same_layout(X, Y, "Laplacian output"));
+  TESS_CHECK(same_layout(X, Y, what));
   ctx_init(&c, X, g);
   c.out[0] = tess_array_local_data(Y);
-  TESS_CHECK(tess_spectral_foreach((tess_array_t *)X, g, visit_lap, &c));
+  TESS_CHECK(tess_spectral_foreach((tess_array_t *)X, g, visit, &c));
 cleanup:
   return err;
+}
+
+tess_err_t tess_spectral_laplacian(const tess_array_t *X, const tess_spectral_grid_t *g,
+                                   tess_array_t *Y)
+{
+  return apply_scalar_op(X, g, Y, visit_lap, "Laplacian output");
 }
 
 tess_err_t tess_spectral_inverse_laplacian(const tess_array_t *X, const tess_spectral_grid_t *g,
                                            tess_array_t *Y)
 {
-  tess_err_t err = TESS_OK;
-  der_ctx_t c;
-  TESS_REQUIRE(X && g && Y, TESS_ERR_ARG, "NULL argument");
-  TESS_CHECK(same_layout(X, Y, "inverse Laplacian output"));
-  ctx_init(&c, X, g);
-  c.out[0] = tess_array_local_data(Y);
-  TESS_CHECK(tess_spectral_foreach((tess_array_t *)X, g, visit_ilap, &c));
-cleanup:
-  return err;
+  return apply_scalar_op(X, g, Y, visit_ilap, "inverse Laplacian output");
 }

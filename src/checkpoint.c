@@ -593,34 +593,31 @@ cleanup:
   return err;
 }
 
-tess_err_t tess_checkpoint_get_attr_int(tess_checkpoint_t *ck, const char *key, int64_t *v)
+/* One 8-byte scalar attribute (int64 or double); *v untouched on error. */
+static tess_err_t get_scalar_attr(tess_checkpoint_t *ck, const char *key, attr_kind_t kind,
+                                  void *v, const char *fn)
 {
-  tess_err_t err = require_reading(ck, __func__);
+  tess_err_t err = require_reading(ck, fn);
   int found = 0;
-  int64_t x = 0;
+  union { int64_t i; double d; } x = { 0 };
   if (err) return err;
   if ((err = check_key(ck, key))) return err;
   TESS_REQUIRE(v != NULL, TESS_ERR_ARG, "NULL argument");
-  TESS_CHECK(attr_get(ck, key, ATTR_I64, &found, &x, NULL, NULL, NULL));
+  TESS_CHECK(attr_get(ck, key, kind, &found, &x, NULL, NULL, NULL));
   TESS_REQUIRE(found, TESS_ERR_ARG, "checkpoint '%s': no attribute '%s'", ck->path, key);
-  *v = x;
+  memcpy(v, &x, sizeof x);
 cleanup:
   return err;
 }
 
+tess_err_t tess_checkpoint_get_attr_int(tess_checkpoint_t *ck, const char *key, int64_t *v)
+{
+  return get_scalar_attr(ck, key, ATTR_I64, v, __func__);
+}
+
 tess_err_t tess_checkpoint_get_attr_double(tess_checkpoint_t *ck, const char *key, double *v)
 {
-  tess_err_t err = require_reading(ck, __func__);
-  int found = 0;
-  double x = 0;
-  if (err) return err;
-  if ((err = check_key(ck, key))) return err;
-  TESS_REQUIRE(v != NULL, TESS_ERR_ARG, "NULL argument");
-  TESS_CHECK(attr_get(ck, key, ATTR_F64, &found, &x, NULL, NULL, NULL));
-  TESS_REQUIRE(found, TESS_ERR_ARG, "checkpoint '%s': no attribute '%s'", ck->path, key);
-  *v = x;
-cleanup:
-  return err;
+  return get_scalar_attr(ck, key, ATTR_F64, v, __func__);
 }
 
 tess_err_t tess_checkpoint_get_attr_string(tess_checkpoint_t *ck, const char *key,
