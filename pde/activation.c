@@ -13,6 +13,65 @@
 
 static const char *const act_names[TESS_ACT_N] = { "tanh", "sin", "softplus", "gelu" };
 
+/* tanh(x) = sign(x) e / (e + 2), e = expm1(2|x|), written without calls or
+ * branches so that the loops over a layer vectorise (libm's tanh is a call
+ * per element: a sixth of a PINN step). expm1(y) = 2^k (1 + p) - 1 with
+ * y = k ln2 + r, |r| <= ln2/2, p = expm1(r) from its Taylor series to r^13
+ * (next term < 2^-56 relative): a few ulp in double, so correctly rounded
+ * or nearly so for float, which computes in double. Every operation is a
+ * plain IEEE one (the library is built with -ffp-contract=off), so the bits
+ * do not depend on the vector width or on where a point sits in a batch.
+ * 2|x| >= 40 gives exactly +-1, as it should; NaN stays NaN. */
+static inline double pinn_tanh(double x)
+{
+  const double inv_ln2 = 1.4426950408889634, ln2_hi = 6.93147180369123816490e-01,
+               ln2_lo = 1.90821492927058770002e-10;
+  double y = 2 * fabs(x);
+  y = y > 40 ? 40 : y;
+  double kf = y * inv_ln2 + 0.5;
+  int k = (int)(kf < 60 ? kf : 60);   /* NaN -> 60: only y carries the NaN on */
+  double kd = (double)k;
+  double r = (y - kd * ln2_hi) - kd * ln2_lo;
+  double q = 1.0 / 6227020800.0;
+  q = q * r + 1.0 / 479001600.0;
+  q = q * r + 1.0 / 39916800.0;
+  q = q * r + 1.0 / 3628800.0;
+  q = q * r + 1.0 / 362880.0;
+  q = q * r + 1.0 / 40320.0;
+  q = q * r + 1.0 / 5040.0;
+  q = q * r + 1.0 / 720.0;
+  q = q * r + 1.0 / 120.0;
+  q = q * r + 1.0 / 24.0;
+  q = q * r + 1.0 / 6.0;
+  q = q * r + 0.5;
+  double p = r + (r * r) * q;
+  uint64_t bits = (uint64_t)(k + 1023) << 52;
+  double two_k;
+  memcpy(&two_k, &bits, sizeof two_k);
+  double e = two_k * p + (two_k - 1);
+  return copysign(e / (e + 2), x);
+}
+
+/* The tanh passes, cloned for AVX-512 and AVX2 (picked at load time; the
+ * library itself targets baseline x86-64). Same IEEE operations in every
+ * clone, so the same bits. CMake builds this file with -fno-trapping-math
+ * (gcc): it lets the clamps above become vector selects, no result changes. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define PINN_VEC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define PINN_VEC_CLONES
+#endif
+
+PINN_VEC_CLONES static void pinn_tanh_f64(size_t n, const double *restrict z, double *restrict t)
+{
+  for (size_t q = 0; q < n; q++) t[q] = pinn_tanh(z[q]);
+}
+
+PINN_VEC_CLONES static void pinn_tanh_f32(size_t n, const float *restrict z, float *restrict t)
+{
+  for (size_t q = 0; q < n; q++) t[q] = (float)pinn_tanh((double)z[q]);
+}
+
 tess_err_t tess_act_parse(const char *name, tess_act_t *act)
 {
   tess_err_t err = TESS_OK;
@@ -63,15 +122,22 @@ void PINN_ACT_S(pinn_act_eval)(tess_act_t act, size_t n, const PINN_ACT_T *z,
   T *s0 = s, *s1 = s + n, *s2 = s + 2 * n, *s3 = s + 3 * n, *s4 = s + 4 * n, *s5 = s + 5 * n;
   switch (act) {
   case TESS_ACT_TANH:
-    for (size_t q = 0; q < n; q++) {
-      T t = h0 ? h0[q] : PINN_M(tanh)(z[q]), t2 = t * t;
-      s0[q] = t;
-      if (m >= 1) s1[q] = 1 - t2;
-      if (m >= 2) s2[q] = -2 * t * (1 - t2);
-      if (m >= 3) s3[q] = -2 + t2 * (8 - 6 * t2);
-      if (m >= 4) s4[q] = t * (16 + t2 * (-40 + 24 * t2));
-      if (m >= 5) s5[q] = 16 + t2 * (-136 + t2 * (240 - 120 * t2));
-    }
+    /* one pass per derivative: each loop vectorises */
+    if (h0) memmove(s0, h0, n * sizeof *s0);
+    else PINN_ACT_S(pinn_tanh)(n, z, s0);
+    if (m >= 1) for (size_t q = 0; q < n; q++) { T t = s0[q]; s1[q] = 1 - t * t; }
+    if (m >= 2) for (size_t q = 0; q < n; q++) { T t = s0[q]; s2[q] = -2 * t * (1 - t * t); }
+    if (m >= 3) for (size_t q = 0; q < n; q++) { T t2 = s0[q] * s0[q]; s3[q] = -2 + t2 * (8 - 6 * t2); }
+    if (m >= 4)
+      for (size_t q = 0; q < n; q++) {
+        T t = s0[q], t2 = t * t;
+        s4[q] = t * (16 + t2 * (-40 + 24 * t2));
+      }
+    if (m >= 5)
+      for (size_t q = 0; q < n; q++) {
+        T t2 = s0[q] * s0[q];
+        s5[q] = 16 + t2 * (-136 + t2 * (240 - 120 * t2));
+      }
     break;
   case TESS_ACT_SIN:
     for (size_t q = 0; q < n; q++) {
