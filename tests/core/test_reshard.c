@@ -40,6 +40,11 @@ static int run_trial(uint64_t *s, int trial, int nranks)
   setenv("TESS_RESHARD_METHOD", method, 1);
   /* Streaming stores are used for large arrays only; force them half the time. */
   setenv("TESS_RESHARD_STREAM", ct_rand(s, 2) ? "1" : "0", 1);
+  /* The pipelined exchange is used for large arrays only; force it half the
+   * time, with segments small enough that boxes split into many. */
+  static const char *const segs[] = {"1", "40", "1000", "65536"};
+  setenv("TESS_RESHARD_PIPELINE", ct_rand(s, 2) ? "1" : "0", 1);
+  setenv("TESS_RESHARD_SEGMENT", segs[ct_rand(s, 4)], 1);
   TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, naxes, names, msizes, &mesh));
   ct_random_spec(s, ndim, naxes, &spec0);
   TESS_CHECK(tess_array_create(mesh, t, ndim, f.shape, &spec0, TESS_MEM_HOST, &orig));
@@ -100,8 +105,14 @@ static void pencil_case(int nranks, int large, const char *method)
   if (large) {
     f.shape[0] = 64; f.shape[1] = 64; f.shape[2] = 65;
   }
-  if (method) setenv("TESS_RESHARD_METHOD", method, 1);
-  else unsetenv("TESS_RESHARD_METHOD");
+  if (method && strcmp(method, "pipelined") == 0) {
+    setenv("TESS_RESHARD_METHOD", "alltoallv", 1);   /* pipeline set by the caller */
+  } else {
+    if (method) setenv("TESS_RESHARD_METHOD", method, 1);
+    else unsetenv("TESS_RESHARD_METHOD");
+    unsetenv("TESS_RESHARD_PIPELINE");
+    unsetenv("TESS_RESHARD_SEGMENT");
+  }
   unsetenv("TESS_RESHARD_STREAM");
   tess_shardspec_t sx, sy, sz;
   const char *nx[] = {NULL, "p", "q"}, *ny[] = {"p", NULL, "q"}, *nz[] = {"p", "q", NULL};
@@ -155,6 +166,12 @@ int main(int argc, char **argv)
   pencil_case(nranks, 0, NULL);
   pencil_case(nranks, 1, "alltoallv");
   pencil_case(nranks, 1, "alltoallw");
+  /* the pipelined exchange on the same large pencils, 256 KiB segments */
+  setenv("TESS_RESHARD_PIPELINE", "1", 1);
+  setenv("TESS_RESHARD_SEGMENT", "262144", 1);
+  pencil_case(nranks, 1, "pipelined");
+  unsetenv("TESS_RESHARD_PIPELINE");
+  unsetenv("TESS_RESHARD_SEGMENT");
   for (int i = 0; i < trials; i++) run_trial(&s, i, nranks);
   int rc = tess_test_finish("reshard");
   MPI_Finalize();
