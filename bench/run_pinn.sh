@@ -4,12 +4,14 @@
 # pinn_jax.py) on the same cores in the same run, at equal thread counts:
 # T ranks of Tessera (1 BLAS thread each) vs torch/JAX pinned to the same T
 # cores (taskset) with T intra-op threads. Writes bench/results/pinn.md.
-# Usage: bench/run_pinn.sh [build-dir]   (env STEPS: timed steps, default 5)
+# Usage: bench/run_pinn.sh [build-dir]   (env STEPS: timed steps, default 5;
+#        ROUNDS: rounds per configuration, default 2)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${1:-$ROOT/build}"
 ANCH="${TESS_ANCHORS:-$ROOT/../shared/bench-anchors}"
 STEPS="${STEPS:-5}"
+ROUNDS="${ROUNDS:-2}"
 OUT="$ROOT/bench/results/pinn.md"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 BENCH="$BUILD/bench/bench_pinn"
@@ -29,6 +31,7 @@ exec(compile(src, sys.argv[0], "exec"))
 PY
 }
 ms() { sed -n 's/.*: \([0-9.]*\) ms\/step.*/\1/p'; }
+best() { [ $# -gt 0 ] && printf '%s\n' "$@" | sort -g | head -1 || echo -; }   # smallest, or -
 have_torch=0; python3 -c "import torch" 2>/dev/null && have_torch=1
 have_jax=0; python3 -c "import jax" 2>/dev/null && have_jax=1
 {
@@ -36,7 +39,8 @@ have_jax=0; python3 -c "import jax" 2>/dev/null && have_jax=1
   echo
   echo "One step of the seed example (A.9): psi = MLP 2->256x3->1 tanh, loss = sum(res^2 + incomp^2)"
   echo "with res = laplacian(psi) - sin(x)cos(y), incomp = u_x + v_y, exact gradient w.r.t. all"
-  echo "parameters (Tessera adds one Adam update). Median ms per step ($STEPS timed steps after 2 warm-up)."
+  echo "parameters (Tessera adds one Adam update). Median ms per step ($STEPS timed steps after 2 warm-up),"
+  echo "best of $ROUNDS rounds per column (the rounds interleave the four programs)."
   echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
   echo "(a shared machine: expect noise of tens of percent). Run: $(date -u +%Y-%m-%dT%H:%MZ) by bench/run_pinn.sh."
   echo "Tessera: T MPI ranks x 1 OpenBLAS thread, chunk 512; anchors: taskset to the same T cores,"
@@ -49,11 +53,19 @@ for prec in f64 f32; do
   for N in 4096 16384; do
     for T in 1 2; do
       cores=$( [ "$T" = 1 ] && echo 0 || echo 0,1 )
-      t_tess=$(taskset -c $cores mpirun -n $T --bind-to none "$BENCH" $prec $N 512 $STEPS seed | ms)
-      t_hess=$(taskset -c $cores mpirun -n $T --bind-to none "$BENCH" $prec $N 512 $STEPS hess | ms)
-      t_torch=-; t_jax=-
-      [ $have_torch = 1 ] && t_torch=$(anchor $cores $T "$ANCH/pinn_torch.py" cpu $prec $N | ms)
-      [ $have_jax = 1 ] && t_jax=$(anchor $cores $T "$ANCH/pinn_jax.py" $prec $N | ms)
+      # ROUNDS rounds, the four programs one after the other in each; every
+      # column takes its best median, so each side gets the same chance at a
+      # quiet moment of the shared machine.
+      v_tess=(); v_hess=(); v_torch=(); v_jax=()
+      for ((r = 0; r < ROUNDS; r++)); do
+        v_tess+=("$(taskset -c $cores mpirun -n $T --bind-to none "$BENCH" $prec $N 512 $STEPS seed | ms)")
+        v_hess+=("$(taskset -c $cores mpirun -n $T --bind-to none "$BENCH" $prec $N 512 $STEPS hess | ms)")
+        [ $have_torch = 1 ] && v_torch+=("$(anchor $cores $T "$ANCH/pinn_torch.py" cpu $prec $N | ms)")
+        [ $have_jax = 1 ] && v_jax+=("$(anchor $cores $T "$ANCH/pinn_jax.py" $prec $N | ms)")
+      done
+      t_tess=$(best "${v_tess[@]}"); t_hess=$(best "${v_hess[@]}")
+      t_torch=$(best "${v_torch[@]}"); t_jax=$(best "${v_jax[@]}")
+      echo "  $prec N=$N T=$T rounds: tessera ${v_tess[*]} torch ${v_torch[*]:--} jax ${v_jax[*]:--}" >&2
       r_t=$(python3 -c "print('%.2f' % ($t_torch/$t_tess))" 2>/dev/null || echo -)
       r_j=$(python3 -c "print('%.2f' % ($t_jax/$t_tess))" 2>/dev/null || echo -)
       echo "| $prec | $N | $T | $t_tess | $t_hess | $t_torch | $t_jax | $r_t | $r_j |" | tee -a "$OUT.tmp"

@@ -67,12 +67,12 @@ tess_comm_backend_t tess_mesh_comm_backend(const tess_mesh_t *mesh, tess_memspac
   return b ? b->id : TESS_COMM_AUTO;   /* AUTO here = no backend handles it */
 }
 
-static tess_err_t setup(tess_mesh_t *mesh, unsigned axes, tess_dtype_t t, tess_memspace_t space,
-                        tess_comm_ctx_t *c, const tess_comm_backend_ops_t **b)
+/* The backend for `space` and the subset communicator of `axes`. */
+static tess_err_t setup_comm(tess_mesh_t *mesh, unsigned axes, tess_memspace_t space,
+                             tess_comm_ctx_t *c, const tess_comm_backend_ops_t **b)
 {
   tess_err_t err = TESS_OK;
   TESS_REQUIRE(mesh != NULL, TESS_ERR_ARG, "NULL mesh");
-  TESS_REQUIRE(tess_dtype_size(t) > 0, TESS_ERR_ARG, "invalid dtype %d", (int)t);
   *b = pick(mesh, space);
   TESS_REQUIRE(*b != NULL, TESS_ERR_UNSUPPORTED,
                "collective on %s memory, but no comm backend of this build handles it "
@@ -83,6 +83,16 @@ static tess_err_t setup(tess_mesh_t *mesh, unsigned axes, tess_dtype_t t, tess_m
   TESS_CHECK(tess_mesh_subset_comm(mesh, axes, &c->comm));
   TESS_MPI_CHECK(MPI_Comm_rank(c->comm, &c->rank));
   TESS_MPI_CHECK(MPI_Comm_size(c->comm, &c->size));
+cleanup:
+  return err;
+}
+
+static tess_err_t setup(tess_mesh_t *mesh, unsigned axes, tess_dtype_t t, tess_memspace_t space,
+                        tess_comm_ctx_t *c, const tess_comm_backend_ops_t **b)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(tess_dtype_size(t) > 0, TESS_ERR_ARG, "invalid dtype %d", (int)t);
+  TESS_CHECK(setup_comm(mesh, axes, space, c, b));
 cleanup:
   return err;
 }
@@ -210,6 +220,35 @@ tess_err_t tess_comm_alltoallv(tess_mesh_t *mesh, unsigned axes, const void *sen
     TESS_CHECK(to_int_array(sdispls, c.size, "alltoallv send displacement", &sd));
   }
   TESS_CHECK(b->alltoallv(&c, send, sc, sd, recv, rc, rd, t));
+cleanup:
+  free(sc);
+  free(sd);
+  free(rc);
+  free(rd);
+  return err;
+}
+
+tess_err_t tess_comm_alltoallw(tess_mesh_t *mesh, unsigned axes, const void *send,
+                               const size_t scounts[], const size_t sdispls[],
+                               const MPI_Datatype stypes[], void *recv, const size_t rcounts[],
+                               const size_t rdispls[], const MPI_Datatype rtypes[],
+                               tess_memspace_t space)
+{
+  tess_err_t err = TESS_OK;
+  tess_comm_ctx_t c;
+  const tess_comm_backend_ops_t *b = NULL;
+  int *sc = NULL, *sd = NULL, *rc = NULL, *rd = NULL;
+  TESS_CHECK(setup_comm(mesh, axes, space, &c, &b));
+  TESS_REQUIRE(b->alltoallw != NULL, TESS_ERR_UNSUPPORTED,
+               "alltoallw: the %s backend takes no MPI datatypes (pack, then alltoallv)", b->name);
+  TESS_REQUIRE(send != recv, TESS_ERR_ARG, "alltoallw cannot run in place");
+  TESS_REQUIRE(scounts && sdispls && stypes && rcounts && rdispls && rtypes, TESS_ERR_ARG,
+               "NULL counts, displacements or datatypes");
+  TESS_CHECK(to_int_array(scounts, c.size, "alltoallw send count", &sc));
+  TESS_CHECK(to_int_array(sdispls, c.size, "alltoallw send byte displacement", &sd));
+  TESS_CHECK(to_int_array(rcounts, c.size, "alltoallw receive count", &rc));
+  TESS_CHECK(to_int_array(rdispls, c.size, "alltoallw receive byte displacement", &rd));
+  TESS_CHECK(b->alltoallw(&c, send, sc, sd, stypes, recv, rc, rd, rtypes));
 cleanup:
   free(sc);
   free(sd);

@@ -32,6 +32,10 @@ typedef struct {
   tess_err_t (*alltoallv)(const tess_comm_ctx_t *c, const void *send, const int scounts[],
                           const int sdispls[], void *recv, const int rcounts[],
                           const int rdispls[], tess_dtype_t t);
+  /* NULL: this backend cannot take derived datatypes */
+  tess_err_t (*alltoallw)(const tess_comm_ctx_t *c, const void *send, const int scounts[],
+                          const int sdispls[], const MPI_Datatype stypes[], void *recv,
+                          const int rcounts[], const int rdispls[], const MPI_Datatype rtypes[]);
   tess_err_t (*reduce_scatter)(const tess_comm_ctx_t *c, const void *send, void *recv,
                                int count, tess_dtype_t t, tess_op_t op);
 } tess_comm_backend_ops_t;

@@ -79,6 +79,18 @@ cleanup:
   return err;
 }
 
+static tess_err_t h_alltoallw(const tess_comm_ctx_t *c, const void *send, const int scounts[],
+                              const int sdispls[], const MPI_Datatype stypes[], void *recv,
+                              const int rcounts[], const int rdispls[],
+                              const MPI_Datatype rtypes[])
+{
+  tess_err_t err = TESS_OK;
+  TESS_MPI_CHECK(MPI_Alltoallw(send, scounts, sdispls, stypes, recv, rcounts, rdispls, rtypes,
+                               c->comm));
+cleanup:
+  return err;
+}
+
 static tess_err_t h_reduce_scatter(const tess_comm_ctx_t *c, const void *send, void *recv,
                                    int count, tess_dtype_t t, tess_op_t op)
 {
@@ -99,5 +111,6 @@ const tess_comm_backend_ops_t tess_comm_backend_host_mpi = {
   .allgatherv = h_allgatherv,
   .alltoall = h_alltoall,
   .alltoallv = h_alltoallv,
+  .alltoallw = h_alltoallw,
   .reduce_scatter = h_reduce_scatter,
 };

@@ -55,6 +55,16 @@ tess_err_t tess_comm_alltoallv(tess_mesh_t *mesh, unsigned axes,
                                const void *send, const size_t scounts[], const size_t sdispls[],
                                void *recv, const size_t rcounts[], const size_t rdispls[],
                                tess_dtype_t t, tess_memspace_t space);
+/* MPI_Alltoallw: one MPI datatype per peer (e.g. subarrays, so strided
+ * blocks move without packing), counts in units of that type, displacements
+ * in BYTES, as in MPI. Not in place. Host memory only for now: the device
+ * backends move contiguous bytes (NCCL has no derived datatypes), so a device
+ * buffer is TESS_ERR_UNSUPPORTED until a backend can take it. */
+tess_err_t tess_comm_alltoallw(tess_mesh_t *mesh, unsigned axes,
+                               const void *send, const size_t scounts[], const size_t sdispls[],
+                               const MPI_Datatype stypes[], void *recv, const size_t rcounts[],
+                               const size_t rdispls[], const MPI_Datatype rtypes[],
+                               tess_memspace_t space);
 /* Each rank gets `count` elements: block r of the reduced send buffer. */
 tess_err_t tess_comm_reduce_scatter(tess_mesh_t *mesh, unsigned axes, const void *send,
                                     void *recv, size_t count, tess_dtype_t t,

@@ -113,6 +113,26 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
     for (int k = 0; k < n; k++)
       for (size_t j = 0; j < rc_[k]; j++)
         CHECK(out[rd_[k] + j] == 100 * members[k] + myidx, "%s mask %u: alltoallv", what, mask);
+    /* alltoallw: to k, two elements at stride 2 (a vector type) from a
+     * 4-element slot; received contiguously. Displacements in bytes. */
+    {
+      size_t wsc[64], wsd[64], wrc[64], wrd[64];
+      MPI_Datatype st[64], rt[64], vec;
+      MPI_Type_vector(2, 1, 2, MPI_INT64_T, &vec);
+      MPI_Type_commit(&vec);
+      for (int k = 0; k < n; k++) {
+        wsc[k] = 1; wsd[k] = (size_t)k * 4 * sizeof *buf; st[k] = vec;
+        wrc[k] = 2; wrd[k] = (size_t)k * 2 * sizeof *out; rt[k] = MPI_INT64_T;
+        for (int j = 0; j < 4; j++) buf[4 * k + j] = j % 2 ? -1 : 10000 * world_rank + 10 * k + j / 2;
+      }
+      err = tess_comm_alltoallw(m, mask, buf, wsc, wsd, st, out, wrc, wrd, rt, TESS_MEM_HOST);
+      MPI_Type_free(&vec);
+      TESS_CHECK(err);
+      for (int k = 0; k < n; k++)
+        for (int j = 0; j < 2; j++)
+          CHECK(out[2 * k + j] == 10000 * members[k] + 10 * myidx + j, "%s mask %u: alltoallw",
+                what, mask);
+    }
     /* reduce_scatter: block k of the sum of (rank + k) over the subset. */
     for (int k = 0; k < n; k++) { buf[2 * k] = world_rank + k; buf[2 * k + 1] = 1; }
     TESS_CHECK(tess_comm_reduce_scatter(m, mask, buf, out, 2, TESS_I64, TESS_OP_SUM,
