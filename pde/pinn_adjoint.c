@@ -29,8 +29,9 @@
 
 #else /* ---- typed kernels --------------------------------------------------- */
 
-/* Hb: adjoint of the activation output; Z, H: the forward jet; -> Zb. */
-static void PINN_ADJ_S(act_backward)(tess_act_t act, const pinn_layout_t *L, size_t n,
+/* Hb: adjoint of the activation output; Z, H: the forward jet; -> Zb.
+ * A strip of n values per component, components ld apart. */
+static void PINN_ADJ_S(act_backward)(tess_act_t act, const pinn_layout_t *L, size_t n, size_t ld,
                                      const PINN_ADJ_T *Z, const PINN_ADJ_T *H,
                                      const PINN_ADJ_T *Hb, PINN_ADJ_T *Zb, PINN_ADJ_T *S)
 {
@@ -39,9 +40,9 @@ static void PINN_ADJ_S(act_backward)(tess_act_t act, const pinn_layout_t *L, siz
   /* tanh recovers its derivatives from the stored value t = H_0 */
   PINN_ADJ_S(pinn_act_eval)(act, n, Z, act == TESS_ACT_TANH ? H : NULL, L->maxord + 1, S);
   const T *s1 = S + n, *s2 = S + 2 * n, *s3 = S + 3 * n, *s4 = S + 4 * n, *s5 = S + 5 * n;
-#define ZC(c) (Z + (size_t)(c) * n)
-#define HB(c) (Hb + (size_t)(c) * n)
-#define ZB(c) (Zb + (size_t)(c) * n)
+#define ZC(c) (Z + (size_t)(c) * ld)
+#define HB(c) (Hb + (size_t)(c) * ld)
+#define ZB(c) (Zb + (size_t)(c) * ld)
   T *zb0 = ZB(0);
   const T *hb0 = HB(0);
   for (size_t q = 0; q < n; q++) zb0[q] = s1[q] * hb0[q];
@@ -119,6 +120,16 @@ static void PINN_ADJ_S(act_backward)(tess_act_t act, const pinn_layout_t *L, siz
 #undef ZB
 }
 
+/* In strips, as the forward layer (taylor_jet.c says why; same bits). */
+static void PINN_ADJ_S(act_backward_strips)(tess_act_t act, const pinn_layout_t *L, size_t n,
+                                            const PINN_ADJ_T *Z, const PINN_ADJ_T *H,
+                                            const PINN_ADJ_T *Hb, PINN_ADJ_T *Zb, PINN_ADJ_T *S)
+{
+  for (size_t q0 = 0; q0 < n; q0 += PINN_STRIP)
+    PINN_ADJ_S(act_backward)(act, L, n - q0 < PINN_STRIP ? n - q0 : PINN_STRIP, n, Z + q0,
+                             H + q0, Hb + q0, Zb + q0, S);
+}
+
 void PINN_ADJ_S(pinn_jet_backward)(const tess_mlp_t *mlp, const pinn_layout_t *L,
                                    pinn_work_t *w)
 {
@@ -136,7 +147,7 @@ void PINN_ADJ_S(pinn_jet_backward)(const tess_mlp_t *mlp, const pinn_layout_t *L
       for (size_t j = 0; j < nout; j++) gb[j] += zb[b * nout + j];
     if (l == 0) break;
     PINN_ADJ_S(pinn_gemm_nn)(C * B, nin, nout, zb, W, hb);
-    PINN_ADJ_S(act_backward)(mlp->act, L, B * nin, w->Z[l - 1], w->H[l], hb, zb, w->S);
+    PINN_ADJ_S(act_backward_strips)(mlp->act, L, B * nin, w->Z[l - 1], w->H[l], hb, zb, w->S);
   }
 }
 #endif

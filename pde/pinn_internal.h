@@ -74,6 +74,9 @@ void pinn_jet_backward_f32(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn
 
 /* Activation derivatives s_k(z), k = 0..m, over n values: s[k * n + q].
  * h0 (may be NULL) is act(z) if already known (tanh reuses it). */
+/* Elementwise jet passes run over strips of this many values per component
+ * (taylor_jet.c, pinn_adjoint.c): 512 doubles x ~12 streams fit in L2. */
+#define PINN_STRIP 512
 void pinn_act_eval_f64(tess_act_t act, size_t n, const double *z, const double *h0, int m,
                        double *s);
 void pinn_act_eval_f32(tess_act_t act, size_t n, const float *z, const float *h0, int m,

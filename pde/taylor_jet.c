@@ -185,16 +185,17 @@ cleanup:
 
 #else /* ---- typed kernels --------------------------------------------------- */
 
-/* One activation layer: Z (pre-activation jet) -> H. n values per component. */
-static void PINN_JET_S(act_forward)(tess_act_t act, const pinn_layout_t *L, size_t n,
+/* One activation layer on a strip: Z (pre-activation jet) -> H, n values
+ * per component, components ld apart. */
+static void PINN_JET_S(act_forward)(tess_act_t act, const pinn_layout_t *L, size_t n, size_t ld,
                                     const PINN_JET_T *Z, PINN_JET_T *H, PINN_JET_T *S)
 {
   typedef PINN_JET_T T;
   const int din = L->din;
   PINN_JET_S(pinn_act_eval)(act, n, Z, NULL, L->maxord, S);
   const T *s1 = S + n, *s2 = S + 2 * n, *s3 = S + 3 * n, *s4 = S + 4 * n;
-#define ZC(c) (Z + (size_t)(c) * n)
-#define HC(c) (H + (size_t)(c) * n)
+#define ZC(c) (Z + (size_t)(c) * ld)
+#define HC(c) (H + (size_t)(c) * ld)
   memcpy(H, S, n * sizeof *H);
   for (int i = 0; i < din; i++) {
     const T *zi = ZC(1 + i); T *hi = HC(1 + i);
@@ -241,6 +242,17 @@ static void PINN_JET_S(act_forward)(tess_act_t act, const pinn_layout_t *L, size
 #undef HC
 }
 
+/* The layer in strips of PINN_STRIP values: the derivatives and each
+ * component's strip stay in L1/L2 across the passes instead of one pass
+ * over the whole layer per term. Every element sees the same operations in
+ * the same order as in one long pass, so the bits do not change. */
+static void PINN_JET_S(act_forward_strips)(tess_act_t act, const pinn_layout_t *L, size_t n,
+                                           const PINN_JET_T *Z, PINN_JET_T *H, PINN_JET_T *S)
+{
+  for (size_t q0 = 0; q0 < n; q0 += PINN_STRIP)
+    PINN_JET_S(act_forward)(act, L, n - q0 < PINN_STRIP ? n - q0 : PINN_STRIP, n, Z + q0, H + q0, S);
+}
+
 void PINN_JET_S(pinn_jet_forward)(const tess_mlp_t *mlp, const pinn_layout_t *L,
                                   pinn_work_t *w, const double *x)
 {
@@ -265,7 +277,7 @@ void PINN_JET_S(pinn_jet_forward)(const tess_mlp_t *mlp, const pinn_layout_t *L,
     for (size_t b = 0; b < B; b++)
       for (size_t j = 0; j < nout; j++) Z[b * nout + j] += bias[j];
     if (l + 1 < mlp->nlayers)
-      PINN_JET_S(act_forward)(mlp->act, L, B * nout, Z, w->H[l + 1], w->S);
+      PINN_JET_S(act_forward_strips)(mlp->act, L, B * nout, Z, w->H[l + 1], w->S);
   }
 }
 #endif
