@@ -42,13 +42,13 @@ typedef struct tess_fft_backend {
   /* Transform the batch in `in` into `out` (the planning scratch). */
   void (*line_exec)(void *lp, void *in, void *out);
   void (*line_destroy)(void *lp);
-  /* Collective on comm, around planning with a measuring rigor:
-   * before(): rank 0 imports `file` (may be NULL or missing);
-   * share(): rank 0's accumulated knowledge goes to every rank;
-   * after(): rank 0 writes `file` (if not NULL). */
-  tess_err_t (*wisdom_before)(MPI_Comm comm, const char *file);
-  tess_err_t (*wisdom_share)(MPI_Comm comm);
-  tess_err_t (*wisdom_after)(MPI_Comm comm, const char *file);
+  /* Collective on comm: plan the n shapes d[i] into lp[i] with a measuring
+   * rigor so that every rank gets the SAME algorithm for each shape (ranks
+   * measuring on their own could pick different ones, which round
+   * differently). `wisdom_file` (may be NULL) is read before and written
+   * after by rank 0. On error no lp[i] is left allocated. */
+  tess_err_t (*line_plan_measured)(MPI_Comm comm, const char *wisdom_file, int n,
+                                   const fft_line_desc_t *d, void *in, void *out, void **lp);
 } tess_fft_backend_t;
 
 extern const tess_fft_backend_t tess_fft_backend_fftw;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <tessera/fft.h>
+#include <tessera/log.h>
 
 typedef struct {
   int single;
@@ -28,7 +29,10 @@ static unsigned fftw_rigor(unsigned rigor)
   return FFTW_ESTIMATE;
 }
 
-static tess_err_t fftw_line_plan(const fft_line_desc_t *d, void *in, void *out, void **lp)
+/* Plan one shape with FFTW flags `extra` added (FFTW_WISDOM_ONLY: NULL plan,
+ * reported as TESS_ERR_FFT, unless wisdom has it). */
+static tess_err_t plan_line(const fft_line_desc_t *d, unsigned extra, void *in, void *out,
+                            void **lp)
 {
   tess_err_t err = TESS_OK;
   fftw_line_t *l = NULL;
@@ -41,7 +45,7 @@ static tess_err_t fftw_line_plan(const fft_line_desc_t *d, void *in, void *out, 
   int op = (int)(d->opitch ? d->opitch : inter ? howmany : nout);
   int is = inter ? ip : 1, id = inter ? 1 : ip;
   int os = inter ? op : 1, od = inter ? 1 : op;
-  unsigned flags = fftw_rigor(d->rigor) | FFTW_DESTROY_INPUT;
+  unsigned flags = fftw_rigor(d->rigor) | FFTW_DESTROY_INPUT | extra;
 
   *lp = NULL;
   TESS_REQUIRE(d->n > 0 && d->n < INT32_MAX && d->batch > 0, TESS_ERR_ARG,
@@ -78,6 +82,11 @@ cleanup:
   return err;
 }
 
+static tess_err_t fftw_line_plan(const fft_line_desc_t *d, void *in, void *out, void **lp)
+{
+  return plan_line(d, 0, in, out, lp);
+}
+
 static void fftw_line_exec(void *lp, void *in, void *out)
 {
   fftw_line_t *l = lp;
@@ -108,11 +117,10 @@ static int comm_rank(MPI_Comm comm)
   return r;
 }
 
-static tess_err_t fftw_wisdom_before(MPI_Comm comm, const char *file)
+static tess_err_t wisdom_import_file(const char *file)
 {
   tess_err_t err = TESS_OK;
   char f32[4096];
-  if (!file || !*file || comm_rank(comm) != 0) return TESS_OK;
   snprintf(f32, sizeof f32, "%s.f32", file);
   if (access(file, R_OK) == 0)
     TESS_REQUIRE(fftw_import_wisdom_from_filename(file), TESS_ERR_IO,
@@ -120,6 +128,19 @@ static tess_err_t fftw_wisdom_before(MPI_Comm comm, const char *file)
   if (access(f32, R_OK) == 0)
     TESS_REQUIRE(fftwf_import_wisdom_from_filename(f32), TESS_ERR_IO,
                  "FFTW wisdom file '%s' is unreadable or malformed", f32);
+cleanup:
+  return err;
+}
+
+static tess_err_t wisdom_export_file(const char *file)
+{
+  tess_err_t err = TESS_OK;
+  char f32[4096];
+  snprintf(f32, sizeof f32, "%s.f32", file);
+  TESS_REQUIRE(fftw_export_wisdom_to_filename(file), TESS_ERR_IO,
+               "cannot write FFTW wisdom file '%s'", file);
+  TESS_REQUIRE(fftwf_export_wisdom_to_filename(f32), TESS_ERR_IO,
+               "cannot write FFTW wisdom file '%s'", f32);
 cleanup:
   return err;
 }
@@ -138,7 +159,8 @@ cleanup:
   return err;
 }
 
-static tess_err_t fftw_wisdom_share(MPI_Comm comm)
+/* Rank 0's wisdom (both precisions) replaces what the other ranks know. */
+static tess_err_t wisdom_share(MPI_Comm comm)
 {
   tess_err_t err = TESS_OK;
   char *wd = NULL, *ws = NULL;
@@ -150,6 +172,8 @@ static tess_err_t fftw_wisdom_share(MPI_Comm comm)
   TESS_CHECK(bcast_string(comm, &wd));
   TESS_CHECK(bcast_string(comm, &ws));
   if (!root) {
+    fftw_forget_wisdom();
+    fftwf_forget_wisdom();
     TESS_REQUIRE(fftw_import_wisdom_from_string(wd), TESS_ERR_FFT, "cannot import FFTW wisdom");
     TESS_REQUIRE(fftwf_import_wisdom_from_string(ws), TESS_ERR_FFT, "cannot import FFTW wisdom");
   }
@@ -159,17 +183,91 @@ cleanup:
   return err;
 }
 
-static tess_err_t fftw_wisdom_after(MPI_Comm comm, const char *file)
+/* FNV-1a of both precisions' wisdom: has planning added anything? */
+static uint64_t fnv1a(uint64_t h, const char *s)
 {
-  tess_err_t err = TESS_OK;
-  char f32[4096];
-  if (!file || !*file || comm_rank(comm) != 0) return TESS_OK;
-  snprintf(f32, sizeof f32, "%s.f32", file);
-  TESS_REQUIRE(fftw_export_wisdom_to_filename(file), TESS_ERR_IO,
-               "cannot write FFTW wisdom file '%s'", file);
-  TESS_REQUIRE(fftwf_export_wisdom_to_filename(f32), TESS_ERR_IO,
-               "cannot write FFTW wisdom file '%s'", f32);
+  for (; s && *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static uint64_t wisdom_fingerprint(void)
+{
+  char *wd = fftw_export_wisdom_to_string(), *ws = fftwf_export_wisdom_to_string();
+  uint64_t h = fnv1a(fnv1a(1469598103934665603ull, wd), ws);
+  free(wd);
+  free(ws);
+  return h;
+}
+
+/* FFTW's own description of a plan's algorithm (solvers, radices, sizes). */
+static uint64_t plan_fingerprint(const fftw_line_t *l)
+{
+  char *s = l->single ? fftwf_sprint_plan(l->p.s) : fftw_sprint_plan(l->p.d);
+  uint64_t h = fnv1a(1469598103934665603ull, s);
+  free(s);
+  return h;
+}
+
+static void destroy_all(int n, void **lp)
+{
+  for (int i = 0; i < n; i++) {
+    fftw_line_destroy(lp[i]);
+    lp[i] = NULL;
+  }
+}
+
+/* Planning a shape under MEASURE can overwrite wisdom that an earlier shape's
+ * plan was built from, so plans made while measuring are not all
+ * reconstructible from the final wisdom. Rank 0 therefore re-plans every shape
+ * until a whole pass adds nothing to its wisdom (a fixed point, normally the
+ * first re-plan); then every rank builds its plans from that wisdom alone
+ * (FFTW_WISDOM_ONLY: nothing is timed, so nothing can differ), and the plans'
+ * descriptions are compared across ranks. */
+#define REPLAN_PASSES 6
+static tess_err_t fftw_line_plan_measured(MPI_Comm comm, const char *file, int n,
+                                          const fft_line_desc_t *d, void *in, void *out,
+                                          void **lp)
+{
+  tess_err_t err = TESS_OK, e0 = TESS_OK;
+  int root = comm_rank(comm) == 0, ok = 1, okall = 0;
+  for (int i = 0; i < n; i++) lp[i] = NULL;
+  if (root) {
+    uint64_t before = 0;
+    int pass = 0;
+    if (file && *file) e0 = wisdom_import_file(file);
+    for (; pass < REPLAN_PASSES && e0 == TESS_OK; pass++) {
+      before = wisdom_fingerprint();
+      destroy_all(n, lp);
+      for (int i = 0; i < n && e0 == TESS_OK; i++) e0 = plan_line(&d[i], 0, in, out, &lp[i]);
+      if (pass > 0 && wisdom_fingerprint() == before) break;
+    }
+    destroy_all(n, lp);
+    if (e0 == TESS_OK && pass == REPLAN_PASSES)
+      tess_log(TESS_LOG_WARN, "FFTW wisdom still changing after %d planning passes",
+               REPLAN_PASSES);
+    ok = e0 == TESS_OK;   /* on failure rank 0's error stays on its stack */
+  }
+  TESS_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
+  TESS_REQUIRE(ok, TESS_ERR_FFT, "FFT line planning failed on rank 0");
+  TESS_CHECK(wisdom_share(comm));
+  for (int i = 0; i < n && ok; i++)
+    ok = plan_line(&d[i], FFTW_WISDOM_ONLY, in, out, &lp[i]) == TESS_OK;
+  TESS_MPI_CHECK(MPI_Allreduce(&ok, &okall, 1, MPI_INT, MPI_MIN, comm));
+  TESS_REQUIRE(okall, TESS_ERR_FFT,
+               "a rank could not rebuild an FFT line plan from rank 0's FFTW wisdom%s",
+               ok ? "" : " (this one)");
+  for (int i = 0; i < n; i++) {
+    uint64_t h[2], m[2];
+    h[0] = plan_fingerprint(lp[i]);
+    h[1] = ~h[0];
+    TESS_MPI_CHECK(MPI_Allreduce(h, m, 2, MPI_UINT64_T, MPI_MAX, comm));
+    TESS_REQUIRE(m[0] == h[0] && m[1] == h[1], TESS_ERR_FFT,
+                 "FFTW chose different algorithms on different ranks for lines of length %lld",
+                 (long long)d[i].n);
+  }
+  if (root && file && *file) TESS_CHECK(wisdom_export_file(file));
 cleanup:
+  if (err) destroy_all(n, lp);
   return err;
 }
 
@@ -180,7 +278,5 @@ const tess_fft_backend_t tess_fft_backend_fftw = {
   .line_plan = fftw_line_plan,
   .line_exec = fftw_line_exec,
   .line_destroy = fftw_line_destroy,
-  .wisdom_before = fftw_wisdom_before,
-  .wisdom_share = fftw_wisdom_share,
-  .wisdom_after = fftw_wisdom_after,
+  .line_plan_measured = fftw_line_plan_measured,
 };

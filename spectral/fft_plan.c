@@ -948,21 +948,12 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
   TESS_CHECK(tess_malloc(p->be->scratch_space, p->scr_bytes, &p->scr_out));
   rigor = o.flags & (TESS_FFT_MEASURE | TESS_FFT_PATIENT);
   if (rigor) {
-    /* rank 0 measures; everyone else plans from its wisdom */
-    int r = tess_mesh_rank(p->mesh), st_ok = 1;
-    tess_err_t e0 = TESS_OK;
-    TESS_CHECK(p->be->wisdom_before(comm, o.wisdom_file));
-    if (r == 0)
-      for (int i = 0; i < p->nlines && e0 == TESS_OK; i++)
-        e0 = p->be->line_plan(&p->lines[i].d, p->scr_in, p->scr_out, &p->lines[i].lp);
-    st_ok = e0 == TESS_OK;
-    TESS_MPI_CHECK(MPI_Bcast(&st_ok, 1, MPI_INT, 0, comm));
-    TESS_REQUIRE(st_ok, TESS_ERR_FFT, "FFT line planning failed on rank 0");
-    TESS_CHECK(p->be->wisdom_share(comm));
-    if (r != 0)
-      for (int i = 0; i < p->nlines; i++)
-        TESS_CHECK(p->be->line_plan(&p->lines[i].d, p->scr_in, p->scr_out, &p->lines[i].lp));
-    TESS_CHECK(p->be->wisdom_after(comm, o.wisdom_file));
+    fft_line_desc_t d[MAXLINES];
+    void *lp[MAXLINES];
+    for (int i = 0; i < p->nlines; i++) d[i] = p->lines[i].d;
+    TESS_CHECK(p->be->line_plan_measured(comm, o.wisdom_file, p->nlines, d, p->scr_in,
+                                         p->scr_out, lp));
+    for (int i = 0; i < p->nlines; i++) p->lines[i].lp = lp[i];
   } else {
     for (int i = 0; i < p->nlines; i++)
       TESS_CHECK(p->be->line_plan(&p->lines[i].d, p->scr_in, p->scr_out, &p->lines[i].lp));

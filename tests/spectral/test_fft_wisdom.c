@@ -4,7 +4,9 @@
  * wisdom): if another rank had measured on its own and picked a different
  * algorithm, its lines would round differently. The wisdom file must be
  * written by rank 0 and be loadable (and the measured result must still
- * match serial FFTW to the usual tolerance). usage: test_fft_wisdom FILE */
+ * match serial FFTW to the usual tolerance). A malformed wisdom file fails
+ * the plan on every rank (no hang), naming the file on rank 0.
+ * usage: test_fft_wisdom FILE */
 #include <tessera/tessera.h>
 #include <fftw3.h>
 #include <math.h>
@@ -95,6 +97,24 @@ int main(int argc, char **argv)
     fftw_destroy_plan(fp);
     fftw_free(in);
     fftw_free(out);
+  }
+  {
+    char bad[4096];
+    snprintf(bad, sizeof bad, "%s.bad", file);
+    if (r == 0) {
+      FILE *fp = fopen(bad, "w");
+      fputs("(fftw-3.3.10 fftw_wisdom #x0 this is not wisdom", fp);
+      fclose(fp);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    e = run(MPI_COMM_WORLD, bad, a);
+    CHECK(e != TESS_OK, "a malformed wisdom file was accepted");
+    if (r == 0)
+      CHECK(strstr(tess_error_message(), bad) != NULL && tess_error_code() == TESS_ERR_IO,
+            "rank 0's error does not name the wisdom file: %s", tess_error_message());
+    tess_error_clear();
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (r == 0) unlink(bad);
   }
   free(a);
   free(b);
