@@ -23,6 +23,7 @@
 #include <tessera/memory.h>
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,11 @@
 /* Consecutive FFT steps run plane by plane when a plane (in + out) fits in
  * this many bytes: about an L2 cache, so a plane is read from memory once. */
 #define FFT_PLANE_BYTES ((size_t)4 << 20)
+/* An out-of-place step whose output box is at least this large writes it with
+ * streaming (non-temporal) stores: the output is far bigger than the caches,
+ * so fetching its lines only to overwrite them would cost a third of the
+ * step's memory traffic. TESS_FFT_STREAM=0/1 forces it off/on (tests, A/B). */
+#define FFT_STREAM_MIN_BYTES ((size_t)8 << 20)
 
 enum { BUF_IN = 0, BUF_OUT, BUF_W0, BUF_W1, BUF_SEND, BUF_RECV, NBUF };
 enum { STEP_FFT = 0, STEP_A2A, STEP_COPY };
@@ -55,7 +61,9 @@ typedef struct {
   int dim;                 /* FFT: box dim */
   int line;                /* FFT: index in plan->lines */
   double scale;            /* FFT: applied on copy-out */
-  int group_k0, group_len; /* FFT group head: steps done plane by plane over dims < k0 */
+  int stream;              /* FFT: copy out with streaming stores */
+  int group_k0, group_len; /* FFT group head: steps done plane by plane over dims < k0;
+                              results between a group's steps stay in plan->plane */
   MPI_Comm comm;           /* A2A: axis communicator (borrowed from the mesh) */
   int p;
   int *scnt, *sdsp, *rcnt, *rdsp;
@@ -86,6 +94,8 @@ struct tess_fft_plan {
   size_t scr_bytes;
   void *buf[NBUF];         /* owned work buffers (W0, W1, SEND, RECV) */
   size_t buf_bytes[NBUF];
+  void *plane;             /* one plane between the steps of a group (cache-resident) */
+  size_t plane_bytes;
   int ntransposes;
 };
 
@@ -260,16 +270,41 @@ static void scale_scratch(void *x, size_t nreal, int single, double scale)
   }
 }
 
+/* Contiguous copy with non-temporal stores where the ISA has them (callers
+ * fence with stream_fence() before the data is read by anyone else). */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+static void copy_stream(char *d, const char *s, size_t n)
+{
+  size_t head = (16 - ((uintptr_t)d & 15)) & 15;
+  if (head > n) head = n;
+  memcpy(d, s, head);
+  d += head, s += head, n -= head;
+  for (; n >= 16; n -= 16, d += 16, s += 16)
+    _mm_stream_si128((__m128i *)(void *)d, _mm_loadu_si128((const __m128i *)(const void *)s));
+  memcpy(d, s, n);
+}
+static void stream_fence(void) { _mm_sfence(); }
+#else
+static void copy_stream(char *d, const char *s, size_t n) { memcpy(d, s, n); }
+static void stream_fence(void) {}
+#endif
+
 /* Copies of nb elements between a row and scratch, by element size (so the
- * compiler sees fixed-size moves). */
+ * compiler sees fixed-size moves); `nt`: contiguous runs use streaming stores. */
 typedef struct { double a, b; } e16_t;
 #define COPY_STRIDED(T, d, dstep, s, sstep, n) do {                           \
     T *d_ = (T *)(void *)(d); const T *s_ = (const T *)(const void *)(s);     \
     for (int64_t c_ = 0; c_ < (n); c_++) d_[c_ * (dstep)] = s_[c_ * (sstep)]; \
   } while (0)
-static void copy_strided(char *d, int64_t dstep, const char *s, int64_t sstep, int64_t n, size_t es)
+static void copy_strided(char *d, int64_t dstep, const char *s, int64_t sstep, int64_t n,
+                         size_t es, int nt)
 {
-  if (dstep == 1 && sstep == 1) { memcpy(d, s, (size_t)n * es); return; }
+  if (dstep == 1 && sstep == 1) {
+    if (nt) copy_stream(d, s, (size_t)n * es);
+    else memcpy(d, s, (size_t)n * es);
+    return;
+  }
   switch (es) {
   case 16: COPY_STRIDED(e16_t, d, dstep, s, sstep, n); break;
   case 8: COPY_STRIDED(double, d, dstep, s, sstep, n); break;
@@ -312,14 +347,14 @@ static void run_fft_step(const tess_fft_plan_t *p, const step_t *st, char *src, 
       for (int q = 0; q < ns; q++)
         for (int64_t t = 0; t < sg[q].len; t++)
           copy_strided(si + (size_t)((sg[q].t0 + t) * lti) * esi, lbi,
-                       sg[q].ptr + (size_t)t * sg[q].stride, 1, nb, esi);
+                       sg[q].ptr + (size_t)t * sg[q].stride, 1, nb, esi, 0);
     } else {
       for (int64_t b = 0; b < nb; b++) {
         int64_t l = l0 + b;
         int ns = line_segs(a, src, k, l / s, l % s, s, sg);
         for (int q = 0; q < ns; q++)
           copy_strided(si + (size_t)(b * lbi + sg[q].t0 * lti) * esi, lti, sg[q].ptr,
-                       (int64_t)(sg[q].stride / esi), sg[q].len, esi);
+                       (int64_t)(sg[q].stride / esi), sg[q].len, esi, 0);
       }
     }
     p->be->line_exec(ln->lp, si, so);
@@ -330,17 +365,19 @@ static void run_fft_step(const tess_fft_plan_t *p, const step_t *st, char *src, 
       for (int q = 0; q < ns; q++)
         for (int64_t t = 0; t < sg[q].len; t++)
           copy_strided(sg[q].ptr + (size_t)t * sg[q].stride, 1,
-                       so + (size_t)((sg[q].t0 + t) * ltz) * eso, lbz, nb, eso);
+                       so + (size_t)((sg[q].t0 + t) * ltz) * eso, lbz, nb, eso, st->stream);
     } else {
       for (int64_t b = 0; b < nb; b++) {
         int64_t l = l0 + b;
         int ns = line_segs(z, dst, k, l / s, l % s, s, sg);
         for (int q = 0; q < ns; q++)
           copy_strided(sg[q].ptr, (int64_t)(sg[q].stride / eso),
-                       so + (size_t)(b * lbz + sg[q].t0 * ltz) * eso, ltz, sg[q].len, eso);
+                       so + (size_t)(b * lbz + sg[q].t0 * ltz) * eso, ltz, sg[q].len, eso,
+                       st->stream);
       }
     }
   }
+  if (st->stream) stream_fence();
 }
 
 /* The part of box b with fixed index j over its dims < k0 (flattened), as a
@@ -548,6 +585,7 @@ static void plan_free_parts(tess_fft_plan_t *p)
     tess_free(p->be->scratch_space, &p->scr_out);
   }
   for (int i = BUF_W0; i < NBUF; i++) tess_free(TESS_MEM_HOST, &p->buf[i]);
+  tess_free(TESS_MEM_HOST, &p->plane);
 }
 
 void tess_fft_plan_destroy(tess_fft_plan_t **plan)
@@ -929,8 +967,8 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
         size_t pin = (size_t)prod(q->src.ext, kk, q->src.nd) * q->src.es;
         size_t pout = (size_t)prod(q->dst.ext, kk, q->dst.nd) * q->dst.es;
         if ((q->src.split >= 0 && q->src.split < kk) || (q->dst.split >= 0 && q->dst.split < kk) ||
-            pin + pout > FFT_PLANE_BYTES)
-          ok = 0;
+            (m < len && q->dst.split >= 0) || pin + pout > FFT_PLANE_BYTES)
+          ok = 0;   /* (results between steps live in one plain plane) */
       }
       if (!ok) break;
       k0 = kk;
@@ -941,9 +979,30 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
     i += len;
   }
 
+  /* streaming stores on big out-of-place outputs; the plane between grouped steps */
+  {
+    const char *env = getenv("TESS_FFT_STREAM");
+    int force = env && *env ? atoi(env) != 0 : -1;
+    for (int i = 0; i < p->nsteps;) {
+      step_t *h = &p->steps[i], *last;
+      int len = h->group_len;
+      if (h->kind != STEP_FFT) { i++; continue; }
+      last = &p->steps[i + len - 1];
+      last->stream = last->dst.buf != h->src.buf &&
+                     (force >= 0 ? force : box_bytes(&last->dst) >= FFT_STREAM_MIN_BYTES);
+      for (int m = 0; m + 1 < len; m++) {
+        const box_t *d = &p->steps[i + m].dst;
+        size_t b = (size_t)prod(d->ext, h->group_k0, d->nd) * d->es;
+        if (b > p->plane_bytes) p->plane_bytes = b;
+      }
+      i += len;
+    }
+  }
+
   /* buffers and line plans */
   for (int b = BUF_W0; b < NBUF; b++)
     if (p->buf_bytes[b]) TESS_CHECK(tess_malloc(TESS_MEM_HOST, p->buf_bytes[b], &p->buf[b]));
+  if (p->plane_bytes) TESS_CHECK(tess_malloc(TESS_MEM_HOST, p->plane_bytes, &p->plane));
   TESS_CHECK(tess_malloc(p->be->scratch_space, p->scr_bytes, &p->scr_in));
   TESS_CHECK(tess_malloc(p->be->scratch_space, p->scr_bytes, &p->scr_out));
   rigor = o.flags & (TESS_FFT_MEASURE | TESS_FFT_PATIENT);
@@ -1032,6 +1091,8 @@ tess_err_t tess_fft_execute(const tess_fft_plan_t *p, const tess_array_t *in, te
           step_t v = p->steps[i + m];
           char *s0 = box_view(&p->steps[i + m].src, bufs[v.src.buf], k0, j, &v.src, offa);
           char *d0 = box_view(&p->steps[i + m].dst, bufs[v.dst.buf], k0, j, &v.dst, offz);
+          if (m > 0) s0 = p->plane;                      /* the previous step's plane */
+          if (m < st->group_len - 1) d0 = p->plane;      /* in place there: lines copy out */
           run_fft_step(p, &v, s0, d0, sa);
         }
       tess_log_event_end(ev_lines);
