@@ -50,8 +50,9 @@ static const tess_deck_key_t pinn_keys[] = {
     .help = "boundary points (uniform by arc length)" },
   { .path = "boundary.weight", .type = TESS_KEY_FLOAT, .default_toml = "1.0", .min = 0, .max = INFINITY,
     .help = "boundary loss weight" },
-  { .path = "train.chunk", .type = TESS_KEY_INT, .default_toml = "256", .min = 1, .max = 65536,
-    .help = "points per chunk: defines the bits of the result, never the rank count" },
+  { .path = "train.chunk", .type = TESS_KEY_INT, .default_toml = "0", .min = 0, .max = 65536,
+    .help = "points per chunk (0: auto, from the network and residuals only): defines the bits "
+            "of the result, never the rank count" },
   { .path = "train.adam_steps", .type = TESS_KEY_INT, .default_toml = "1000", .min = 0, .max = 1e9,
     .help = "Adam steps (first phase)" },
   { .path = "train.lr", .type = TESS_KEY_FLOAT, .default_toml = "1e-3", .min = 0, .max = 10,
@@ -204,7 +205,7 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   tess_err_t err = TESS_OK;
   cfg_t c;
   int rank = 0, nranks = 1;
-  int64_t seed = 1, npts = 0, nbpts = 0, chunk = 256, adam_steps = 0, lbfgs_steps = 0, hist = 20,
+  int64_t seed = 1, npts = 0, nbpts = 0, chunk = 0, adam_steps = 0, lbfgs_steps = 0, hist = 20,
           log_every = 100, ckpt_every = 0, keep = 2;
   double w_in = 1, w_bd = 1, ckpt_secs = 0;
   const char *act_s, *dt_s, *init_s, *sched_s, *ls_s, *outdir, *ckdir;
@@ -269,9 +270,12 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     if (rank == 0) {
       printf("pinn: MLP 2");
       for (int l = 1; l <= nl; l++) printf("->%d", widths[l]);
-      printf(" %s %s; %lld interior + %lld boundary points in chunks of %lld over %d ranks; "
+      char cs[32];
+      if (chunk) snprintf(cs, sizeof cs, "%lld", (long long)chunk);
+      else snprintf(cs, sizeof cs, "auto");
+      printf(" %s %s; %lld interior + %lld boundary points in chunks of %s over %d ranks; "
              "%lld Adam + %lld L-BFGS steps\n", act_s, dt_s, (long long)npts,
-             (long long)(c.nbres ? nbpts : 0), (long long)chunk, nranks, (long long)adam_steps,
+             (long long)(c.nbres ? nbpts : 0), cs, nranks, (long long)adam_steps,
              (long long)lbfgs_steps);
     }
     goto cleanup;
@@ -396,8 +400,9 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   if (rank == 0) {
     printf("pinn: MLP 2");
     for (int l = 1; l <= nl; l++) printf("->%d", widths[l]);
-    printf(" %s %s, %zu parameters, %d ranks, %lld steps (%lld Adam) in %.2f s (Adam %.2f s, %.2f ms/step)\n",
-           act_s, dt_s, n, nranks, (long long)total, (long long)adam_steps, t_train, t_adam,
+    printf(" %s %s, %zu parameters, chunks of %d points, %d ranks, %lld steps (%lld Adam) in %.2f s "
+           "(Adam %.2f s, %.2f ms/step)\n",
+           act_s, dt_s, n, tess_pinn_chunk(p), nranks, (long long)total, (long long)adam_steps, t_train, t_adam,
            adam_steps ? 1e3 * t_adam / adam_steps : 0.0);
     printf("pinn: final loss %.17g (first %.17g)\n", f, f_first);
   }

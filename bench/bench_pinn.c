@@ -26,7 +26,7 @@ int main(int argc, char **argv)
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   const char *prec = argc > 1 ? argv[1] : "f64";
   long N = argc > 2 ? atol(argv[2]) : 4096;
-  int chunk = argc > 3 ? atoi(argv[3]) : 256;
+  int chunk = argc > 3 ? atoi(argv[3]) : TESS_PINN_CHUNK_AUTO;   /* 0: auto */
   int steps = argc > 4 ? atoi(argv[4]) : 10;
   tess_dtype_t dt = strcmp(prec, "f32") == 0 ? TESS_F32 : TESS_F64;
   int widths[5] = { 2, 256, 256, 256, 1 };
@@ -77,7 +77,7 @@ int main(int argc, char **argv)
   double med = ts[2 + steps / 2];
   if (rank == 0)
     printf("tessera %s N=%ld ranks=%d chunk=%d: %.2f ms/step, %.3e points/s (first loss %.6e)\n", prec, N,
-           size, chunk, med * 1e3, N / med, loss0);
+           size, tess_pinn_chunk(p), med * 1e3, N / med, loss0);
 cleanup:
   if (err) tess_error_print(stderr);
   free(th); free(g); free(ts);

@@ -43,7 +43,8 @@ have_jax=0; python3 -c "import jax" 2>/dev/null && have_jax=1
   echo "best of $ROUNDS rounds per column (the rounds interleave the four programs)."
   echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
   echo "(a shared machine: expect noise of tens of percent). Run: $(date -u +%Y-%m-%dT%H:%MZ) by bench/run_pinn.sh."
-  echo "Tessera: T MPI ranks x 1 OpenBLAS thread, chunk 512; anchors: taskset to the same T cores,"
+  echo "Tessera: T MPI ranks x 1 OpenBLAS thread, auto chunk (128 points f32, 64 f64; 64 / 32 with psi_xy kept);"
+  echo "anchors: taskset to the same T cores,"
   echo "OMP_NUM_THREADS=T. Versions: $( [ $have_torch = 1 ] && python3 -c 'import torch;print("torch",torch.__version__)'), $( [ $have_jax = 1 ] && python3 -c 'import jax;print("jax",jax.__version__)')."
   echo
   echo "| prec | N | threads | Tessera ms | Tessera (psi_xy kept) ms | torch ms | JAX ms | torch/Tessera | JAX/Tessera |"
@@ -58,8 +59,8 @@ for prec in f64 f32; do
       # quiet moment of the shared machine.
       v_tess=(); v_hess=(); v_torch=(); v_jax=()
       for ((r = 0; r < ROUNDS; r++)); do
-        v_tess+=("$(taskset -c $cores mpirun -n $T --bind-to none "$BENCH" $prec $N 512 $STEPS seed | ms)")
-        v_hess+=("$(taskset -c $cores mpirun -n $T --bind-to none "$BENCH" $prec $N 512 $STEPS hess | ms)")
+        v_tess+=("$(taskset -c $cores mpirun -n $T --bind-to none "$BENCH" $prec $N 0 $STEPS seed | ms)")
+        v_hess+=("$(taskset -c $cores mpirun -n $T --bind-to none "$BENCH" $prec $N 0 $STEPS hess | ms)")
         [ $have_torch = 1 ] && v_torch+=("$(anchor $cores $T "$ANCH/pinn_torch.py" cpu $prec $N | ms)")
         [ $have_jax = 1 ] && v_jax+=("$(anchor $cores $T "$ANCH/pinn_jax.py" $prec $N | ms)")
       done

@@ -47,6 +47,9 @@ typedef struct {
 
 tess_err_t pinn_work_create(const tess_mlp_t *mlp, const pinn_layout_t *lay, size_t B,
                             pinn_work_t *w);
+/* The chunk of TESS_PINN_CHUNK_AUTO: a function of the network and the jet
+ * layout only (never of the machine or rank count), see taylor_jet.c. */
+size_t pinn_auto_chunk(const tess_mlp_t *mlp, const pinn_layout_t *lay);
 void pinn_work_destroy(const tess_mlp_t *mlp, pinn_work_t *w);
 
 /* Force one BLAS thread per rank (deterministic blocking); idempotent. */

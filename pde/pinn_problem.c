@@ -88,7 +88,7 @@ tess_err_t tess_pinn_create(tess_mlp_t *mlp, const char *const in_names[],
   p->mlp = mlp;
   p->din = mlp->width[0];
   p->dout = mlp->width[mlp->nlayers];
-  p->chunk = 256;
+  p->chunk = TESS_PINN_CHUNK_AUTO;
   p->comm = MPI_COMM_NULL;
   TESS_CHECK(pinn_expr_create(p->din, in_names, p->dout, out_names, &p->ex));
   *pinn = p;
@@ -165,13 +165,16 @@ tess_err_t tess_pinn_set_chunk(tess_pinn_t *p, int chunk)
 {
   tess_err_t err = TESS_OK;
   TESS_REQUIRE(p && !p->ready, TESS_ERR_ARG, "set the chunk size before tess_pinn_setup");
-  TESS_REQUIRE(chunk >= 1 && chunk <= 65536, TESS_ERR_ARG, "chunk %d, expected 1..65536", chunk);
+  TESS_REQUIRE(chunk >= 0 && chunk <= 65536, TESS_ERR_ARG,
+               "chunk %d, expected 1..65536 or 0 (TESS_PINN_CHUNK_AUTO)", chunk);
   p->chunk = chunk;
 cleanup:
   return err;
 }
 
 size_t tess_pinn_nparams(const tess_pinn_t *p) { return p ? p->mlp->nparams : 0; }
+
+int tess_pinn_chunk(const tess_pinn_t *p) { return p ? p->chunk : 0; }
 
 tess_err_t tess_pinn_jet_spec(const tess_pinn_t *p, tess_jet_spec_t *spec)
 {
@@ -197,6 +200,7 @@ tess_err_t tess_pinn_setup(tess_pinn_t *p, MPI_Comm comm)
     TESS_CHECK(pinn_expr_plan(p->ex, p->sets[s].roots, p->sets[s].nres, p->din, &p->spec));
   TESS_CHECK(pinn_layout_make(&p->spec, p->din, &p->lay));
   TESS_CHECK(pinn_expr_bind(p->ex, &p->lay));
+  if (p->chunk == TESS_PINN_CHUNK_AUTO) p->chunk = (int)pinn_auto_chunk(p->mlp, &p->lay);
   const size_t B = (size_t)p->chunk, C = (size_t)p->lay.ncomp;
   p->nchunks = 0;
   for (int s = 0; s < p->nsets; s++) {
@@ -352,7 +356,7 @@ tess_err_t tess_pinn_eval(tess_pinn_t *p, const char *text, size_t npts, const d
   pinn_work_t w = {0};
   double *xb = NULL, *jet = NULL, *vals = NULL;
   int root = -1;
-  const size_t B = 256;
+  size_t B;
   TESS_REQUIRE(p && text && (x || !npts) && (out || !npts), TESS_ERR_ARG, "NULL argument");
   const tess_mlp_t *m = p->mlp;
   TESS_CHECK(pinn_expr_parse(p->ex, text, &root));
@@ -360,6 +364,7 @@ tess_err_t tess_pinn_eval(tess_pinn_t *p, const char *text, size_t npts, const d
   TESS_CHECK(pinn_expr_plan(p->ex, &root, 1, p->din, &spec));
   TESS_CHECK(pinn_layout_make(&spec, p->din, &lay));
   TESS_CHECK(pinn_expr_bind(p->ex, &lay));
+  B = pinn_auto_chunk(m, &lay);   /* evaluation only: no sums depend on it */
   TESS_CHECK(pinn_work_create(m, &lay, B, &w));
   const size_t C = (size_t)lay.ncomp, njet = C * B * (size_t)p->dout;
   xb = malloc(B * (size_t)p->din * sizeof *xb);

@@ -82,7 +82,8 @@ tess_err_t tess_jet_spec_full_hessian(tess_jet_spec_t *spec, int din);
 
 /* Rank-local. x: npts x din (row-major). out: ncomp x npts x dout, i.e.
  * out[(c * npts + p) * dout + o] is component c of output o at point p.
- * Points are processed in chunks of `chunk` (0 = default 256). */
+ * Points are processed in chunks of `chunk` (TESS_PINN_CHUNK_AUTO: see
+ * tess_pinn_set_chunk). */
 tess_err_t tess_mlp_jet(const tess_mlp_t *mlp, const tess_jet_spec_t *spec, size_t npts,
                         const double *x, size_t chunk, double *out);
 
@@ -116,9 +117,16 @@ tess_err_t tess_pinn_define(tess_pinn_t *pinn, const char *name, const char *tex
 tess_err_t tess_pinn_add_set(tess_pinn_t *pinn, const char *name, int64_t npoints,
                              tess_pinn_point_fn fill, void *ctx, double weight,
                              int nres, const char *const residuals[]);
-/* Points per chunk (default 256); part of the result's definition: the
- * trajectory depends on it, never on the rank count. */
+/* Points per chunk; part of the result's definition: the trajectory depends
+ * on it, never on the rank count. TESS_PINN_CHUNK_AUTO (the default): the
+ * largest power of two in 16..4096 whose one-layer jet (components x points x
+ * widest layer, network dtype) fits in 512 KiB -- a function of the network
+ * and the residuals only, so still the same on every machine and rank count
+ * (seed example: 128 points in f32, 64 in f64). */
+#define TESS_PINN_CHUNK_AUTO 0
 tess_err_t tess_pinn_set_chunk(tess_pinn_t *pinn, int chunk);
+/* The chunk in use (after tess_pinn_setup; before it, what was set). */
+int tess_pinn_chunk(const tess_pinn_t *pinn);
 /* Collective on comm (duplicated): compiles the residuals, plans the jets,
  * distributes the chunks in blocks over the ranks and makes their points. */
 tess_err_t tess_pinn_setup(tess_pinn_t *pinn, MPI_Comm comm);

@@ -6,7 +6,9 @@
  * alone on MPI_COMM_SELF, i.e. serially, and the two must agree BITWISE:
  * every loss and every final parameter (f64 and f32 networks). It also
  * checks that exporting and re-importing the optimizer state mid-run (what
- * a checkpoint does) continues the same trajectory bitwise. */
+ * a checkpoint does) continues the same trajectory bitwise, and that the
+ * automatic chunk size is the documented function of the network and the
+ * residuals only (the same at every rank count). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -99,6 +101,38 @@ cleanup:
   return err;
 }
 
+/* Auto chunk of the seed network (2->256x3->1): 512 KiB / (ncomp x 256 x
+ * dtype bytes), rounded down to a power of two (include/tessera/pinn.h). */
+static void check_auto_chunk(void)
+{
+  static const struct { tess_dtype_t dt; int hess, want; } cs[] = {
+    { TESS_F64, 0, 64 }, { TESS_F32, 0, 128 }, { TESS_F64, 1, 32 }, { TESS_F32, 1, 64 },
+  };
+  int widths[5] = { 2, 256, 256, 256, 1 };
+  const char *in[] = { "x", "y" }, *out[] = { "psi" };
+  tess_pinn_box_t box = { .din = 2, .lo = { 0, 0 }, .hi = { 1, 1 }, .seed = 1, .stream = 1 };
+  for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+    tess_mlp_t *m = NULL;
+    tess_pinn_t *p = NULL;
+    /* psi_yx - psi_xy simplifies away; psi_yx + psi_xy keeps the Hessian entry */
+    const char *res[] = { "laplacian(psi)",
+                          cs[i].hess ? "grad(grad(psi,\"y\"),\"x\") + grad(grad(psi,\"x\"),\"y\")"
+                                     : "grad(grad(psi,\"y\"),\"x\") - grad(grad(psi,\"x\"),\"y\")" };
+    int ok = tess_mlp_create(4, widths, TESS_ACT_TANH, cs[i].dt, &m) == TESS_OK &&
+             tess_pinn_create(m, in, out, &p) == TESS_OK &&
+             tess_pinn_set_chunk(p, -1) == TESS_ERR_ARG;
+    tess_error_clear();
+    ok = ok && tess_pinn_add_set(p, "interior", 100, tess_pinn_box_interior, &box, 1.0, 2, res) == TESS_OK &&
+         tess_pinn_setup(p, MPI_COMM_WORLD) == TESS_OK;
+    if (!ok) tess_error_print(stderr);
+    CHECK(ok, "auto chunk case %zu: setup", i);
+    CHECK(!ok || tess_pinn_chunk(p) == cs[i].want, "auto chunk %s%s: %d, expected %d",
+          tess_dtype_name(cs[i].dt), cs[i].hess ? " (psi_xy kept)" : "", tess_pinn_chunk(p), cs[i].want);
+    tess_pinn_destroy(&p);
+    tess_mlp_destroy(&m);
+  }
+}
+
 int main(int argc, char **argv)
 {
   MPI_Init(&argc, &argv);
@@ -107,6 +141,7 @@ int main(int argc, char **argv)
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   const size_t n = 2 * 24 + 24 + 24 * 24 + 24 + 24 + 1;
   double *tw = malloc(n * sizeof *tw), *ts = malloc(n * sizeof *ts), lw[NSTEP], ls[NSTEP];
+  check_auto_chunk();
   for (int d = 0; d < 2; d++) {
     tess_dtype_t dt = d ? TESS_F32 : TESS_F64;
     CHECK(train(MPI_COMM_WORLD, dt, -1, lw, tw) == TESS_OK, "train on %d ranks", size);
