@@ -52,6 +52,34 @@ static inline double pinn_tanh(double x)
   return copysign(e / (e + 2), x);
 }
 
+/* The same in float for f32 networks (twice the lanes of the double one):
+ * 2|x| >= 20 gives exactly +-1 (tanh 10 = 1 - 4e-9 rounds to 1 in float);
+ * expm1(r) to r^8 (next term < 2^-31 relative); ln2 split so that k ln2_hi
+ * is exact for k <= 29. A few ulp in float (tests/pde/test_act_tanh.c). */
+static inline float pinn_tanhf(float x)
+{
+  const float inv_ln2 = 1.44269504f, ln2_hi = 0.693145751953125f, ln2_lo = 1.42860677e-06f;
+  float y = 2 * fabsf(x);
+  y = y > 20 ? 20 : y;
+  float kf = y * inv_ln2 + 0.5f;
+  int k = (int)(kf < 30 ? kf : 30);   /* NaN -> 30: only y carries the NaN on */
+  float kd = (float)k;
+  float r = (y - kd * ln2_hi) - kd * ln2_lo;
+  float q = 1.0f / 40320;
+  q = q * r + 1.0f / 5040;
+  q = q * r + 1.0f / 720;
+  q = q * r + 1.0f / 120;
+  q = q * r + 1.0f / 24;
+  q = q * r + 1.0f / 6;
+  q = q * r + 0.5f;
+  float p = r + (r * r) * q;
+  uint32_t bits = (uint32_t)(k + 127) << 23;
+  float two_k;
+  memcpy(&two_k, &bits, sizeof two_k);
+  float e = two_k * p + (two_k - 1);
+  return copysignf(e / (e + 2), x);
+}
+
 /* The tanh passes, cloned for AVX-512 and AVX2 (picked at load time; the
  * library itself targets baseline x86-64). Same IEEE operations in every
  * clone, so the same bits. CMake builds this file with -fno-trapping-math
@@ -69,7 +97,7 @@ PINN_VEC_CLONES static void pinn_tanh_f64(size_t n, const double *restrict z, do
 
 PINN_VEC_CLONES static void pinn_tanh_f32(size_t n, const float *restrict z, float *restrict t)
 {
-  for (size_t q = 0; q < n; q++) t[q] = (float)pinn_tanh((double)z[q]);
+  for (size_t q = 0; q < n; q++) t[q] = pinn_tanhf(z[q]);
 }
 
 tess_err_t tess_act_parse(const char *name, tess_act_t *act)
@@ -108,6 +136,19 @@ tess_err_t tess_act_derivs(tess_act_t act, double z, int order, double *s)
                "order %d not in 0..%d", order, TESS_ACT_MAX_ORDER);
   TESS_REQUIRE(act >= 0 && act < TESS_ACT_N, TESS_ERR_ARG, "bad activation %d", (int)act);
   pinn_act_eval_f64(act, 1, &z, NULL, TESS_ACT_MAX_ORDER, buf);
+  memcpy(s, buf, (size_t)(order + 1) * sizeof *s);
+cleanup:
+  return err;
+}
+
+tess_err_t tess_act_derivs_f32(tess_act_t act, float z, int order, float *s)
+{
+  tess_err_t err = TESS_OK;
+  float buf[TESS_ACT_MAX_ORDER + 1];
+  TESS_REQUIRE(s && order >= 0 && order <= TESS_ACT_MAX_ORDER, TESS_ERR_ARG,
+               "order %d not in 0..%d", order, TESS_ACT_MAX_ORDER);
+  TESS_REQUIRE(act >= 0 && act < TESS_ACT_N, TESS_ERR_ARG, "bad activation %d", (int)act);
+  pinn_act_eval_f32(act, 1, &z, NULL, TESS_ACT_MAX_ORDER, buf);
   memcpy(s, buf, (size_t)(order + 1) * sizeof *s);
 cleanup:
   return err;

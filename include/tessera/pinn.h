@@ -29,6 +29,8 @@ const char *tess_act_name(tess_act_t act);
 /* s[k] = d^k act / dz^k at z, k = 0..order; order <= TESS_ACT_MAX_ORDER. */
 #define TESS_ACT_MAX_ORDER 5
 tess_err_t tess_act_derivs(tess_act_t act, double z, int order, double *s);
+/* The same in f32 arithmetic, as an f32 network evaluates them. */
+tess_err_t tess_act_derivs_f32(tess_act_t act, float z, int order, float *s);
 
 /* ---- MLP -------------------------------------------------------------------- */
 typedef struct tess_mlp tess_mlp_t;      /* opaque */
