@@ -19,15 +19,15 @@ void pinn_blas_single_thread(void)
 }
 
 #define PINN_GEMM(T, S, GEMM)                                                        \
-void pinn_gemm_nt_##S(size_t m, size_t n, size_t k, const T *A, const T *B, T *C)    \
+void pinn_gemm_nt_acc_##S(size_t m, size_t n, size_t k, const T *A, const T *B, T *C) \
 {                                                                                    \
   if (USE_BLAS) { GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, \
-                       1, A, (int)k, B, (int)k, 0, C, (int)n); return; }             \
+                       1, A, (int)k, B, (int)k, 1, C, (int)n); return; }             \
   for (size_t i = 0; i < m; i++)                                                     \
     for (size_t j = 0; j < n; j++) {                                                 \
       T acc = 0;                                                                     \
       for (size_t p = 0; p < k; p++) acc += A[i * k + p] * B[j * k + p];            \
-      C[i * n + j] = acc;                                                            \
+      C[i * n + j] += acc;                                                           \
     }                                                                                \
 }                                                                                    \
 void pinn_gemm_tn_##S(size_t m, size_t n, size_t k, const T *A, const T *B, T *C)    \

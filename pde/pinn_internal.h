@@ -54,13 +54,14 @@ void pinn_work_destroy(const tess_mlp_t *mlp, pinn_work_t *w);
 
 /* Force one BLAS thread per rank (deterministic blocking); idempotent. */
 void pinn_blas_single_thread(void);
-/* Row-major dense products (pde/gemm.c), beta = 0:
- * nt: C[m x n] = A[m x k] B[n x k]^T;  tn: C[m x n] = A[k x m]^T B[k x n];
- * nn: C[m x n] = A[m x k] B[k x n]. Same shapes give the same bits. */
-void pinn_gemm_nt_f64(size_t m, size_t n, size_t k, const double *A, const double *B, double *C);
+/* Row-major dense products (pde/gemm.c):
+ * nt_acc: C[m x n] += A[m x k] B[n x k]^T (C holds the bias: no zeroing pass);
+ * tn: C[m x n] = A[k x m]^T B[k x n];  nn: C[m x n] = A[m x k] B[k x n].
+ * Same shapes give the same bits. */
+void pinn_gemm_nt_acc_f64(size_t m, size_t n, size_t k, const double *A, const double *B, double *C);
 void pinn_gemm_tn_f64(size_t m, size_t n, size_t k, const double *A, const double *B, double *C);
 void pinn_gemm_nn_f64(size_t m, size_t n, size_t k, const double *A, const double *B, double *C);
-void pinn_gemm_nt_f32(size_t m, size_t n, size_t k, const float *A, const float *B, float *C);
+void pinn_gemm_nt_acc_f32(size_t m, size_t n, size_t k, const float *A, const float *B, float *C);
 void pinn_gemm_tn_f32(size_t m, size_t n, size_t k, const float *A, const float *B, float *C);
 void pinn_gemm_nn_f32(size_t m, size_t n, size_t k, const float *A, const float *B, float *C);
 

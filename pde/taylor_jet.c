@@ -289,9 +289,11 @@ void PINN_JET_S(pinn_jet_forward)(const tess_mlp_t *mlp, const pinn_layout_t *L,
     const size_t nin = (size_t)mlp->width[l], nout = (size_t)mlp->width[l + 1];
     const T *W = theta + mlp->woff[l], *bias = theta + mlp->boff[l];
     T *Z = w->Z[l];
-    PINN_JET_S(pinn_gemm_nt)(C * B, nout, nin, w->H[l], W, Z);
-    for (size_t b = 0; b < B; b++)
-      for (size_t j = 0; j < nout; j++) Z[b * nout + j] += bias[j];
+    /* Z starts as the bias on the value rows, 0 on the derivative rows, and
+     * the product accumulates onto it (BLAS then skips its own zeroing) */
+    for (size_t b = 0; b < B; b++) memcpy(Z + b * nout, bias, nout * sizeof *Z);
+    memset(Z + B * nout, 0, (C - 1) * B * nout * sizeof *Z);
+    PINN_JET_S(pinn_gemm_nt_acc)(C * B, nout, nin, w->H[l], W, Z);
     if (l + 1 < mlp->nlayers)
       PINN_JET_S(act_forward_strips)(mlp->act, L, B * nout, Z, w->H[l + 1], w->S);
   }
