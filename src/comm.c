@@ -7,7 +7,9 @@
 #include "comm_backend.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const tess_comm_backend_ops_t *const backends[] = {
   /* GPU backends (NCCL, CUDA-aware MPI, host-staged) go first here when
@@ -201,6 +203,40 @@ cleanup:
   return err;
 }
 
+/* The counts and displacements of an all-to-all as the int arrays MPI takes
+ * (the send pair only if scounts != NULL); `unit` names what a displacement
+ * counts, for the messages. a2a_ints_free() frees them, on success or not. */
+typedef struct { int *sc, *sd, *rc, *rd; } a2a_ints_t;
+static tess_err_t a2a_ints(const char *op, const char *unit, int n, const size_t scounts[],
+                           const size_t sdispls[], const size_t rcounts[],
+                           const size_t rdispls[], a2a_ints_t *o)
+{
+  tess_err_t err = TESS_OK;
+  char what[4][80];
+  snprintf(what[0], sizeof what[0], "%s send count", op);
+  snprintf(what[1], sizeof what[1], "%s send %s", op, unit);
+  snprintf(what[2], sizeof what[2], "%s receive count", op);
+  snprintf(what[3], sizeof what[3], "%s receive %s", op, unit);
+  memset(o, 0, sizeof *o);
+  TESS_CHECK(to_int_array(rcounts, n, what[2], &o->rc));
+  TESS_CHECK(to_int_array(rdispls, n, what[3], &o->rd));
+  if (scounts) {
+    TESS_CHECK(to_int_array(scounts, n, what[0], &o->sc));
+    TESS_CHECK(to_int_array(sdispls, n, what[1], &o->sd));
+  }
+cleanup:
+  return err;
+}
+
+static void a2a_ints_free(a2a_ints_t *o)
+{
+  free(o->sc);
+  free(o->sd);
+  free(o->rc);
+  free(o->rd);
+  memset(o, 0, sizeof *o);
+}
+
 tess_err_t tess_comm_alltoallv(tess_mesh_t *mesh, unsigned axes, const void *send,
                                const size_t scounts[], const size_t sdispls[], void *recv,
                                const size_t rcounts[], const size_t rdispls[], tess_dtype_t t,
@@ -209,22 +245,15 @@ tess_err_t tess_comm_alltoallv(tess_mesh_t *mesh, unsigned axes, const void *sen
   tess_err_t err = TESS_OK;
   tess_comm_ctx_t c;
   const tess_comm_backend_ops_t *b = NULL;
-  int *sc = NULL, *sd = NULL, *rc = NULL, *rd = NULL;
+  a2a_ints_t v = {0};
   TESS_CHECK(setup(mesh, axes, t, space, &c, &b));
   TESS_REQUIRE(rcounts && rdispls && (send == recv || (scounts && sdispls)), TESS_ERR_ARG,
                "NULL counts or displacements");
-  TESS_CHECK(to_int_array(rcounts, c.size, "alltoallv receive count", &rc));
-  TESS_CHECK(to_int_array(rdispls, c.size, "alltoallv receive displacement", &rd));
-  if (send != recv) {
-    TESS_CHECK(to_int_array(scounts, c.size, "alltoallv send count", &sc));
-    TESS_CHECK(to_int_array(sdispls, c.size, "alltoallv send displacement", &sd));
-  }
-  TESS_CHECK(b->alltoallv(&c, send, sc, sd, recv, rc, rd, t));
+  TESS_CHECK(a2a_ints("alltoallv", "displacement", c.size, send != recv ? scounts : NULL,
+                      sdispls, rcounts, rdispls, &v));
+  TESS_CHECK(b->alltoallv(&c, send, v.sc, v.sd, recv, v.rc, v.rd, t));
 cleanup:
-  free(sc);
-  free(sd);
-  free(rc);
-  free(rd);
+  a2a_ints_free(&v);
   return err;
 }
 
@@ -237,23 +266,18 @@ tess_err_t tess_comm_alltoallw(tess_mesh_t *mesh, unsigned axes, const void *sen
   tess_err_t err = TESS_OK;
   tess_comm_ctx_t c;
   const tess_comm_backend_ops_t *b = NULL;
-  int *sc = NULL, *sd = NULL, *rc = NULL, *rd = NULL;
+  a2a_ints_t v = {0};
   TESS_CHECK(setup_comm(mesh, axes, space, &c, &b));
   TESS_REQUIRE(b->alltoallw != NULL, TESS_ERR_UNSUPPORTED,
                "alltoallw: the %s backend takes no MPI datatypes (pack, then alltoallv)", b->name);
   TESS_REQUIRE(send != recv, TESS_ERR_ARG, "alltoallw cannot run in place");
   TESS_REQUIRE(scounts && sdispls && stypes && rcounts && rdispls && rtypes, TESS_ERR_ARG,
                "NULL counts, displacements or datatypes");
-  TESS_CHECK(to_int_array(scounts, c.size, "alltoallw send count", &sc));
-  TESS_CHECK(to_int_array(sdispls, c.size, "alltoallw send byte displacement", &sd));
-  TESS_CHECK(to_int_array(rcounts, c.size, "alltoallw receive count", &rc));
-  TESS_CHECK(to_int_array(rdispls, c.size, "alltoallw receive byte displacement", &rd));
-  TESS_CHECK(b->alltoallw(&c, send, sc, sd, stypes, recv, rc, rd, rtypes));
+  TESS_CHECK(a2a_ints("alltoallw", "byte displacement", c.size, scounts, sdispls, rcounts,
+                      rdispls, &v));
+  TESS_CHECK(b->alltoallw(&c, send, v.sc, v.sd, stypes, recv, v.rc, v.rd, rtypes));
 cleanup:
-  free(sc);
-  free(sd);
-  free(rc);
-  free(rd);
+  a2a_ints_free(&v);
   return err;
 }
 

@@ -498,20 +498,34 @@ static void segments(const tess_reshard_t *p, const box_t *b, int64_t *rows, int
   *nseg = b->count > 0 ? (int)((b->ext[0] + r - 1) / r) : 0;
 }
 
-/* Element offset of row `r0` of box b in a block of `shape`, or -1 if the
- * box goes one row per segment but its rows are not contiguous there. */
-static int64_t direct_row(const tess_reshard_t *p, const box_t *b, const int64_t shape[],
-                          int64_t r0)
+/* Element offset of row `r0` of box b (cut in segments of `rows` rows) in a
+ * block of `shape`, or -1 if the box does not go one row per segment or its
+ * rows are not contiguous there. */
+static int64_t direct_row(const tess_reshard_t *p, const box_t *b, int64_t rows,
+                          const int64_t shape[], int64_t r0)
 {
-  int64_t rows;
-  int nseg, d;
-  segments(p, b, &rows, &nseg);
+  int d;
   if (rows != 1 || p->ndim < 2) return -1;
   for (d = 2; d < p->ndim; d++)
     if (b->off[d] != 0 || b->ext[d] != shape[d]) return -1;
   int64_t l = 0;
   for (d = 0; d < p->ndim; d++) l = l * shape[d] + b->off[d] + (d == 0 ? r0 : 0);
   return l;
+}
+
+/* Where the segment of box b starting at row r0 lives: in the array `arr`
+ * (block shape `shape`) if its row is contiguous there -- unless the packed
+ * buffer already is the array (`whole`) -- else in the packed buffer at the
+ * peer's displacement `displ`. Sends and receives use the same rule. */
+static char *segment_buf(const tess_reshard_t *p, const box_t *b, int64_t rows, int64_t r0,
+                         int whole, char *arr, const int64_t shape[], char *packed, int displ,
+                         int *inplace)
+{
+  int64_t at = whole ? -1 : direct_row(p, b, rows, shape, r0);
+  int64_t row = b->count / b->ext[0];
+  *inplace = at >= 0;
+  return at >= 0 ? arr + (size_t)at * p->esize
+                 : packed + ((size_t)displ + (size_t)(r0 * row)) * p->esize;
 }
 
 /* The alltoallv exchange as point-to-point segments: every segment is a
@@ -522,42 +536,42 @@ static tess_err_t exchange_pipelined(const tess_reshard_t *p, const tess_array_t
 {
   tess_err_t err = TESS_OK;
   MPI_Datatype et = tess_dtype_mpi(p->dtype);
-  int nr = 0, ns = 0, k = 0, nseg = 0;
-  int64_t rows = 0;
+  int nr = 0, ns = 0, k = 0, inplace = 0;
   MPI_Request *rq = NULL;
-  int *rbox = NULL;
-  int64_t *rrow = NULL;
-  for (int i = 0; i < p->nrecv; i++) { segments(p, &p->recv[i], &rows, &nseg); nr += nseg; }
-  for (int i = 0; i < p->nsend; i++) { segments(p, &p->send[i], &rows, &nseg); ns += nseg; }
+  int *rbox = NULL, *nseg = NULL;
+  int64_t *rrow = NULL, *rows = NULL;
+  const int nbox = p->nrecv + p->nsend;   /* receive boxes, then send boxes */
+  rows = malloc(sizeof *rows * (size_t)(nbox + 1));
+  nseg = malloc(sizeof *nseg * (size_t)(nbox + 1));
+  TESS_REQUIRE(rows && nseg, TESS_ERR_MEM, "%d reshard boxes", nbox);
+  for (int i = 0; i < nbox; i++) {
+    segments(p, i < p->nrecv ? &p->recv[i] : &p->send[i - p->nrecv], &rows[i], &nseg[i]);
+    if (i < p->nrecv) nr += nseg[i];
+    else ns += nseg[i];
+  }
   rq = malloc(sizeof *rq * (size_t)(nr + ns + 1));
   rbox = malloc(sizeof *rbox * (size_t)(nr + 1));
   rrow = malloc(sizeof *rrow * (size_t)(nr + 1));
   TESS_REQUIRE(rq && rbox && rrow, TESS_ERR_MEM, "%d reshard segments", nr + ns);
   for (int i = 0; i < nr + ns; i++) rq[i] = MPI_REQUEST_NULL;
-  for (int i = 0; i < p->nrecv; i++) {
-    const box_t *b = &p->recv[i];
-    int64_t row = b->count / b->ext[0];
-    segments(p, b, &rows, &nseg);
-    for (int j = 0; j < nseg; j++, k++) {
-      int64_t r0 = j * rows, nrow = b->ext[0] - r0 < rows ? b->ext[0] - r0 : rows;
-      int64_t at = p->recv_direct ? -1 : direct_row(p, b, p->dlshape, r0);
-      char *buf = at >= 0 ? (char *)dst->data + (size_t)at * p->esize
-                          : rb + ((size_t)p->rdispls[b->peer] + (size_t)(r0 * row)) * p->esize;
-      rbox[k] = i;
-      rrow[k] = at >= 0 ? -1 : r0;   /* -1: landed in place, nothing to unpack */
-      TESS_MPI_CHECK(MPI_Irecv(buf, (int)(nrow * row), et, b->peer, j, p->comm, &rq[k]));
-    }
-  }
-  for (int i = 0; i < p->nsend; i++) {
-    const box_t *b = &p->send[i];
-    int64_t row = b->count / b->ext[0];
-    segments(p, b, &rows, &nseg);
-    for (int j = 0; j < nseg; j++, k++) {
-      int64_t r0 = j * rows, nrow = b->ext[0] - r0 < rows ? b->ext[0] - r0 : rows;
-      int64_t at = p->send_direct ? -1 : direct_row(p, b, p->slshape, r0);
-      const char *buf = at >= 0 ? (const char *)src->data + (size_t)at * p->esize
-                                : sb + ((size_t)p->sdispls[b->peer] + (size_t)(r0 * row)) * p->esize;
-      TESS_MPI_CHECK(MPI_Isend(buf, (int)(nrow * row), et, b->peer, j, p->comm, &rq[k]));
+  for (int i = 0; i < nbox; i++) {
+    const int recv = i < p->nrecv;
+    const box_t *b = recv ? &p->recv[i] : &p->send[i - p->nrecv];
+    const int64_t row = b->count / b->ext[0];
+    for (int j = 0; j < nseg[i]; j++, k++) {
+      int64_t r0 = j * rows[i], nrow = b->ext[0] - r0 < rows[i] ? b->ext[0] - r0 : rows[i];
+      int cnt = (int)(nrow * row);
+      if (recv) {
+        char *buf = segment_buf(p, b, rows[i], r0, p->recv_direct, (char *)dst->data, p->dlshape,
+                                rb, p->rdispls[b->peer], &inplace);
+        rbox[k] = i;
+        rrow[k] = inplace ? -1 : r0;   /* -1: landed in place, nothing to unpack */
+        TESS_MPI_CHECK(MPI_Irecv(buf, cnt, et, b->peer, j, p->comm, &rq[k]));
+      } else {
+        const char *buf = segment_buf(p, b, rows[i], r0, p->send_direct, (char *)src->data,
+                                      p->slshape, (char *)sb, p->sdispls[b->peer], &inplace);
+        TESS_MPI_CHECK(MPI_Isend(buf, cnt, et, b->peer, j, p->comm, &rq[k]));
+      }
     }
   }
   copy_self(p, src, dst);
@@ -565,13 +579,13 @@ static tess_err_t exchange_pipelined(const tess_reshard_t *p, const tess_array_t
     int idx = MPI_UNDEFINED;
     TESS_MPI_CHECK(MPI_Waitany(nr, rq, &idx, MPI_STATUS_IGNORE));
     if (idx == MPI_UNDEFINED || p->recv_direct || rrow[idx] < 0) continue;
-    const box_t *b = &p->recv[rbox[idx]];
+    const int i = rbox[idx];
+    const box_t *b = &p->recv[i];
     int64_t row = b->count / b->ext[0], ext[TESS_MAX_NDIM], off[TESS_MAX_NDIM];
     static const int64_t zero[TESS_MAX_NDIM] = {0};
-    segments(p, b, &rows, &nseg);
     memcpy(ext, b->ext, sizeof ext);
     memcpy(off, b->off, sizeof off);
-    ext[0] = b->ext[0] - rrow[idx] < rows ? b->ext[0] - rrow[idx] : rows;
+    ext[0] = b->ext[0] - rrow[idx] < rows[i] ? b->ext[0] - rrow[idx] : rows[i];
     off[0] += rrow[idx];
     tess_box_copy_(p->ndim, p->esize, ext, dst->data, p->dlshape, off,
                    rb + ((size_t)p->rdispls[b->peer] + (size_t)(rrow[idx] * row)) * p->esize, ext,
@@ -586,6 +600,8 @@ cleanup:
   free(rq);
   free(rbox);
   free(rrow);
+  free(rows);
+  free(nseg);
   return err;
 }
 
@@ -621,7 +637,12 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
     if (!p->send_direct)
       for (int i = 0; i < p->nsend; i++) {
         const box_t *b = &p->send[i];
-        if (p->pipeline && direct_row(p, b, p->slshape, 0) >= 0) continue;   /* sent in place */
+        if (p->pipeline) {
+          int64_t rows;
+          int nseg;
+          segments(p, b, &rows, &nseg);
+          if (direct_row(p, b, rows, p->slshape, 0) >= 0) continue;   /* sent in place */
+        }
         tess_box_copy_(p->ndim, p->esize, b->ext, sb + (size_t)p->sdispls[b->peer] * p->esize,
                        b->ext, zero, src->data, p->slshape, b->off, p->stream);
       }

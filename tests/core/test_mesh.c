@@ -154,6 +154,26 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
     CHECK(strstr(tess_error_message(), "device memory") != NULL, "message: %s",
           tess_error_message());
     tess_error_clear();
+    /* alltoallw's argument errors: in place, NULL arrays, a count past int */
+    size_t one[64], zero[64], big[64];
+    MPI_Datatype ty[64];
+    for (int k = 0; k < 64; k++) { one[k] = 1; zero[k] = 0; big[k] = (size_t)INT_MAX + 1; ty[k] = MPI_INT64_T; }
+    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, ty, buf, one, zero, ty, TESS_MEM_HOST)
+              == TESS_ERR_ARG && strstr(tess_error_message(), "cannot run in place"),
+          "alltoallw in place: %s", tess_error_message());
+    tess_error_clear();
+    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, NULL, out, one, zero, ty, TESS_MEM_HOST)
+              == TESS_ERR_ARG && strstr(tess_error_message(), "NULL counts, displacements or datatypes"),
+          "alltoallw NULL types: %s", tess_error_message());
+    tess_error_clear();
+    CHECK(tess_comm_alltoallw(m, 1u, buf, big, zero, ty, out, one, zero, ty, TESS_MEM_HOST)
+              == TESS_ERR_ARG && strstr(tess_error_message(), "alltoallw send count 2147483648"),
+          "alltoallw count overflow: %s", tess_error_message());
+    tess_error_clear();
+    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, ty, out, one, zero, ty, TESS_MEM_DEVICE)
+              == TESS_ERR_UNSUPPORTED, "alltoallw on device memory accepted: %s",
+          tess_error_message());
+    tess_error_clear();
   }
 cleanup:
   if (err) { tess_error_print(stderr); tess_error_clear(); tess_test_failures++; }
