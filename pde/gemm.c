@@ -41,12 +41,11 @@ void pinn_gemm_tn_##S(size_t m, size_t n, size_t k, const T *A, const T *B, T *C
       for (size_t j = 0; j < n; j++) C[i * n + j] += a * B[p * n + j];               \
     }                                                                                \
 }                                                                                    \
-void pinn_gemm_nn_##S(size_t m, size_t n, size_t k, const T *A, const T *B, T *C)    \
+void pinn_gemm_nn_acc_##S(size_t m, size_t n, size_t k, const T *A, const T *B, T *C) \
 {                                                                                    \
   if (USE_BLAS) { GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, \
-                       1, A, (int)k, B, (int)n, 0, C, (int)n); return; }             \
+                       1, A, (int)k, B, (int)n, 1, C, (int)n); return; }             \
   for (size_t i = 0; i < m; i++) {                                                   \
-    for (size_t j = 0; j < n; j++) C[i * n + j] = 0;                                 \
     for (size_t p = 0; p < k; p++) {                                                 \
       T a = A[i * k + p];                                                            \
       for (size_t j = 0; j < n; j++) C[i * n + j] += a * B[p * n + j];               \

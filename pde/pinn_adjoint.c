@@ -120,14 +120,18 @@ static void PINN_ADJ_S(act_backward)(tess_act_t act, const pinn_layout_t *L, siz
 #undef ZB
 }
 
-/* In strips, as the forward layer (taylor_jet.c says why; same bits). */
+/* In strips, as the forward layer (taylor_jet.c says why; same bits). Each
+ * strip of Hb is zeroed once consumed, while it is in cache: the next layer's
+ * product then accumulates onto zeros instead of BLAS zeroing it first. */
 static void PINN_ADJ_S(act_backward_strips)(tess_act_t act, const pinn_layout_t *L, size_t n,
                                             const PINN_ADJ_T *Z, const PINN_ADJ_T *H,
-                                            const PINN_ADJ_T *Hb, PINN_ADJ_T *Zb, PINN_ADJ_T *S)
+                                            PINN_ADJ_T *Hb, PINN_ADJ_T *Zb, PINN_ADJ_T *S)
 {
-  for (size_t q0 = 0; q0 < n; q0 += PINN_STRIP)
-    PINN_ADJ_S(act_backward)(act, L, n - q0 < PINN_STRIP ? n - q0 : PINN_STRIP, n, Z + q0,
-                             H + q0, Hb + q0, Zb + q0, S);
+  for (size_t q0 = 0; q0 < n; q0 += PINN_STRIP) {
+    size_t len = n - q0 < PINN_STRIP ? n - q0 : PINN_STRIP;
+    PINN_ADJ_S(act_backward)(act, L, len, n, Z + q0, H + q0, Hb + q0, Zb + q0, S);
+    for (int c = 0; c < L->ncomp; c++) memset(Hb + (size_t)c * n + q0, 0, len * sizeof *Hb);
+  }
 }
 
 void PINN_ADJ_S(pinn_jet_backward)(const tess_mlp_t *mlp, const pinn_layout_t *L,
@@ -136,6 +140,8 @@ void PINN_ADJ_S(pinn_jet_backward)(const tess_mlp_t *mlp, const pinn_layout_t *L
   typedef PINN_ADJ_T T;
   const size_t B = w->B, C = (size_t)L->ncomp;
   const T *theta = PINN_ADJ_THETA(mlp);
+  /* hb (w->bar1) is zero between uses: allocated so, and act_backward_strips
+   * zeroes what each product wrote once it has consumed it */
   T *g = w->gpart, *zb = w->bar0, *hb = w->bar1;
   for (int l = mlp->nlayers - 1; l >= 0; l--) {
     const size_t nin = (size_t)mlp->width[l], nout = (size_t)mlp->width[l + 1];
@@ -146,7 +152,7 @@ void PINN_ADJ_S(pinn_jet_backward)(const tess_mlp_t *mlp, const pinn_layout_t *L
     for (size_t b = 0; b < B; b++)
       for (size_t j = 0; j < nout; j++) gb[j] += zb[b * nout + j];
     if (l == 0) break;
-    PINN_ADJ_S(pinn_gemm_nn)(C * B, nin, nout, zb, W, hb);
+    PINN_ADJ_S(pinn_gemm_nn_acc)(C * B, nin, nout, zb, W, hb);   /* hb is all zeros here */
     PINN_ADJ_S(act_backward_strips)(mlp->act, L, B * nin, w->Z[l - 1], w->H[l], hb, zb, w->S);
   }
 }

@@ -56,14 +56,14 @@ void pinn_work_destroy(const tess_mlp_t *mlp, pinn_work_t *w);
 void pinn_blas_single_thread(void);
 /* Row-major dense products (pde/gemm.c):
  * nt_acc: C[m x n] += A[m x k] B[n x k]^T (C holds the bias: no zeroing pass);
- * tn: C[m x n] = A[k x m]^T B[k x n];  nn: C[m x n] = A[m x k] B[k x n].
+ * tn: C[m x n] = A[k x m]^T B[k x n];  nn_acc: C[m x n] += A[m x k] B[k x n].
  * Same shapes give the same bits. */
 void pinn_gemm_nt_acc_f64(size_t m, size_t n, size_t k, const double *A, const double *B, double *C);
 void pinn_gemm_tn_f64(size_t m, size_t n, size_t k, const double *A, const double *B, double *C);
-void pinn_gemm_nn_f64(size_t m, size_t n, size_t k, const double *A, const double *B, double *C);
+void pinn_gemm_nn_acc_f64(size_t m, size_t n, size_t k, const double *A, const double *B, double *C);
 void pinn_gemm_nt_acc_f32(size_t m, size_t n, size_t k, const float *A, const float *B, float *C);
 void pinn_gemm_tn_f32(size_t m, size_t n, size_t k, const float *A, const float *B, float *C);
-void pinn_gemm_nn_f32(size_t m, size_t n, size_t k, const float *A, const float *B, float *C);
+void pinn_gemm_nn_acc_f32(size_t m, size_t n, size_t k, const float *A, const float *B, float *C);
 
 /* Forward jets of B points x (B x din, f64) through the network; the output
  * jet is w->Z[L-1] (C x B x dout, network dtype). */
