@@ -321,8 +321,8 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     if (rank == 0) printf("pinn: restarted from %s at step %lld on %d ranks\n", opts->restart,
                           (long long)step0, nranks);
   }
+  TESS_CHECK(tess_study_output_dir(outdir));
   if (rank == 0) {
-    mkdir(outdir, 0777);
     snprintf(path, sizeof path, "%s/loss_history.csv", outdir);
     hf = fopen(path, step0 ? "a" : "w");
     TESS_REQUIRE(hf, TESS_ERR_IO, "cannot write %s", path);

@@ -201,30 +201,6 @@ cleanup:
   return err;
 }
 
-/* Rank 0 creates the directory (and its parents); all ranks learn the verdict. */
-static tess_err_t ensure_dir_all(const char *dir, int rank)
-{
-  tess_err_t err = TESS_OK;
-  char buf[4096];
-  int ok = 1, e = 0;
-  if (rank == 0) {
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-      if (*p != '/') continue;
-      *p = 0;
-      (void)mkdir(buf, 0777);
-      *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) { ok = 0; e = errno; }
-  }
-  TESS_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
-  TESS_MPI_CHECK(MPI_Bcast(&e, 1, MPI_INT, 0, MPI_COMM_WORLD));
-  TESS_REQUIRE(ok, TESS_ERR_IO, "cannot create output directory '%s' (run.output_dir): %s", dir,
-               strerror(e));
-cleanup:
-  return err;
-}
-
 /* Gather a 2-D slice (3-D: index `s` along dim 0) of a field onto rank 0. */
 static tess_err_t gather_slice(const tess_array_t *a, int nd, const int64_t n[], int64_t s, double *out)
 {
@@ -429,7 +405,7 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
     if (want_h5 && !tess_checkpoint_write_array) {
       if (rank == 0) printf("  HDF5 output skipped: this build's checkpoint code cannot write arrays yet\n");
     } else if (want_h5) {
-      TESS_CHECK(ensure_dir_all(outdir, rank));
+      TESS_CHECK(tess_study_output_dir(outdir));
       snprintf(path, sizeof path, "%s/denoise.h5", outdir);
       TESS_CHECK(tess_checkpoint_begin(MPI_COMM_WORLD, path, &ck));
       {
@@ -453,7 +429,7 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
     }
     if (want_png && nd >= 2) {
       int64_t w = f.n[nd - 1], h = f.n[nd - 2];
-      TESS_CHECK(ensure_dir_all(outdir, rank));
+      TESS_CHECK(tess_study_output_dir(outdir));
       for (int i = 0; i < 3; i++) {
         pics[i] = malloc(sizeof(double) * (size_t)(w * h));
         TESS_REQUIRE(pics[i] != NULL, TESS_ERR_MEM, "picture");

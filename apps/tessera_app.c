@@ -15,11 +15,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int status_of(tess_err_t e)
+/* in_run: the error came from a running study, where an I/O failure (an
+ * output directory or file that cannot be written) is a runtime failure,
+ * not a bad deck; parse and deck errors stay deck errors (a residual). */
+static int status_of(tess_err_t e, int in_run)
 {
   switch (e) {
   case TESS_OK: return TESS_EXIT_OK;
-  case TESS_ERR_IO: case TESS_ERR_PARSE: case TESS_ERR_DECK: return TESS_EXIT_DECK;
+  case TESS_ERR_IO: return in_run ? TESS_EXIT_RUNTIME : TESS_EXIT_DECK;
+  case TESS_ERR_PARSE: case TESS_ERR_DECK: return TESS_EXIT_DECK;
   case TESS_ERR_INTERRUPTED: return TESS_EXIT_SIGNAL;
   default: return TESS_EXIT_RUNTIME;
   }
@@ -113,7 +117,7 @@ int main(int argc, char **argv)
   if (!err && study && study->check) err = study->check(deck);
   if (err || !study) {
     if (rank == 0) print_deck_problems(o.deck);
-    status = err ? status_of(err) : TESS_EXIT_DECK;
+    status = err ? status_of(err, 0) : TESS_EXIT_DECK;
     if (status == TESS_EXIT_RUNTIME && tess_error_code() != TESS_ERR_MEM) status = TESS_EXIT_DECK;
     goto done;
   }
@@ -133,7 +137,7 @@ int main(int argc, char **argv)
   tess_log_event_begin(ev_run);
   err = study->run(deck, &so);
   tess_log_event_end(ev_run);
-  status = status_of(err);
+  status = status_of(err, 1);
   if (err == TESS_ERR_INTERRUPTED) {
     /* collective by contract: every rank stopped at the same safe point */
     if (rank == 0) fprintf(stderr, "tessera_app: stopped by a signal after writing a checkpoint (exit %d)\n", status);
