@@ -5,14 +5,17 @@
 # T ranks of Tessera (1 BLAS thread each) vs torch/JAX pinned to the same T
 # cores (taskset) with T intra-op threads. Writes bench/results/pinn.md.
 # Usage: bench/run_pinn.sh [build-dir]   (env STEPS: timed steps, default 5;
-#        ROUNDS: rounds per configuration, default 2)
+#        ROUNDS: rounds per configuration, default 2; CASES: only the listed
+#        "prec:N:threads" rows, e.g. CASES="f64:4096:2 f32:4096:2"; OUT: the
+#        table file, default bench/results/pinn.md)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${1:-$ROOT/build}"
 ANCH="${TESS_ANCHORS:-$ROOT/../shared/bench-anchors}"
 STEPS="${STEPS:-5}"
 ROUNDS="${ROUNDS:-2}"
-OUT="$ROOT/bench/results/pinn.md"
+OUT="${OUT:-$ROOT/bench/results/pinn.md}"
+CASES="${CASES:-}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 BENCH="$BUILD/bench/bench_pinn"
 [ -x "$BENCH" ] || { echo "build first: $BENCH missing" >&2; exit 1; }
@@ -53,6 +56,7 @@ have_jax=0; python3 -c "import jax" 2>/dev/null && have_jax=1
 for prec in f64 f32; do
   for N in 4096 16384; do
     for T in 1 2; do
+      [ -n "$CASES" ] && [[ " $CASES " != *" $prec:$N:$T "* ]] && continue
       cores=$( [ "$T" = 1 ] && echo 0 || echo 0,1 )
       # ROUNDS rounds, the four programs one after the other in each; every
       # column takes its best median, so each side gets the same chance at a
