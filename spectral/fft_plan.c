@@ -23,7 +23,6 @@
 #include <tessera/memory.h>
 
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,26 +269,6 @@ static void scale_scratch(void *x, size_t nreal, int single, double scale)
   }
 }
 
-/* Contiguous copy with non-temporal stores where the ISA has them (callers
- * fence with stream_fence() before the data is read by anyone else). */
-#if defined(__SSE2__)
-#include <emmintrin.h>
-static void copy_stream(char *d, const char *s, size_t n)
-{
-  size_t head = (16 - ((uintptr_t)d & 15)) & 15;
-  if (head > n) head = n;
-  memcpy(d, s, head);
-  d += head, s += head, n -= head;
-  for (; n >= 16; n -= 16, d += 16, s += 16)
-    _mm_stream_si128((__m128i *)(void *)d, _mm_loadu_si128((const __m128i *)(const void *)s));
-  memcpy(d, s, n);
-}
-static void stream_fence(void) { _mm_sfence(); }
-#else
-static void copy_stream(char *d, const char *s, size_t n) { memcpy(d, s, n); }
-static void stream_fence(void) {}
-#endif
-
 /* Copies of nb elements between a row and scratch, by element size (so the
  * compiler sees fixed-size moves); `nt`: contiguous runs use streaming stores. */
 typedef struct { double a, b; } e16_t;
@@ -301,7 +280,7 @@ static void copy_strided(char *d, int64_t dstep, const char *s, int64_t sstep, i
                          size_t es, int nt)
 {
   if (dstep == 1 && sstep == 1) {
-    if (nt) copy_stream(d, s, (size_t)n * es);
+    if (nt) tess_memcpy_stream(d, s, (size_t)n * es);
     else memcpy(d, s, (size_t)n * es);
     return;
   }
@@ -377,7 +356,7 @@ static void run_fft_step(const tess_fft_plan_t *p, const step_t *st, char *src, 
       }
     }
   }
-  if (st->stream) stream_fence();
+  if (st->stream) tess_stream_fence();
 }
 
 /* The part of box b with fixed index j over its dims < k0 (flattened), as a

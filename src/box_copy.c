@@ -12,41 +12,15 @@
  * cache anyway, since streamed data is not cached for the next reader. */
 #include "array_internal.h"
 
-#include <stdint.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include <tessera/memory.h>
 
 #define STREAM_MIN_RUN 4096   /* bytes: shorter runs gain nothing */
 
 static void copy_run(char *d, const char *s, size_t n, int stream)
 {
-#if defined(__SSE2__)
-  if (stream && n >= STREAM_MIN_RUN) {
-    size_t head = (16 - ((uintptr_t)d & 15)) & 15;
-    memcpy(d, s, head);
-    d += head;
-    s += head;
-    n -= head;
-    size_t m = n / 64;
-    for (size_t i = 0; i < m; i++, d += 64, s += 64) {
-      __m128i a = _mm_loadu_si128((const __m128i *)s);
-      __m128i b = _mm_loadu_si128((const __m128i *)(s + 16));
-      __m128i c = _mm_loadu_si128((const __m128i *)(s + 32));
-      __m128i e = _mm_loadu_si128((const __m128i *)(s + 48));
-      _mm_stream_si128((__m128i *)d, a);
-      _mm_stream_si128((__m128i *)(d + 16), b);
-      _mm_stream_si128((__m128i *)(d + 32), c);
-      _mm_stream_si128((__m128i *)(d + 48), e);
-    }
-    memcpy(d, s, n - m * 64);
-    return;
-  }
-#else
-  (void)stream;
-#endif
-  memcpy(d, s, n);
+  if (stream && n >= STREAM_MIN_RUN) tess_memcpy_stream(d, s, n);
+  else memcpy(d, s, n);
 }
 
 void tess_box_copy_(int ndim, size_t esize, const int64_t ext[], void *dst,
@@ -102,8 +76,6 @@ void tess_box_copy_(int ndim, size_t esize, const int64_t ext[], void *dst,
     if (d < 0) break;
   }
 done:
-#if defined(__SSE2__)
-  if (stream) _mm_sfence();   /* streamed stores visible before MPI or the caller reads */
-#endif
+  if (stream) tess_stream_fence();   /* streamed stores visible before MPI or the caller reads */
   return;
 }

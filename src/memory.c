@@ -4,8 +4,12 @@
 #include <tessera/memory.h>
 #include <tessera/config.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #if TESSERA_HAVE_CUDA
 tess_err_t tess_device_malloc_(size_t bytes, void **ptr);
@@ -95,5 +99,37 @@ int tess_device_available(void)
   return tess_device_count_() > 0;
 #else
   return 0;
+#endif
+}
+
+void tess_memcpy_stream(void *dst, const void *src, size_t n)
+{
+  char *d = dst;
+  const char *s = src;
+#if defined(__SSE2__)
+  size_t head = (16 - ((uintptr_t)d & 15)) & 15;
+  if (head > n) head = n;
+  memcpy(d, s, head);
+  d += head, s += head, n -= head;
+  for (; n >= 64; n -= 64, d += 64, s += 64) {
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)s);
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
+    __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(s + 32));
+    __m128i e = _mm_loadu_si128((const __m128i *)(const void *)(s + 48));
+    _mm_stream_si128((__m128i *)(void *)d, a);
+    _mm_stream_si128((__m128i *)(void *)(d + 16), b);
+    _mm_stream_si128((__m128i *)(void *)(d + 32), c);
+    _mm_stream_si128((__m128i *)(void *)(d + 48), e);
+  }
+  for (; n >= 16; n -= 16, d += 16, s += 16)
+    _mm_stream_si128((__m128i *)(void *)d, _mm_loadu_si128((const __m128i *)(const void *)s));
+#endif
+  memcpy(d, s, n);
+}
+
+void tess_stream_fence(void)
+{
+#if defined(__SSE2__)
+  _mm_sfence();
 #endif
 }

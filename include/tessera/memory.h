@@ -20,6 +20,13 @@ void tess_free(tess_memspace_t space, void **ptr);
 tess_err_t tess_memcpy(tess_memspace_t dst_space, void *dst,
                        tess_memspace_t src_space, const void *src, size_t bytes);
 tess_err_t tess_memset(tess_memspace_t space, void *ptr, int value, size_t bytes);
+/* Host copy with streaming (non-temporal) stores where the CPU has them, for
+ * destinations far larger than the caches that nobody reads soon: a plain
+ * copy first fetches every destination line (3 bytes moved per byte), this
+ * one does not (2). Elsewhere a plain memcpy. The stores are weakly ordered:
+ * call tess_stream_fence() before other threads or processes read dst. */
+void tess_memcpy_stream(void *dst, const void *src, size_t bytes);
+void tess_stream_fence(void);
 /* 1 if this build has a device backend and a device is visible. */
 int tess_device_available(void);
 #endif
