@@ -118,41 +118,18 @@ const char *tess_act_name(tess_act_t act)
 
 #define PINN_ACT_T double
 #define PINN_ACT_S(n) n##_f64
+#define PINN_ACT_DERIVS tess_act_derivs
 #define PINN_M(f) f
 #include "activation.c"
 #undef PINN_ACT_T
 #undef PINN_ACT_S
+#undef PINN_ACT_DERIVS
 #undef PINN_M
 #define PINN_ACT_T float
 #define PINN_ACT_S(n) n##_f32
+#define PINN_ACT_DERIVS tess_act_derivs_f32
 #define PINN_M(fn) fn##f
 #include "activation.c"
-
-tess_err_t tess_act_derivs(tess_act_t act, double z, int order, double *s)
-{
-  tess_err_t err = TESS_OK;
-  double buf[TESS_ACT_MAX_ORDER + 1];
-  TESS_REQUIRE(s && order >= 0 && order <= TESS_ACT_MAX_ORDER, TESS_ERR_ARG,
-               "order %d not in 0..%d", order, TESS_ACT_MAX_ORDER);
-  TESS_REQUIRE(act >= 0 && act < TESS_ACT_N, TESS_ERR_ARG, "bad activation %d", (int)act);
-  pinn_act_eval_f64(act, 1, &z, NULL, TESS_ACT_MAX_ORDER, buf);
-  memcpy(s, buf, (size_t)(order + 1) * sizeof *s);
-cleanup:
-  return err;
-}
-
-tess_err_t tess_act_derivs_f32(tess_act_t act, float z, int order, float *s)
-{
-  tess_err_t err = TESS_OK;
-  float buf[TESS_ACT_MAX_ORDER + 1];
-  TESS_REQUIRE(s && order >= 0 && order <= TESS_ACT_MAX_ORDER, TESS_ERR_ARG,
-               "order %d not in 0..%d", order, TESS_ACT_MAX_ORDER);
-  TESS_REQUIRE(act >= 0 && act < TESS_ACT_N, TESS_ERR_ARG, "bad activation %d", (int)act);
-  pinn_act_eval_f32(act, 1, &z, NULL, TESS_ACT_MAX_ORDER, buf);
-  memcpy(s, buf, (size_t)(order + 1) * sizeof *s);
-cleanup:
-  return err;
-}
 
 #else /* ---- typed kernel ---------------------------------------------------- */
 
@@ -220,5 +197,20 @@ void PINN_ACT_S(pinn_act_eval)(tess_act_t act, size_t n, const PINN_ACT_T *z,
     }
     break;
   }
+}
+
+/* tess_act_derivs (f64) / tess_act_derivs_f32: one point, in the network's
+ * precision. */
+tess_err_t PINN_ACT_DERIVS(tess_act_t act, PINN_ACT_T z, int order, PINN_ACT_T *s)
+{
+  tess_err_t err = TESS_OK;
+  PINN_ACT_T buf[TESS_ACT_MAX_ORDER + 1];
+  TESS_REQUIRE(s && order >= 0 && order <= TESS_ACT_MAX_ORDER, TESS_ERR_ARG,
+               "order %d not in 0..%d", order, TESS_ACT_MAX_ORDER);
+  TESS_REQUIRE(act >= 0 && act < TESS_ACT_N, TESS_ERR_ARG, "bad activation %d", (int)act);
+  PINN_ACT_S(pinn_act_eval)(act, 1, &z, NULL, TESS_ACT_MAX_ORDER, buf);
+  memcpy(s, buf, (size_t)(order + 1) * sizeof *s);
+cleanup:
+  return err;
 }
 #endif
