@@ -48,9 +48,4 @@ typedef struct {
 void tess_progress_start(tess_progress_t *p, const tess_deck_t *deck, const char *what, long total);
 void tess_progress_step(tess_progress_t *p, long done);
 void tess_progress_end(tess_progress_t *p, long done);
-/* Collective on MPI_COMM_WORLD: rank 0 creates `dir` and its parents (the
- * deck's run.output_dir); every rank learns the verdict, and a failure names
- * the directory and the key. (apps/app_output_dir.c) */
-tess_err_t tess_study_output_dir(const char *dir);
-
 #endif

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <tessera/checkpoint.h>
+#include <tessera/fs.h>
 #include <tessera/deck.h>
 #include <tessera/image.h>
 #include <tessera/log.h>
@@ -321,7 +321,7 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     if (rank == 0) printf("pinn: restarted from %s at step %lld on %d ranks\n", opts->restart,
                           (long long)step0, nranks);
   }
-  TESS_CHECK(tess_study_output_dir(outdir));
+  TESS_CHECK(tess_mkdir_all(MPI_COMM_WORLD, outdir, "run.output_dir"));
   if (rank == 0) {
     snprintf(path, sizeof path, "%s/loss_history.csv", outdir);
     hf = fopen(path, step0 ? "a" : "w");

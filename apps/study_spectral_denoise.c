@@ -10,12 +10,10 @@
 #include <tessera/tessera.h>
 #include "study.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* TEMPORARY bridge until the checkpoint array writer lands on main: a weak
  * reference, so the study links without it and says it skipped the file. */
@@ -405,7 +403,7 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
     if (want_h5 && !tess_checkpoint_write_array) {
       if (rank == 0) printf("  HDF5 output skipped: this build's checkpoint code cannot write arrays yet\n");
     } else if (want_h5) {
-      TESS_CHECK(tess_study_output_dir(outdir));
+      TESS_CHECK(tess_mkdir_all(MPI_COMM_WORLD, outdir, "run.output_dir"));
       snprintf(path, sizeof path, "%s/denoise.h5", outdir);
       TESS_CHECK(tess_checkpoint_begin(MPI_COMM_WORLD, path, &ck));
       {
@@ -429,7 +427,7 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
     }
     if (want_png && nd >= 2) {
       int64_t w = f.n[nd - 1], h = f.n[nd - 2];
-      TESS_CHECK(tess_study_output_dir(outdir));
+      TESS_CHECK(tess_mkdir_all(MPI_COMM_WORLD, outdir, "run.output_dir"));
       for (int i = 0; i < 3; i++) {
         pics[i] = malloc(sizeof(double) * (size_t)(w * h));
         TESS_REQUIRE(pics[i] != NULL, TESS_ERR_MEM, "picture");

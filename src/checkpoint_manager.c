@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include <tessera/fs.h>
 #include <tessera/log.h>
 
 struct tess_checkpoint_manager {
@@ -23,31 +23,6 @@ struct tess_checkpoint_manager {
   int64_t every_steps;
   double every_seconds, last_time;
 };
-
-/* mkdir -p */
-static tess_err_t make_dirs(const char *path)
-{
-  tess_err_t err = TESS_OK;
-  char buf[4096];
-  struct stat st;
-  TESS_REQUIRE(strlen(path) < sizeof buf, TESS_ERR_ARG, "checkpoint.dir too long: '%s'", path);
-  strcpy(buf, path);
-  for (char *p = buf + 1;; p++) {
-    if (*p == '/' || *p == '\0') {
-      char c = *p;
-      *p = '\0';
-      if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        TESS_REQUIRE(0, TESS_ERR_IO, "cannot create checkpoint directory '%s': %s", buf,
-                     strerror(errno));
-      *p = c;
-      if (!c) break;
-    }
-  }
-  TESS_REQUIRE(stat(path, &st) == 0 && S_ISDIR(st.st_mode), TESS_ERR_IO,
-               "checkpoint.dir '%s' is not a directory", path);
-cleanup:
-  return err;
-}
 
 static char *dup_str(const char *s)
 {
@@ -81,8 +56,7 @@ tess_err_t tess_checkpoint_manager_create(MPI_Comm comm, const tess_checkpoint_p
   TESS_MPI_CHECK(MPI_Comm_dup(comm, &m->comm));
   MPI_Comm_rank(m->comm, &m->rank);
   m->last_time = tess_wtime();
-  if (m->rank == 0) err = make_dirs(m->dir);
-  TESS_CHECK(ck_agree(m->comm, err));
+  TESS_CHECK(tess_mkdir_all(m->comm, m->dir, "checkpoint.dir"));
   *out = m;
   m = NULL;
 cleanup:

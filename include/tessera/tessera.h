@@ -15,6 +15,7 @@
 #include <tessera/reduce.h>
 #include <tessera/toml.h>
 #include <tessera/deck.h>
+#include <tessera/fs.h>
 #include <tessera/checkpoint.h>
 #include <tessera/signal.h>
 #include <tessera/image.h>

@@ -3,10 +3,13 @@
  * copy of a good checkpoint, a plain HDF5 file, a dataset of another shape
  * or dtype, another study or version), then checks the status, that the
  * message names the file and the dataset or key, that every rank got the
- * same status, and that the destination was not touched. Run in DIR. */
+ * same status, and that the destination was not touched. Also the
+ * checkpoint directory: made with its parents, or refused on every rank when
+ * a file is in the way. Run in DIR. */
 #include <hdf5.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <tessera/tessera.h>
 #include "tess_test.h"
@@ -244,6 +247,27 @@ int main(int argc, char **argv)
   int has = 1;
   CHECK(tess_checkpoint_has(ck, "opt/z", &has) == TESS_OK && !has, "abandoned data not there");
   tess_checkpoint_close(&ck);
+
+  /* checkpoint.dir: nested parents are made; a file in the way is refused */
+  {
+    tess_checkpoint_policy_t pol = { .prefix = "c", .keep = 1 };
+    tess_checkpoint_manager_t *cm = NULL;
+    char d[1200];
+    struct stat st;
+    path_of(d, sizeof d, "ckdir/a/b");
+    pol.dir = d;
+    CHECK(tess_checkpoint_manager_create(MPI_COMM_WORLD, &pol, &cm) == TESS_OK,
+          "nested checkpoint.dir: %s", tess_error_message());
+    CHECK(stat(d, &st) == 0 && S_ISDIR(st.st_mode), "%s was not made", d);
+    tess_checkpoint_manager_destroy(&cm);
+    path_of(d, sizeof d, "notes.txt/sub");   /* notes.txt is a file */
+    expect(tess_checkpoint_manager_create(MPI_COMM_WORLD, &pol, &cm), TESS_ERR_IO,
+           "checkpoint.dir under a file", "checkpoint.dir", d, NULL);
+    CHECK(cm == NULL, "no manager on failure");
+    path_of(d, sizeof d, "notes.txt");
+    expect(tess_checkpoint_manager_create(MPI_COMM_WORLD, &pol, &cm), TESS_ERR_IO,
+           "checkpoint.dir is a file", "is not a directory", d, NULL);
+  }
 
   tess_mesh_destroy(&mesh);
   int rc = tess_test_finish("checkpoint bad input");
