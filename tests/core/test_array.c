@@ -9,7 +9,10 @@
  *    returns the same bytes (scatter then gather is the identity);
  *  - tess_memcpy_stream copies like memcpy for every length and alignment
  *    (head, 64-byte body, 16-byte and byte tails) and leaves bytes beyond
- *    the copy alone.
+ *    the copy alone;
+ *  - host blocks are 64-byte aligned, big ones (>= 4 MiB) 2 MiB aligned and
+ *    marked for transparent huge pages ("hg" in /proc/self/smaps), unless
+ *    TESS_HUGEPAGES=0.
  * Usage: test_array [trials] [seed] */
 #include "core_testlib.h"
 #include "tess_test.h"
@@ -200,6 +203,53 @@ static void memcpy_stream_truth(void)
       }
 }
 
+/* The VmFlags line of the mapping that holds p: 1 if it has `flag`, 0 if
+ * not, -1 if /proc/self/smaps cannot tell. */
+static int vm_flag(const void *p, const char *flag)
+{
+  FILE *f = fopen("/proc/self/smaps", "r");
+  char line[512];
+  int in = 0, r = -1;
+  if (!f) return -1;
+  while (fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+      in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+    else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+      char want[8];
+      snprintf(want, sizeof want, " %s", flag);
+      r = 0;
+      for (char *q = strstr(line, want); q; q = strstr(q + 1, want))
+        if (q[strlen(want)] == ' ' || q[strlen(want)] == '\n') r = 1;
+      break;
+    }
+  }
+  fclose(f);
+  return r;
+}
+
+static void host_blocks_truth(void)
+{
+  const size_t big = (size_t)16 << 20;
+  void *p = NULL;
+  CHECK(tess_malloc(TESS_MEM_HOST, 1000, &p) == TESS_OK && (uintptr_t)p % TESS_ALIGN == 0,
+        "small host block not %d-byte aligned", TESS_ALIGN);
+  tess_free(TESS_MEM_HOST, &p);
+  for (int off = 0; off < 2; off++) {
+    if (off) setenv("TESS_HUGEPAGES", "0", 1);
+    CHECK(tess_malloc(TESS_MEM_HOST, big, &p) == TESS_OK, "16 MiB host block");
+    if (!p) continue;
+    memset(p, 1, big);
+    if (!off) CHECK((uintptr_t)p % ((uintptr_t)2 << 20) == 0, "16 MiB block not 2 MiB aligned");
+    int hg = vm_flag(p, "hg");
+    if (hg < 0) printf("array: /proc/self/smaps has no VmFlags here; huge-page hint not checked\n");
+    else CHECK(hg == !off, "16 MiB block %s the huge-page hint (TESS_HUGEPAGES%s)",
+               hg ? "has" : "lacks", off ? "=0" : " unset");
+    tess_free(TESS_MEM_HOST, &p);
+  }
+  unsetenv("TESS_HUGEPAGES");
+}
+
 int main(int argc, char **argv)
 {
   MPI_Init(&argc, &argv);
@@ -210,6 +260,7 @@ int main(int argc, char **argv)
   uint64_t s = (argc > 2 ? strtoull(argv[2], NULL, 10) : 7u) * 1000 + (uint64_t)nranks;
   block_range_truth();
   memcpy_stream_truth();
+  host_blocks_truth();
   errors(nranks);
   for (int i = 0; i < trials; i++) run_trial(&s, i, nranks, rank);
   int rc = tess_test_finish("array");
