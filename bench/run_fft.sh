@@ -13,7 +13,7 @@ BUILD="${1:-$ROOT/build}"
 ROUNDS="${ROUNDS:-3}"
 ANCHOR_SRC="${TESS_FFT_ANCHOR:-$ROOT/../shared/bench-anchors/fftw_mpi_3d.c}"
 [ -f "$ANCHOR_SRC" ] || ANCHOR_SRC=/work/shared/bench-anchors/fftw_mpi_3d.c
-OUT="$ROOT/bench/results/fft.md"
+OUT="${OUT:-$ROOT/bench/results/fft.md}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 mkdir -p "$BUILD/anchor"
 mpicc -O3 "$ANCHOR_SRC" -lfftw3_mpi -lfftw3 -lm -o "$BUILD/anchor/fftw_mpi_3d"
@@ -25,10 +25,10 @@ med_of() { sed -n 's/.*median \([0-9.]*\) s.*/\1/p'; }
 
 LOAD0="$(cut -d' ' -f1-3 /proc/loadavg)"
 rows=()
-run_pair() {   # N P reps label
-  local N=$1 P=$2 reps=$3 label=$4 a=() t=() r x
+run_pair() {   # N P reps label [env for the anchor]
+  local N=$1 P=$2 reps=$3 label=$4 aenv=${5:-} a=() t=() r x
   for ((r = 0; r < ROUNDS; r++)); do
-    x=$(mpirun -n "$P" --oversubscribe "$BUILD/anchor/fftw_mpi_3d" "$N" "$reps" | med_of); a+=("$x")
+    x=$(env $aenv mpirun -n "$P" --oversubscribe "$BUILD/anchor/fftw_mpi_3d" "$N" "$reps" | med_of); a+=("$x")
     x=$(mpirun -n "$P" --oversubscribe "$BENCH" "$N" "$reps" slab measure | med_of); t+=("$x")
     echo "  N=$N P=$P round $r: fftw_mpi ${a[-1]} s, tessera ${t[-1]} s" >&2
   done
@@ -43,6 +43,19 @@ run_pair 128 4 7 " (oversubscribed, 2 cores)"
 run_pair 256 1 3 ""
 run_pair 256 2 3 ""
 run_pair 256 4 3 " (oversubscribed, 2 cores)"
+# Tessera asks for transparent huge pages for big arrays (src/memory.c); FFTW
+# does not. These rows give the anchor huge pages too (glibc's malloc tunable
+# madvises its mmap'ed blocks), so the ratio shows what is left without them.
+hrows=()
+hp_rows() {
+  local before=${#rows[@]}
+  run_pair 128 1 11 "" "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"
+  run_pair 128 2 11 "" "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"
+  run_pair 256 1 3 "" "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"
+  hrows=("${rows[@]:$before}")
+  rows=("${rows[@]:0:$before}")
+}
+hp_rows
 
 # Pencil where a slab cannot use the ranks: n0 = 2 planes on 4 ranks (a slab
 # leaves 2 ranks idle; FFTW-MPI's slab likewise). Tessera slab vs pencil.
@@ -80,6 +93,13 @@ LOAD1="$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "| size | ranks | FFTW-MPI best median (s) | Tessera best median (s) | ratio Tessera/FFTW | FFTW medians | Tessera medians |"
   echo "|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
+  echo
+  echo "Tessera's arrays of 4 MiB or more get transparent huge pages (madvise; FFTW's do not)."
+  echo "With the anchor given huge pages as well (GLIBC_TUNABLES=glibc.malloc.hugetlb=1):"
+  echo
+  echo "| size | ranks | FFTW-MPI + huge pages best median (s) | Tessera best median (s) | ratio Tessera/FFTW | FFTW medians | Tessera medians |"
+  echo "|---|---|---|---|---|---|---|"
+  printf '%s\n' "${hrows[@]}"
   echo
   echo "## Pencil where a slab cannot use the ranks"
   echo
