@@ -190,10 +190,17 @@ static uint64_t fnv1a(uint64_t h, const char *s)
   return h;
 }
 
+#define FNV_OFFSET 1469598103934665603ull
+
+static uint64_t wisdom_hash(const char *wd, const char *ws)
+{
+  return fnv1a(fnv1a(FNV_OFFSET, wd), ws);
+}
+
 static uint64_t wisdom_fingerprint(void)
 {
   char *wd = fftw_export_wisdom_to_string(), *ws = fftwf_export_wisdom_to_string();
-  uint64_t h = fnv1a(fnv1a(1469598103934665603ull, wd), ws);
+  uint64_t h = wisdom_hash(wd, ws);
   free(wd);
   free(ws);
   return h;
@@ -203,7 +210,7 @@ static uint64_t wisdom_fingerprint(void)
 static uint64_t plan_fingerprint(const fftw_line_t *l)
 {
   char *s = l->single ? fftwf_sprint_plan(l->p.s) : fftw_sprint_plan(l->p.d);
-  uint64_t h = fnv1a(1469598103934665603ull, s);
+  uint64_t h = fnv1a(FNV_OFFSET, s);
   free(s);
   return h;
 }
@@ -259,7 +266,7 @@ static tess_err_t plan_best_of(const fft_line_desc_t *d, void *in, void *out)
   tess_err_t err = TESS_OK;
   char *base_d = fftw_export_wisdom_to_string(), *base_s = fftwf_export_wisdom_to_string();
   char *best_d = NULL, *best_s = NULL;
-  uint64_t h0 = fnv1a(fnv1a(1469598103934665603ull, base_d), base_s);
+  uint64_t h0 = wisdom_hash(base_d, base_s);
   double best = 1e300;
   void *lp = NULL;
   TESS_REQUIRE(base_d && base_s, TESS_ERR_MEM, "FFTW wisdom export");
@@ -316,7 +323,7 @@ static tess_err_t fftw_line_plan_measured(MPI_Comm comm, const char *file, int n
       before = wisdom_fingerprint();
       destroy_all(n, lp);
       for (int i = 0; i < n && e0 == TESS_OK; i++) e0 = plan_line(&d[i], 0, in, out, &lp[i]);
-      if (pass > 0 && wisdom_fingerprint() == before) break;
+      if (wisdom_fingerprint() == before) break;   /* plan_best_of measured already */
     }
     destroy_all(n, lp);
     if (e0 == TESS_OK && pass == REPLAN_PASSES)

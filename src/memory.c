@@ -43,7 +43,7 @@ static void *host_alloc(size_t bytes)
   if (bytes >= HUGE_MIN_BYTES && huge_pages_wanted()) {
     if (posix_memalign(&p, HUGE_PAGE, bytes) != 0) return NULL;
 #ifdef MADV_HUGEPAGE
-    (void)madvise(p, (bytes + 4095) / 4096 * 4096, MADV_HUGEPAGE);   /* a hint only */
+    (void)madvise(p, bytes, MADV_HUGEPAGE);   /* a hint only; the kernel rounds the length */
 #endif
     return p;
   }
