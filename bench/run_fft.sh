@@ -25,7 +25,7 @@ med_of() { sed -n 's/.*median \([0-9.]*\) s.*/\1/p'; }
 
 LOAD0="$(cut -d' ' -f1-3 /proc/loadavg)"
 rows=()
-run_pair() {   # N P reps label [env for the anchor]
+run_pair() {   # N P reps label [env for the anchor]; prints the table row
   local N=$1 P=$2 reps=$3 label=$4 aenv=${5:-} a=() t=() r x
   for ((r = 0; r < ROUNDS; r++)); do
     x=$(env $aenv mpirun -n "$P" --oversubscribe "$BUILD/anchor/fftw_mpi_3d" "$N" "$reps" | med_of); a+=("$x")
@@ -34,28 +34,20 @@ run_pair() {   # N P reps label [env for the anchor]
   done
   local ba bt
   ba=$(printf '%s\n' "${a[@]}" | best); bt=$(printf '%s\n' "${t[@]}" | best)
-  rows+=("| ${N}³ | $P$label | $ba | $bt | $(awk -v x="$bt" -v y="$ba" 'BEGIN{printf "%.2f", x/y}') | ${a[*]} | ${t[*]} |")
+  echo "| ${N}³ | $P$label | $ba | $bt | $(awk -v x="$bt" -v y="$ba" 'BEGIN{printf "%.2f", x/y}') | ${a[*]} | ${t[*]} |"
 }
 echo "FFT benchmark: $ROUNDS rounds per configuration (load average $LOAD0)" >&2
-run_pair 128 1 11 ""
-run_pair 128 2 11 ""
-run_pair 128 4 7 " (oversubscribed, 2 cores)"
-run_pair 256 1 3 ""
-run_pair 256 2 3 ""
-run_pair 256 4 3 " (oversubscribed, 2 cores)"
+rows+=("$(run_pair 128 1 11 "")")
+rows+=("$(run_pair 128 2 11 "")")
+rows+=("$(run_pair 128 4 7 " (oversubscribed, 2 cores)")")
+rows+=("$(run_pair 256 1 3 "")")
+rows+=("$(run_pair 256 2 3 "")")
+rows+=("$(run_pair 256 4 3 " (oversubscribed, 2 cores)")")
 # Tessera asks for transparent huge pages for big arrays (src/memory.c); FFTW
 # does not. These rows give the anchor huge pages too (glibc's malloc tunable
 # madvises its mmap'ed blocks), so the ratio shows what is left without them.
-hrows=()
-hp_rows() {
-  local before=${#rows[@]}
-  run_pair 128 1 11 "" "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"
-  run_pair 128 2 11 "" "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"
-  run_pair 256 1 3 "" "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"
-  hrows=("${rows[@]:$before}")
-  rows=("${rows[@]:0:$before}")
-}
-hp_rows
+HP="GLIBC_TUNABLES=glibc.malloc.hugetlb=1"
+hrows=("$(run_pair 128 1 11 "" "$HP")" "$(run_pair 128 2 11 "" "$HP")" "$(run_pair 256 1 3 "" "$HP")")
 
 # Pencil where a slab cannot use the ranks: n0 = 2 planes on 4 ranks (a slab
 # leaves 2 ranks idle; FFTW-MPI's slab likewise). Tessera slab vs pencil.
