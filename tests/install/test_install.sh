@@ -16,5 +16,15 @@ mpirun -n 2 "$work/consumer_pc"
 cmake -S "$here/consumer" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/cmake" >/dev/null
 mpirun -n 2 "$work/cmake/consumer"
+# The installed programs, with no LD_LIBRARY_PATH: they find libtessera
+# through their RPATH ($ORIGIN/../lib), not the build tree's.
+(
+  unset LD_LIBRARY_PATH
+  ldd "$prefix/bin/tessera_app" | grep -q "$prefix/.*libtessera" ||
+    { echo "install: tessera_app does not resolve libtessera under $prefix:"; ldd "$prefix/bin/tessera_app"; exit 1; }
+  "$prefix/bin/tessera_app" --version
+  echo 'a = 1' | "$prefix/bin/tessera_toml2json" | grep -q '"a"'
+  mpirun -n 2 "$prefix/bin/tessera_app" "$here/../../inputs/mesh_info.toml" --set "run.output_dir=\"$work/mesh_out\"" >/dev/null
+)
 [ -f "$prefix/include/tessera/tessera.h" ] && [ -f "$prefix/include/tessera/config.h" ]
-echo "install: pkg-config and find_package consumers ok"
+echo "install: pkg-config and find_package consumers ok; installed tessera_app runs"
