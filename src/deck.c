@@ -169,6 +169,12 @@ static int scalar_ok(tess_key_type_t t, const tess_toml_value_t *v)
   return 0;
 }
 
+/* "a float", "an integer", "an array of ...". */
+static const char *article(const char *noun)
+{
+  return strchr("aeiou", noun[0]) ? "an" : "a";
+}
+
 /* One scalar (or array element `idx`, -1 for none): range and choices. */
 static void check_scalar(ctx_t *x, const deck_entry_t *e, const char *where, int line,
                          const tess_toml_value_t *v, long idx)
@@ -178,12 +184,15 @@ static void check_scalar(ctx_t *x, const deck_entry_t *e, const char *where, int
   if (idx >= 0) snprintf(elem, sizeof elem, "[%ld]", idx);
   if (!scalar_ok(k->type, v)) {
     if (idx >= 0)
-      problem(x, where, line, "key '%s'%s: expected every element to be a %s (%s), found %s", k->path, elem,
-              k->type == TESS_KEY_INT_ARRAY ? "integer" : k->type == TESS_KEY_FLOAT_ARRAY ? "float" : "string",
-              example(k->type), show(v, buf, sizeof buf));
+    {
+      const char *what =
+          k->type == TESS_KEY_INT_ARRAY ? "integer" : k->type == TESS_KEY_FLOAT_ARRAY ? "float" : "string";
+      problem(x, where, line, "key '%s'%s: expected every element to be %s %s (%s), found %s", k->path, elem,
+              article(what), what, example(k->type), show(v, buf, sizeof buf));
+    }
     else
       problem(x, where, line, "key '%s': expected %s %s (%s), found %s", k->path,
-              k->type == TESS_KEY_INT_ARRAY ? "an" : "a", deck_type_name(k->type), example(k->type),
+              article(deck_type_name(k->type)), deck_type_name(k->type), example(k->type),
               show(v, buf, sizeof buf));
     return;
   }

@@ -58,7 +58,7 @@ def cli(app, toml2json, src, work):
     d = write(f"{work}/typo.toml", 'study = "mesh_info"\n[grid]\nn = [6, 5]\nlenght = [1, 2]\n')
     expect([app, d], 3, f"{d}:4: unknown key 'grid.lenght' (did you mean 'grid.length'?)")
     d = write(f"{work}/type.toml", 'study = "mesh_info"\n[work]\nrepeat = "many"\n')
-    expect([app, d], 3, f"{d}:3: key 'work.repeat': expected a integer (e.g. 64), found string \"many\"")
+    expect([app, d], 3, f"{d}:3: key 'work.repeat': expected an integer (e.g. 64), found string \"many\"")
     d = write(f"{work}/range.toml", 'study = "mesh_info"\ngrid.n = [4, 0]\n')
     expect([app, d], 3, f"{d}:2: key 'grid.n'[1] = 0 is out of range: expected 1 <= x <= 1000000")
     d = write(f"{work}/choice.toml", 'study = "mesh_info"\nreport.format = "jason"\n')

@@ -158,7 +158,7 @@ static void test_errors(void)
   bad("study = 3\n", NULL, 0, D, "key 'study': expected a string");
   bad("study = \"demo\"\ngrid.n = 8\n", NULL, 0, D,
       "case.toml:2: key 'grid.n': expected an array of integers (e.g. [64, 64]), found integer 8");
-  bad("study = \"demo\"\ngrid.n = [8, 2.5]\n", NULL, 0, D, "key 'grid.n'[1]: expected every element to be a integer");
+  bad("study = \"demo\"\ngrid.n = [8, 2.5]\n", NULL, 0, D, "key 'grid.n'[1]: expected every element to be an integer");
   bad("study = \"demo\"\ngrid.n = [8, 0]\n", NULL, 0, D, "key 'grid.n'[1] = 0 is out of range: expected 1 <= x <= 4096");
   bad("study = \"demo\"\ngrid.n = [8]\nnoise.sigma = \"high\"\n", NULL, 0, D,
       "case.toml:3: key 'noise.sigma': expected a float (e.g. 0.5 or 1e-3), found string \"high\"");
@@ -166,7 +166,7 @@ static void test_errors(void)
       "key 'noise.sigma' = 11 is out of range: expected 0 <= x <= 10 1");
   bad("study = \"demo\"\ngrid.n = [8]\nnoise.sigma = nan\n", NULL, 0, D, "is out of range");
   bad("study = \"demo\"\ngrid.n = [8]\nsteps = -1\n", NULL, 0, D, "expected x >= 0");
-  bad("study = \"demo\"\ngrid.n = [8]\nsteps = 1.0\n", NULL, 0, D, "key 'steps': expected a integer");
+  bad("study = \"demo\"\ngrid.n = [8]\nsteps = 1.0\n", NULL, 0, D, "key 'steps': expected an integer");
   bad("study = \"demo\"\ngrid.n = [8]\nfilter.mode = \"sfot\"\n", NULL, 0, D,
       "key 'filter.mode' = \"sfot\" is not allowed: expected one of hard|soft|relative (did you mean 'soft'?)");
   bad("study = \"demo\"\ngrid.n = [8]\nout.fields = [\"u\", \"w\"]\n", NULL, 0, D, "key 'out.fields'[1] = \"w\" is not allowed");
