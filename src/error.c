@@ -14,6 +14,7 @@
 typedef struct {
   const char *file, *func;
   int line;
+  tess_err_t code;
   char msg[MSG_LEN];
 } frame_t;
 
@@ -54,6 +55,7 @@ tess_err_t tess_error_push(tess_err_t code, const char *file, int line,
     f->file = slash ? slash + 1 : file;
     f->func = func;
     f->line = line;
+    f->code = code;
     f->msg[0] = '\0';
     if (fmt) {
       va_list ap;
@@ -95,6 +97,15 @@ void tess_error_print(FILE *fp)
     fprintf(fp, "  at %s:%d in %s()%s%s\n", frames[i].file, frames[i].line, frames[i].func,
             frames[i].msg[0] ? ": " : "", frames[i].msg);
   if (nframes > n) fprintf(fp, "  ... %d more frames\n", nframes - n);
+}
+
+/* Not through TESS_REQUIRE: a bad index must not push onto the stack being read. */
+tess_err_t tess_error_frame(int i, tess_error_frame_t *frame)
+{
+  if (!frame || i < 0 || i >= nframes || i >= MAX_FRAMES) return TESS_ERR_ARG;
+  const frame_t *f = &frames[i];
+  *frame = (tess_error_frame_t){f->code, f->file, f->line, f->func, f->msg};
+  return TESS_OK;
 }
 
 void tess_error_clear(void) { nframes = 0; first_code = TESS_OK; }

@@ -49,6 +49,20 @@ const char *tess_error_message(void);
 tess_err_t tess_error_code(void);
 /* Print "error: <message>" then the trace, deepest first. */
 void tess_error_print(FILE *fp);
+/* One stored frame, for programs (and bindings) that read the stack
+ * rather than parse printed text. Pointers stay valid until the next push
+ * or clear on this thread; message is "" for a frame that added none. */
+typedef struct {
+  tess_err_t code;          /* the code that frame pushed */
+  const char *file;         /* source file's base name */
+  int line;
+  const char *func;
+  const char *message;
+} tess_error_frame_t;
+/* Frame i, 0 = deepest (where the error started), up to
+ * min(tess_error_depth(), the stored cap) - 1. TESS_ERR_ARG for an index
+ * outside that or a NULL frame; reading never changes the stack. */
+tess_err_t tess_error_frame(int i, tess_error_frame_t *frame);
 /* Forget the current error (after handling it). */
 void tess_error_clear(void);
 

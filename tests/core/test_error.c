@@ -5,7 +5,10 @@
 #include <string.h>
 #include "tess_test.h"
 
-static int cleaned;
+/* What outer()'s cleanup saw: set only when control reaches the label, so a
+ * TESS_CHECK that returned early (skipping cleanup) leaves them unset. */
+static int cleanup_runs, cleanup_had_block, cleanup_freed;
+static tess_err_t cleanup_err = -1;
 
 static tess_err_t inner(int x)
 {
@@ -22,8 +25,11 @@ static tess_err_t outer(int x)
   TESS_CHECK(tess_malloc(TESS_MEM_HOST, 100, &p));
   TESS_CHECK(inner(x));
 cleanup:
+  cleanup_runs++;
+  cleanup_err = err;
+  cleanup_had_block = p != NULL;
   tess_free(TESS_MEM_HOST, &p);
-  cleaned = (p == NULL);
+  cleanup_freed = p == NULL;
   return err;
 }
 
@@ -34,12 +40,29 @@ int main(int argc, char **argv)
   CHECK(tess_init(NULL, NULL) == TESS_OK, "nested init");
 
   CHECK(outer(1) == TESS_OK && tess_error_depth() == 0, "success leaves no error");
+  CHECK(cleanup_runs == 1 && cleanup_err == TESS_OK, "cleanup ran on success");
   CHECK(outer(-3) == TESS_ERR_ARG, "code propagates");
-  CHECK(cleaned, "cleanup ran on the error path");
+  CHECK(cleanup_runs == 2 && cleanup_err == TESS_ERR_ARG, "cleanup ran on the error path (runs %d, err %d)",
+        cleanup_runs, cleanup_err);
+  CHECK(cleanup_had_block && cleanup_freed, "the block taken before the error was freed there");
   CHECK(tess_error_depth() == 2, "two frames, got %d", tess_error_depth());
   CHECK(strcmp(tess_error_message(), "x must be positive, got -3") == 0, "message: %s",
         tess_error_message());
+
+  /* The frame iterator gives the same stack without parsing printed text. */
+  tess_error_frame_t f0, f1, fx = {0};
+  CHECK(tess_error_frame(0, &f0) == TESS_OK && tess_error_frame(1, &f1) == TESS_OK, "two frames readable");
+  CHECK(f0.code == TESS_ERR_ARG && strcmp(f0.func, "inner") == 0 && strcmp(f0.file, "test_error.c") == 0 &&
+            f0.line > 0 && strcmp(f0.message, "x must be positive, got -3") == 0,
+        "frame 0: %d %s %s:%d '%s'", f0.code, f0.func, f0.file, f0.line, f0.message);
+  CHECK(f1.code == TESS_ERR_ARG && strcmp(f1.func, "outer") == 0 && f1.message[0] == '\0' && f1.line > f0.line,
+        "frame 1: %s:%d '%s'", f1.func, f1.line, f1.message);
+  CHECK(tess_error_frame(2, &fx) == TESS_ERR_ARG && tess_error_frame(-1, &fx) == TESS_ERR_ARG &&
+            tess_error_frame(0, NULL) == TESS_ERR_ARG && fx.func == NULL,
+        "out-of-range frames refused, nothing written");
+  CHECK(tess_error_depth() == 2, "reading frames leaves the stack as it was");
   tess_error_clear();
+  CHECK(tess_error_frame(0, &fx) == TESS_ERR_ARG, "no frames after clear");
   CHECK(tess_error_depth() == 0 && tess_error_code() == TESS_OK, "cleared");
 
   void *dev = (void *)1;
