@@ -8,6 +8,8 @@
  * copies of the same block. */
 #ifndef TESSERA_ARRAY_H
 #define TESSERA_ARRAY_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <stdint.h>
 #include <tessera/dtype.h>
 #include <tessera/memory.h>
@@ -72,4 +74,5 @@ tess_err_t tess_array_gather(const tess_array_t *a, int root, void *global);
 tess_err_t tess_array_scatter(tess_array_t *a, int root, const void *global);
 /* Copy local blocks; same mesh, dtype, shape and spec. */
 tess_err_t tess_array_copy(tess_array_t *dst, const tess_array_t *src);
+TESS_API_END
 #endif

@@ -19,6 +19,8 @@
  * file is the same either way. */
 #ifndef TESSERA_CHECKPOINT_H
 #define TESSERA_CHECKPOINT_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <stddef.h>
 #include <stdint.h>
 #include <mpi.h>
@@ -142,4 +144,5 @@ tess_err_t tess_checkpoint_manager_begin(tess_checkpoint_manager_t *m, int64_t s
  * files are never taken), written into path[cap]; *found = 0 if none. */
 tess_err_t tess_checkpoint_manager_latest(tess_checkpoint_manager_t *m, char *path,
                                           size_t cap, int *found);
+TESS_API_END
 #endif

@@ -13,6 +13,8 @@
  * reproducible sums. */
 #ifndef TESSERA_COMM_H
 #define TESSERA_COMM_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <stddef.h>
 #include <tessera/dtype.h>
 #include <tessera/memory.h>
@@ -69,4 +71,5 @@ tess_err_t tess_comm_alltoallw(tess_mesh_t *mesh, unsigned axes,
 tess_err_t tess_comm_reduce_scatter(tess_mesh_t *mesh, unsigned axes, const void *send,
                                     void *recv, size_t count, tess_dtype_t t,
                                     tess_op_t op, tess_memspace_t space);
+TESS_API_END
 #endif

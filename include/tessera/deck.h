@@ -10,6 +10,8 @@
  * Nothing here is collective. */
 #ifndef TESSERA_DECK_H
 #define TESSERA_DECK_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -118,4 +120,5 @@ int tess_deck_is_set(const tess_deck_t *deck, const char *path);
 /* Reference of a schema (common keys included): plain text, or Markdown
  * (one table per study) when markdown != 0. */
 tess_err_t tess_deck_schema_print(FILE *fp, const tess_deck_schema_t *schema, int markdown);
+TESS_API_END
 #endif

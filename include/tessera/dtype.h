@@ -1,6 +1,8 @@
 /* include/tessera/dtype.h: element types of Tessera arrays. */
 #ifndef TESSERA_DTYPE_H
 #define TESSERA_DTYPE_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <stddef.h>
 #include <mpi.h>
 #include <tessera/error.h>
@@ -14,4 +16,5 @@ const char *tess_dtype_name(tess_dtype_t t);     /* "f64", ... */
 tess_err_t tess_dtype_parse(const char *name, tess_dtype_t *t);
 MPI_Datatype tess_dtype_mpi(tess_dtype_t t);     /* MPI_DATATYPE_NULL if invalid */
 int tess_dtype_is_complex(tess_dtype_t t);
+TESS_API_END
 #endif

@@ -5,6 +5,8 @@
  * wrong, in the user's terms. The stack is per thread. */
 #ifndef TESSERA_ERROR_H
 #define TESSERA_ERROR_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 
 #include <stdio.h>
 
@@ -84,4 +86,5 @@ void tess_error_clear(void);
 tess_err_t tess_error_push_mpi(int mpi_code, const char *file, int line,
                                const char *func, const char *what);
 
+TESS_API_END
 #endif

@@ -22,6 +22,8 @@
  * and merge. Nothing here needs tess_init(); the MPI calls need MPI_Init. */
 #ifndef TESSERA_EXACT_ACC_H
 #define TESSERA_EXACT_ACC_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <stddef.h>
 #include <mpi.h>
 #include <tessera/error.h>
@@ -79,4 +81,5 @@ const char *tess_exact_acc_kernel(void);
 tess_err_t tess_exact_acc_set_kernel(const char *name);
 /* Sign of the exact finite part: -1, 0 or +1 (ignores NaN/Inf counts). */
 int tess_exact_acc_sign(const tess_exact_acc_t *acc);
+TESS_API_END
 #endif

@@ -35,6 +35,8 @@
  * needs ESTIMATE or the same wisdom file (opts.wisdom_file). */
 #ifndef TESSERA_FFT_H
 #define TESSERA_FFT_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <stdint.h>
 #include <tessera/array.h>
 
@@ -106,4 +108,5 @@ tess_err_t tess_fft_plan_info(const tess_fft_plan_t *plan, tess_fft_info_t *info
 /* Names of the backends compiled in, in the order auto-selection tries them. */
 int tess_fft_backend_count(void);
 const char *tess_fft_backend_name(int i);
+TESS_API_END
 #endif

@@ -2,6 +2,8 @@
  * directories). */
 #ifndef TESSERA_FS_H
 #define TESSERA_FS_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <mpi.h>
 #include <tessera/error.h>
 
@@ -9,4 +11,5 @@
  * `mkdir -p`); every rank returns the same status. Errors name the directory
  * and `what` (the deck key, e.g. "run.output_dir"). */
 tess_err_t tess_mkdir_all(MPI_Comm comm, const char *dir, const char *what);
+TESS_API_END
 #endif

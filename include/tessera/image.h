@@ -5,6 +5,8 @@
  * reproducibility promise. */
 #ifndef TESSERA_IMAGE_H
 #define TESSERA_IMAGE_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <tessera/error.h>
 
 /* 8-bit RGB, row-major, rgb[3*(y*width+x)+c]. Writes via a temp file + rename. */
@@ -18,4 +20,5 @@ tess_err_t tess_image_colormap(const double *field, int width, int height,
  * one colour scale [vmin,vmax] (vmin >= vmax: use the min/max over all panels). */
 tess_err_t tess_image_panels_png(const char *path, int npanels, const double *const fields[],
                                  int width, int height, double vmin, double vmax);
+TESS_API_END
 #endif

@@ -3,6 +3,8 @@
  * only finalises MPI if it was the one that initialised it. */
 #ifndef TESSERA_INIT_H
 #define TESSERA_INIT_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <tessera/error.h>
 
 /* Collective on MPI_COMM_WORLD. argc/argv may be NULL. Idempotent: nested
@@ -17,4 +19,5 @@ int tess_initialized(void);
 /* Version string "MAJOR.MINOR.PATCH" and the git revision the build came from. */
 const char *tess_version(void);
 const char *tess_git_revision(void);
+TESS_API_END
 #endif

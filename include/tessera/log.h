@@ -5,6 +5,8 @@
  * table in the spirit of PETSc's -log_view. */
 #ifndef TESSERA_LOG_H
 #define TESSERA_LOG_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <stdio.h>
 #include <mpi.h>
 #include <tessera/error.h>
@@ -43,4 +45,5 @@ int tess_log_view_enabled(void);
 
 /* Wall-clock seconds (MPI_Wtime when MPI is up, else a monotonic clock). */
 double tess_wtime(void);
+TESS_API_END
 #endif

@@ -4,6 +4,8 @@
  * request for it returns TESS_ERR_UNSUPPORTED, never host memory in disguise. */
 #ifndef TESSERA_MEMORY_H
 #define TESSERA_MEMORY_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <stddef.h>
 #include <tessera/error.h>
 
@@ -29,4 +31,5 @@ void tess_memcpy_stream(void *dst, const void *src, size_t bytes);
 void tess_stream_fence(void);
 /* 1 if this build has a device backend and a device is visible. */
 int tess_device_available(void);
+TESS_API_END
 #endif

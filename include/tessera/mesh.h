@@ -5,6 +5,8 @@
  * named by a bit mask: bit i set = axis i included. */
 #ifndef TESSERA_MESH_H
 #define TESSERA_MESH_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <mpi.h>
 #include <tessera/error.h>
 
@@ -48,4 +50,5 @@ tess_err_t tess_mesh_subset_comm(tess_mesh_t *mesh, unsigned axis_mask, MPI_Comm
 
 /* GPU bound to this rank, or -1 when none. */
 int tess_mesh_device(const tess_mesh_t *mesh);
+TESS_API_END
 #endif

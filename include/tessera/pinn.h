@@ -14,6 +14,8 @@
  * width[l+1] x width[l] row-major, then b_l (width[l+1]). */
 #ifndef TESSERA_PINN_H
 #define TESSERA_PINN_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <stddef.h>
 #include <stdint.h>
 #include <mpi.h>
@@ -203,4 +205,5 @@ tess_err_t tess_lbfgs_state_set(tess_lbfgs_t *lb, const double *state);
 
 /* Objective adapter for tess_lbfgs_step: ctx is a tess_pinn_t*. */
 tess_err_t tess_pinn_objective(const double *x, double *f, double *g, void *ctx);
+TESS_API_END
 #endif

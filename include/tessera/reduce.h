@@ -8,6 +8,8 @@
  * result on every rank; comm may be MPI_COMM_SELF. */
 #ifndef TESSERA_REDUCE_H
 #define TESSERA_REDUCE_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <stddef.h>
 #include <mpi.h>
 #include <tessera/array.h>
@@ -38,4 +40,5 @@ tess_err_t tess_array_sum(const tess_array_t *a, void *result);
  * *out. One MPI_Allreduce over the axis sharding `dim` per 512 output
  * elements (none if `dim` is not sharded). */
 tess_err_t tess_array_reduce_sum(const tess_array_t *in, int dim, tess_array_t **out);
+TESS_API_END
 #endif

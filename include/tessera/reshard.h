@@ -5,6 +5,8 @@
  * and memory space. */
 #ifndef TESSERA_RESHARD_H
 #define TESSERA_RESHARD_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <tessera/array.h>
 
 typedef struct tess_reshard tess_reshard_t;   /* opaque */
@@ -23,4 +25,5 @@ void tess_reshard_destroy(tess_reshard_t **plan);   /* safe on NULL */
 const char *tess_reshard_method(const tess_reshard_t *plan);
 /* One-shot: plan, execute, destroy. */
 tess_err_t tess_reshard(const tess_array_t *src, tess_array_t *dst);
+TESS_API_END
 #endif

@@ -6,6 +6,8 @@
  * saved, resubmit" from success (0) and failure. */
 #ifndef TESSERA_SIGNAL_H
 #define TESSERA_SIGNAL_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <mpi.h>
 #include <tessera/error.h>
 
@@ -23,4 +25,5 @@ int tess_signal_caught(void);
 tess_err_t tess_signal_pending(MPI_Comm comm, int *pending);
 /* Forget caught signals on this process (tests; after handling). */
 void tess_signal_clear(void);
+TESS_API_END
 #endif

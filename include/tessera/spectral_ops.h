@@ -15,6 +15,8 @@
  * any rank count. Calls are collective on the array's mesh. */
 #ifndef TESSERA_SPECTRAL_OPS_H
 #define TESSERA_SPECTRAL_OPS_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <stdint.h>
 #include <tessera/array.h>
 #include <tessera/fft.h>
@@ -94,4 +96,5 @@ tess_err_t tess_spectral_laplacian(const tess_array_t *X, const tess_spectral_gr
  * lap u = f with f's mean removed). Y may be X. */
 tess_err_t tess_spectral_inverse_laplacian(const tess_array_t *X, const tess_spectral_grid_t *g,
                                            tess_array_t *Y);
+TESS_API_END
 #endif

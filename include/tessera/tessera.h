@@ -1,6 +1,8 @@
 /* include/tessera/tessera.h: the umbrella header. Include this one. */
 #ifndef TESSERA_TESSERA_H
 #define TESSERA_TESSERA_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <tessera/config.h>
 #include <tessera/error.h>
 #include <tessera/init.h>
@@ -22,4 +24,5 @@
 #include <tessera/fft.h>
 #include <tessera/spectral_ops.h>
 #include <tessera/pinn.h>
+TESS_API_END
 #endif

@@ -6,6 +6,8 @@
  * Nothing here is collective; parsing is rank-local and deterministic. */
 #ifndef TESSERA_TOML_H
 #define TESSERA_TOML_H
+#include <tessera/export.h>
+TESS_API_BEGIN
 #include <stddef.h>
 #include <stdint.h>
 #include <tessera/error.h>
@@ -90,4 +92,5 @@ const tess_toml_value_t *tess_toml_at(const tess_toml_value_t *v, size_t i);
 const char *tess_toml_key_at(const tess_toml_value_t *table, size_t i);
 /* Byte length of key i (a quoted key may hold U+0000); 0 when out of range. */
 size_t tess_toml_key_len(const tess_toml_value_t *table, size_t i);
+TESS_API_END
 #endif
