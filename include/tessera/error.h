@@ -1,5 +1,7 @@
 /* include/tessera/error.h: status codes and the error stack.
- * Every public Tessera function returns a tess_err_t. On failure each frame
+ * Every public Tessera function that can fail returns a tess_err_t (destroy
+ * functions and queries of a valid handle cannot, and return void or the
+ * value itself). On failure each frame
  * that propagates the error pushes one line (file, line, function, message)
  * so the top level can print a trace that starts with what the user did
  * wrong, in the user's terms. The stack is per thread. */
