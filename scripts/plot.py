@@ -154,14 +154,15 @@ def plot_denoise(f, h5, stem, out, written):
                      "values beyond it saturate)" % (info, where))
         save(fig, os.path.join(out, stem + "_fields.png"), written)
 
-        en, ed = n2 - c2, d2 - c2
-        m = sym_scale(en, ed)
+        # Each error on its own symmetric scale: the denoised error is often
+        # 100x smaller than the noise and would be one flat colour otherwise.
         fig, axs = plt.subplots(1, 2, figsize=(2 * pw + 1.5, 4.2), constrained_layout=True)
-        for ax, e, t in zip(axs, (en, ed), ("noisy - clean", "denoised - clean")):
-            rms = float(np.sqrt(np.mean(e * e)))
-            image(ax, fig, e, extent, "%s: RMS %.3g, max |e| %.3g" % (t, rms, float(np.max(np.abs(e)))),
-                  xl, yl, "RdBu_r", -m, m, "error (field units)")
-        fig.suptitle("spectral_denoise errors%s: one symmetric scale, ±%.3g" % (where, m))
+        for ax, e, t in zip(axs, (n2 - c2, d2 - c2), ("noisy - clean", "denoised - clean")):
+            rms, m = float(np.sqrt(np.mean(e * e))), sym_scale(e)
+            image(ax, fig, e, extent, "%s: RMS %.3g, max |e| %.3g" % (t, rms, m),
+                  xl, yl, "RdBu_r", -m, m, "%s (field units)" % t)
+        fig.suptitle("spectral_denoise errors%s: each on its own symmetric scale (see the colour bars)"
+                     % where)
         save(fig, os.path.join(out, stem + "_error.png"), written)
 
     fig, ax = plt.subplots(figsize=(7.5, 4.8), constrained_layout=True)
@@ -176,6 +177,10 @@ def plot_denoise(f, h5, stem, out, written):
             ax.semilogy(k[pos], p[pos], "-", color="0.6", label=t)
         else:
             ax.semilogy(k[pos], p[pos], st, ms=6, mfc="none" if st == "o" else None, label=t)
+    sigma = get(deck, "noise.sigma")
+    if isinstance(sigma, (int, float)) and sigma > 0:
+        # white noise of variance sigma^2: E|F(k)|^2 / N^2 = sigma^2 / N
+        ax.axhline(sigma ** 2 / clean.size, color="k", ls="--", lw=0.8, label="σ²/N (white noise)")
     ax.set_ylim(bottom=floor)
     ax.set_xlabel("|k| (integer wavenumber, shells of width 1)")
     ax.set_ylabel("mean power |F(k)|² / N² per shell")
