@@ -423,6 +423,18 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     snprintf(path, sizeof path, "%s/pinn_fields.h5", outdir);
     TESS_CHECK(tess_checkpoint_begin(MPI_COMM_WORLD, path, &fck));
     TESS_CHECK(tess_checkpoint_set_meta(fck, &meta));
+    /* All collective writes before the loop below, whose rank-0-only PNG
+     * writes may fail on rank 0 alone: evaluating twice is cheap. */
+    for (size_t k = 0; k < c.nfields; k++) {
+      const char *nm = c.nnames ? c.names[k] : c.fields[k];
+      TESS_CHECK(tess_pinn_eval(p, c.fields[k], NG, xg, pred));
+      TESS_CHECK(tess_pinn_eval(p, c.exact[k], NG, xg, ex));
+      for (size_t q = 0; q < NG; q++) errf[q] = pred[q] - ex[q];
+      TESS_CHECK(put_field(fck, fa, nm, "predicted", pred, NX, NY));
+      TESS_CHECK(put_field(fck, fa, nm, "exact", ex, NX, NY));
+      TESS_CHECK(put_field(fck, fa, nm, "error", errf, NX, NY));
+    }
+    TESS_CHECK(tess_checkpoint_commit(&fck));
   }
   if (rank == 0) {
     printf("pinn: MLP 2");
@@ -443,9 +455,6 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
       n2 += ex[q] * ex[q];
     }
     const char *nm = c.nnames ? c.names[k] : c.fields[k];
-    TESS_CHECK(put_field(fck, fa, nm, "predicted", pred, NX, NY));
-    TESS_CHECK(put_field(fck, fa, nm, "exact", ex, NX, NY));
-    TESS_CHECK(put_field(fck, fa, nm, "error", errf, NX, NY));
     if (rank == 0) {
       printf("pinn: relative L2 error of %s = %.4e  (%s vs %s on a %dx%d grid)\n", nm,
              sqrt(e2 / (n2 > 0 ? n2 : 1)), c.fields[k], c.exact[k], NX, NY);
@@ -462,9 +471,7 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
       printf("pinn: wrote %s/pinn_%s.png (predicted | exact) and pinn_%s_error.png\n", outdir, nm, nm);
     }
   }
-  snprintf(path, sizeof path, "%s", tess_checkpoint_path(fck));
-  TESS_CHECK(tess_checkpoint_commit(&fck));
-  if (rank == 0) printf("pinn: wrote %s (+ XDMF): predicted, exact, error per field\n", path);
+  if (rank == 0) printf("pinn: wrote %s/pinn_fields.h5 (+ XDMF): predicted, exact, error per field\n", outdir);
   if (rank == 0) printf("pinn: report evaluation %.2f s\n", tess_wtime() - t_ev);
 cleanup:
   if (hf) fclose(hf);
