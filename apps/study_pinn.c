@@ -200,6 +200,19 @@ cleanup:
   return err;
 }
 
+/* One report-grid field of pinn_fields.h5 as dataset fields/<name>_<what>,
+ * shape (ny, nx) with row 0 at y = lo (the grid below has row 0 at the top,
+ * for the PNG); replicated, so each value is written once. */
+static tess_err_t put_field(tess_checkpoint_t *ck, tess_array_t *a, const char *name,
+                            const char *what, const double *v, int nx, int ny)
+{
+  char ds[160];
+  double *dst = tess_array_local_data(a);
+  for (int j = 0; j < ny; j++) memcpy(dst + (size_t)j * nx, v + (size_t)(ny - 1 - j) * nx, nx * sizeof *v);
+  snprintf(ds, sizeof ds, "fields/%s_%s", name, what);
+  return tess_checkpoint_write_array(ck, ds, a);
+}
+
 static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
 {
   tess_err_t err = TESS_OK;
@@ -216,7 +229,9 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   tess_adam_t *adam = NULL;
   tess_lbfgs_t *lb = NULL;
   tess_checkpoint_manager_t *mgr = NULL;
-  tess_checkpoint_t *rck = NULL;
+  tess_checkpoint_t *rck = NULL, *fck = NULL;   /* fck: pinn_fields.h5 */
+  tess_mesh_t *fmesh = NULL;
+  tess_array_t *fa = NULL;
   double *th = NULL, *g = NULL, *st = NULL, *xg = NULL, *pred = NULL, *ex = NULL, *errf = NULL;
   FILE *hf = NULL;
   int widths[66];
@@ -397,6 +412,30 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
       xg[2 * ((size_t)j * NX + i) + 1] = c.hi[1] - (c.hi[1] - c.lo[1]) * j / (NY - 1);
     }
   double t_ev = tess_wtime();
+  {
+    const char *ax[1] = { "dp" };
+    int64_t sh[2] = { NY, NX };
+    tess_shardspec_t rs = { .ndim = 2, .axis = { TESS_REPLICATED, TESS_REPLICATED } };
+    tess_checkpoint_meta_t meta = { .study = "pinn", .deck_text = tess_deck_text(d), .step = total,
+                                    .rng_seed = (uint64_t)seed };
+    TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, ax, &nranks, &fmesh));
+    TESS_CHECK(tess_array_create(fmesh, TESS_F64, 2, sh, &rs, TESS_MEM_HOST, &fa));
+    snprintf(path, sizeof path, "%s/pinn_fields.h5", outdir);
+    TESS_CHECK(tess_checkpoint_begin(MPI_COMM_WORLD, path, &fck));
+    TESS_CHECK(tess_checkpoint_set_meta(fck, &meta));
+    /* All collective writes before the loop below, whose rank-0-only PNG
+     * writes may fail on rank 0 alone: evaluating twice is cheap. */
+    for (size_t k = 0; k < c.nfields; k++) {
+      const char *nm = c.nnames ? c.names[k] : c.fields[k];
+      TESS_CHECK(tess_pinn_eval(p, c.fields[k], NG, xg, pred));
+      TESS_CHECK(tess_pinn_eval(p, c.exact[k], NG, xg, ex));
+      for (size_t q = 0; q < NG; q++) errf[q] = pred[q] - ex[q];
+      TESS_CHECK(put_field(fck, fa, nm, "predicted", pred, NX, NY));
+      TESS_CHECK(put_field(fck, fa, nm, "exact", ex, NX, NY));
+      TESS_CHECK(put_field(fck, fa, nm, "error", errf, NX, NY));
+    }
+    TESS_CHECK(tess_checkpoint_commit(&fck));
+  }
   if (rank == 0) {
     printf("pinn: MLP 2");
     for (int l = 1; l <= nl; l++) printf("->%d", widths[l]);
@@ -432,9 +471,13 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
       printf("pinn: wrote %s/pinn_%s.png (predicted | exact) and pinn_%s_error.png\n", outdir, nm, nm);
     }
   }
+  if (rank == 0) printf("pinn: wrote %s/pinn_fields.h5 (+ XDMF): predicted, exact, error per field\n", outdir);
   if (rank == 0) printf("pinn: report evaluation %.2f s\n", tess_wtime() - t_ev);
 cleanup:
   if (hf) fclose(hf);
+  tess_checkpoint_close(&fck);
+  tess_array_destroy(&fa);
+  tess_mesh_destroy(&fmesh);
   tess_checkpoint_close(&rck);
   tess_checkpoint_manager_destroy(&mgr);
   free(th); free(g); free(st); free(xg); free(pred); free(ex); free(errf);

@@ -15,6 +15,8 @@ TESS_PACKAGES=(
   libmpfr-dev libgmp-dev libpng-dev libopenblas-dev
   clang libclang-rt-14-dev
   python3 python3-h5py python3-numpy
+  python3-matplotlib                      # scripts/plot.py
+  paraview python3-paraview xvfb          # tests/io/check_paraview.sh: pvpython on a private Xvfb
 )
 
 tess_install_missing() {

@@ -5,7 +5,14 @@
  * node-centred attribute on a uniform grid of its shape (origin 0, spacing
  * 1: the checkpoint does not know the physical grid); arrays of one shape
  * share a grid. Complex arrays are left out (XDMF cannot pick a member of
- * a compound type). */
+ * a compound type).
+ *
+ * Every grid is a 3DCoRectMesh. Its Dimensions, Origin and DxDyDz list the
+ * axes slowest first (z y x), as the HDF5 shape does, so the last (fastest)
+ * HDF5 dimension is VTK's x. A 2-D array (ny, nx) gets Dimensions "1 ny nx":
+ * it lies in the XY plane, facing the default camera. (A 2DCoRectMesh is
+ * read by all of ParaView's XDMF readers as the YZ plane, x extent 0: an
+ * empty view.) */
 #include "checkpoint_internal.h"
 
 #include <errno.h>
@@ -19,10 +26,14 @@ void ck_xdmf_path(const char *h5path, char *buf, size_t cap)
   snprintf(buf, cap, "%.*s.xmf", (int)n, h5path);
 }
 
+/* The grid's point counts, z y x; a 2-D array (ny, nx) is "1 ny nx". The
+ * attributes' DataItems use the same text although the dataset is rank 2:
+ * XDMFReader (XDMF 2) reads a wrong hyperslab, or fails, when the DataItem
+ * says "ny nx" on a 1 x ny x nx grid; the XDMF 3 readers accept either. */
 static void dims_text(const ck_xdmf_field_t *f, char *buf, size_t cap)
 {
   if (f->ndim == 2)
-    snprintf(buf, cap, "%lld %lld", (long long)f->shape[0], (long long)f->shape[1]);
+    snprintf(buf, cap, "1 %lld %lld", (long long)f->shape[0], (long long)f->shape[1]);
   else
     snprintf(buf, cap, "%lld %lld %lld", (long long)f->shape[0], (long long)f->shape[1],
              (long long)f->shape[2]);
@@ -59,16 +70,14 @@ tess_err_t ck_xdmf_write(const tess_checkpoint_t *ck)
     for (int j = 0; j < i; j++) first = first && !same_shape(&ck->xdmf[j], g);
     if (!first) continue;   /* this shape's grid was written already */
     dims_text(g, dims, sizeof dims);
-    int three = g->ndim == 3;
     fprintf(fp, "  <Grid Name=\"grid_%d\" GridType=\"Uniform\">\n", i);
     fprintf(fp, "   <Time Value=\"%.17g\"/>\n", ck->time);
-    fprintf(fp, "   <Topology TopologyType=\"%s\" Dimensions=\"%s\"/>\n",
-            three ? "3DCoRectMesh" : "2DCoRectMesh", dims);
-    fprintf(fp, "   <Geometry GeometryType=\"%s\">\n", three ? "ORIGIN_DXDYDZ" : "ORIGIN_DXDY");
-    fprintf(fp, "    <DataItem Dimensions=\"%d\" NumberType=\"Float\" Precision=\"8\" "
-                "Format=\"XML\">%s</DataItem>\n", g->ndim, three ? "0 0 0" : "0 0");
-    fprintf(fp, "    <DataItem Dimensions=\"%d\" NumberType=\"Float\" Precision=\"8\" "
-                "Format=\"XML\">%s</DataItem>\n", g->ndim, three ? "1 1 1" : "1 1");
+    fprintf(fp, "   <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"%s\"/>\n", dims);
+    fprintf(fp, "   <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n");
+    fprintf(fp, "    <DataItem Dimensions=\"3\" NumberType=\"Float\" Precision=\"8\" "
+                "Format=\"XML\">0 0 0</DataItem>\n");
+    fprintf(fp, "    <DataItem Dimensions=\"3\" NumberType=\"Float\" Precision=\"8\" "
+                "Format=\"XML\">1 1 1</DataItem>\n");
     fprintf(fp, "   </Geometry>\n");
     for (int j = i; j < ck->nxdmf; j++) {
       const ck_xdmf_field_t *f = &ck->xdmf[j];

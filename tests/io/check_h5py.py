@@ -78,24 +78,33 @@ with h5py.File(path, "r") as f:
     check(f["optimizer/m"][...].tobytes() ==
           np.array([0.1, -2.5e-300, 3.0, 1e300, -0.0]).tobytes(), "optimizer/m")
 
-    # XDMF sidecar: every HDF reference resolves to a dataset of that shape.
+    # XDMF sidecar: every HDF reference resolves to a dataset of that shape,
+    # on a 3DCoRectMesh of the same z y x point counts; a 2-D (ny, nx)
+    # dataset is "1 ny nx" (the XY plane; tests/io/check_paraview.py opens
+    # the sidecar in ParaView itself).
     xmf = os.path.splitext(path)[0] + ".xmf"
     check(os.path.exists(xmf), "XDMF sidecar %s exists" % xmf)
     refs = 0
     names = set()
-    for item in ET.parse(xmf).getroot().iter("DataItem"):
-        if item.get("Format") != "HDF":
-            continue
-        refs += 1
-        fname, dset = item.text.strip().split(":", 1)
-        check(os.path.exists(os.path.join(os.path.dirname(path), fname)), "file %s" % fname)
-        check(dset in f, "XDMF dataset %s exists" % dset)
-        if dset in f:
-            names.add(dset.lstrip("/"))
-            dims = tuple(int(x) for x in item.get("Dimensions").split())
-            check(dims == f[dset].shape, "XDMF dims of %s" % dset)
-            prec = int(item.get("Precision"))
-            check(prec == f[dset].dtype.itemsize, "XDMF precision of %s" % dset)
+    for grid in ET.parse(xmf).getroot().iter("Grid"):
+        topo = grid.find("Topology")
+        check(topo.get("TopologyType") == "3DCoRectMesh", "XDMF topology %s" % topo.get("TopologyType"))
+        gdims = tuple(int(x) for x in topo.get("Dimensions").split())
+        for item in grid.iter("DataItem"):
+            if item.get("Format") != "HDF":
+                continue
+            refs += 1
+            fname, dset = item.text.strip().split(":", 1)
+            check(os.path.exists(os.path.join(os.path.dirname(path), fname)), "file %s" % fname)
+            check(dset in f, "XDMF dataset %s exists" % dset)
+            if dset in f:
+                names.add(dset.lstrip("/"))
+                dims = tuple(int(x) for x in item.get("Dimensions").split())
+                shape = f[dset].shape if f[dset].ndim == 3 else (1,) + f[dset].shape
+                check(dims == shape and gdims == shape,
+                      "XDMF dims of %s: item %s, grid %s, want %s" % (dset, dims, gdims, shape))
+                prec = int(item.get("Precision"))
+                check(prec == f[dset].dtype.itemsize, "XDMF precision of %s" % dset)
     check(names == {"fields/u", "fields/w", "fields/f", "labels/n"},
           "XDMF lists the real 2-D/3-D fields, got %s" % sorted(names))
 
