@@ -69,22 +69,22 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
       if (members[k] < mn) mn = members[k];
     }
     buf[0] = world_rank;
-    TESS_CHECK(tess_comm_allreduce(m, mask, buf, out, 1, TESS_I64, TESS_OP_SUM, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_allreduce(m, mask, buf, out, 1, TESS_I64, TESS_OP_SUM, TESS_MEM_HOST, NULL));
     CHECK(out[0] == sum, "%s mask %u: allreduce sum %lld, expected %lld", what, mask,
           (long long)out[0], (long long)sum);
     buf[0] = world_rank;
-    TESS_CHECK(tess_comm_allreduce(m, mask, buf, buf, 1, TESS_I64, TESS_OP_MAX, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_allreduce(m, mask, buf, buf, 1, TESS_I64, TESS_OP_MAX, TESS_MEM_HOST, NULL));
     CHECK(buf[0] == mx, "%s mask %u: in-place allreduce max", what, mask);
     buf[0] = world_rank;
-    TESS_CHECK(tess_comm_allreduce(m, mask, buf, out, 1, TESS_I64, TESS_OP_MIN, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_allreduce(m, mask, buf, out, 1, TESS_I64, TESS_OP_MIN, TESS_MEM_HOST, NULL));
     CHECK(out[0] == mn, "%s mask %u: allreduce min", what, mask);
     /* bcast from the last subset rank. */
     buf[0] = world_rank * 10 + 3;
-    TESS_CHECK(tess_comm_bcast(m, mask, buf, 1, TESS_I64, n - 1, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_bcast(m, mask, buf, 1, TESS_I64, n - 1, TESS_MEM_HOST, NULL));
     CHECK(buf[0] == members[n - 1] * 10 + 3, "%s mask %u: bcast", what, mask);
     /* allgather: everyone's world rank, in subset order. */
     buf[0] = world_rank;
-    TESS_CHECK(tess_comm_allgather(m, mask, buf, 1, out, TESS_I64, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_allgather(m, mask, buf, 1, out, TESS_I64, TESS_MEM_HOST, NULL));
     for (int k = 0; k < n; k++)
       CHECK(out[k] == members[k], "%s mask %u: allgather[%d] = %lld, expected %d", what, mask, k,
             (long long)out[k], members[k]);
@@ -93,13 +93,13 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
     for (int k = 0; k < n; k++) { cnt[k] = (size_t)k + 1; dsp[k] = off; off += cnt[k]; }
     for (int j = 0; j <= myidx; j++) buf[j] = world_rank;
     TESS_CHECK(tess_comm_allgatherv(m, mask, buf, (size_t)myidx + 1, out, cnt, dsp, TESS_I64,
-                                    TESS_MEM_HOST));
+                                    TESS_MEM_HOST, NULL));
     for (int k = 0; k < n; k++)
       for (size_t j = 0; j < cnt[k]; j++)
         CHECK(out[dsp[k] + j] == members[k], "%s mask %u: allgatherv", what, mask);
     /* alltoall: element for k is 1000*me + k. */
     for (int k = 0; k < n; k++) buf[k] = 1000 * world_rank + k;
-    TESS_CHECK(tess_comm_alltoall(m, mask, buf, out, 1, TESS_I64, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_alltoall(m, mask, buf, out, 1, TESS_I64, TESS_MEM_HOST, NULL));
     for (int k = 0; k < n; k++)
       CHECK(out[k] == 1000 * members[k] + myidx, "%s mask %u: alltoall", what, mask);
     /* alltoallv: k sends (k + j) % 3 elements to j. */
@@ -109,7 +109,7 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
       rc_[k] = (size_t)((k + myidx) % 3); rd_[k] = ro; ro += rc_[k];
       for (size_t j = 0; j < sc_[k]; j++) buf[sd_[k] + j] = 100 * world_rank + k;
     }
-    TESS_CHECK(tess_comm_alltoallv(m, mask, buf, sc_, sd_, out, rc_, rd_, TESS_I64, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_alltoallv(m, mask, buf, sc_, sd_, out, rc_, rd_, TESS_I64, TESS_MEM_HOST, NULL));
     for (int k = 0; k < n; k++)
       for (size_t j = 0; j < rc_[k]; j++)
         CHECK(out[rd_[k] + j] == 100 * members[k] + myidx, "%s mask %u: alltoallv", what, mask);
@@ -125,7 +125,7 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
         wrc[k] = 2; wrd[k] = (size_t)k * 2 * sizeof *out; rt[k] = MPI_INT64_T;
         for (int j = 0; j < 4; j++) buf[4 * k + j] = j % 2 ? -1 : 10000 * world_rank + 10 * k + j / 2;
       }
-      err = tess_comm_alltoallw(m, mask, buf, wsc, wsd, st, out, wrc, wrd, rt, TESS_MEM_HOST);
+      err = tess_comm_alltoallw(m, mask, buf, wsc, wsd, st, out, wrc, wrd, rt, TESS_MEM_HOST, NULL);
       MPI_Type_free(&vec);
       TESS_CHECK(err);
       for (int k = 0; k < n; k++)
@@ -136,7 +136,7 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
     /* reduce_scatter: block k of the sum of (rank + k) over the subset. */
     for (int k = 0; k < n; k++) { buf[2 * k] = world_rank + k; buf[2 * k + 1] = 1; }
     TESS_CHECK(tess_comm_reduce_scatter(m, mask, buf, out, 2, TESS_I64, TESS_OP_SUM,
-                                        TESS_MEM_HOST));
+                                        TESS_MEM_HOST, NULL));
     CHECK(out[0] == sum + (int64_t)n * myidx && out[1] == n, "%s mask %u: reduce_scatter", what,
           mask);
   }
@@ -145,11 +145,11 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
   {
     int64_t x = 1;
     CHECK(tess_comm_allreduce(m, 1u, &x, &x, (size_t)INT_MAX + 1, TESS_I64, TESS_OP_SUM,
-                              TESS_MEM_HOST) == TESS_ERR_ARG
+                              TESS_MEM_HOST, NULL) == TESS_ERR_ARG
               && strstr(tess_error_message(), "allreduce count 2147483648 exceeds the MPI limit"),
           "count overflow: %s", tess_error_message());
     tess_error_clear();
-    CHECK(tess_comm_allreduce(m, 1u, &x, &x, 1, TESS_I64, TESS_OP_SUM, TESS_MEM_DEVICE)
+    CHECK(tess_comm_allreduce(m, 1u, &x, &x, 1, TESS_I64, TESS_OP_SUM, TESS_MEM_DEVICE, NULL)
               == TESS_ERR_UNSUPPORTED, "device collective accepted");
     CHECK(strstr(tess_error_message(), "device memory") != NULL, "message: %s",
           tess_error_message());
@@ -158,19 +158,19 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
     size_t one[64], zero[64], big[64];
     MPI_Datatype ty[64];
     for (int k = 0; k < 64; k++) { one[k] = 1; zero[k] = 0; big[k] = (size_t)INT_MAX + 1; ty[k] = MPI_INT64_T; }
-    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, ty, buf, one, zero, ty, TESS_MEM_HOST)
+    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, ty, buf, one, zero, ty, TESS_MEM_HOST, NULL)
               == TESS_ERR_ARG && strstr(tess_error_message(), "cannot run in place"),
           "alltoallw in place: %s", tess_error_message());
     tess_error_clear();
-    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, NULL, out, one, zero, ty, TESS_MEM_HOST)
+    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, NULL, out, one, zero, ty, TESS_MEM_HOST, NULL)
               == TESS_ERR_ARG && strstr(tess_error_message(), "NULL counts, displacements or datatypes"),
           "alltoallw NULL types: %s", tess_error_message());
     tess_error_clear();
-    CHECK(tess_comm_alltoallw(m, 1u, buf, big, zero, ty, out, one, zero, ty, TESS_MEM_HOST)
+    CHECK(tess_comm_alltoallw(m, 1u, buf, big, zero, ty, out, one, zero, ty, TESS_MEM_HOST, NULL)
               == TESS_ERR_ARG && strstr(tess_error_message(), "alltoallw send count 2147483648"),
           "alltoallw count overflow: %s", tess_error_message());
     tess_error_clear();
-    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, ty, out, one, zero, ty, TESS_MEM_DEVICE)
+    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, ty, out, one, zero, ty, TESS_MEM_DEVICE, NULL)
               == TESS_ERR_UNSUPPORTED, "alltoallw on device memory accepted: %s",
           tess_error_message());
     tess_error_clear();
