@@ -1,18 +1,16 @@
-/* spectral/fft_plan.c: distributed FFT plans (slab and pencil decompositions).
- * Planning is slow (line plans, FFTW measuring, wisdom exchange, counts and
- * displacements); execution must be cheap. So all setup happens in
- * tess_fft_plan_create_opts() and tess_fft_execute() only moves data.
- *
- * A plan is a list of steps over "boxes" (the local block of the current
- * distribution, with the batch dims flattened into box dim 0):
- *   FFT    transform every line along one box dim, src box -> dst box;
- *   A2A    one all-to-all over a mesh axis (the transpose of a pencil FFT);
- *   COPY   repack between box layouts (only where no FFT can do it).
- * Boxes before an all-to-all are the send buffer split in one chunk per peer,
- * boxes after it the receive buffer split likewise; the FFT next to an
- * all-to-all reads or writes those chunks directly, so the transpose pack and
- * unpack are fused with the line copies (no separate pack pass).
- *
+/* spectral/fft_plan.c: the device-neutral step planner of distributed FFTs
+ * (slab and pencil). Planning is slow (line plans, FFTW measuring, wisdom
+ * exchange, transpose plans); execution must be cheap, so all setup happens
+ * in tess_fft_plan_create_opts() and tess_fft_execute() (fft_execute.c) only
+ * moves data. The phases:
+ *   1. check the arrays, read the decomposition from their specs (make_ops:
+ *      the abstract FFT / all-to-all sequence, fft_internal.h);
+ *   2. turn ops into steps over boxes, fusing every transpose's pack and
+ *      unpack with the neighbouring FFT's line copies, and plan each
+ *      transpose as a packed reshard;
+ *   3. normalisation on the last FFT step; group consecutive FFT steps whose
+ *      planes fit in cache; streaming stores for big outputs;
+ *   4. buffers and workspace from the backend, then the line plans.
  * Lines are copied B at a time into an aligned scratch, transformed by one
  * backend plan per line shape and copied out (see fft.h on determinism). The
  * order in which dims are transformed is fixed (forward: last dim first;

@@ -12,7 +12,7 @@
  * Floating-point sums follow MPI's order: use reduce.h for bitwise
  * reproducible sums.
  *
- * Every call takes a stream (tess_stream.h; NULL = the mesh's default): the
+ * Every call takes a stream (stream.h; NULL = the mesh's default): the
  * host MPI backend ignores it, a GPU backend enqueues there. `axes` may be
  * TESS_AXES_ALL (every axis of the mesh). The non-blocking forms return a
  * tess_comm_request_t that tess_comm_wait*() completes; the buffers belong
@@ -45,15 +45,16 @@ typedef enum {
 
 /* A pending non-blocking operation. A value (arrays of requests need no
  * allocation); start from TESS_COMM_REQUEST_NULL. `backend` is the backend
- * that started it (NULL: nothing pending), `mpi` the host backends' handle,
- * `aux` what the operation must keep alive until it completes (freed by the
- * wait) or a GPU backend's event. */
+ * that started it (NULL: nothing pending), `mpi` the MPI backends' handle,
+ * `impl` a device backend's own state (a CUDA event), `aux` comm.c's: the
+ * plan a one-shot non-blocking call keeps alive until its wait frees it. */
 typedef struct {
   const void *backend;
   MPI_Request mpi;
+  void *impl;
   void *aux;
 } tess_comm_request_t;
-#define TESS_COMM_REQUEST_NULL ((tess_comm_request_t){NULL, MPI_REQUEST_NULL, NULL})
+#define TESS_COMM_REQUEST_NULL ((tess_comm_request_t){NULL, MPI_REQUEST_NULL, NULL, NULL})
 
 /* Override the automatic choice; TESS_ERR_UNSUPPORTED if not built in. */
 tess_err_t tess_mesh_set_comm_backend(tess_mesh_t *mesh, tess_comm_backend_t b);
