@@ -12,6 +12,8 @@
  * the serial tree whatever the rank count. Memory: O(log nchunks) vectors. */
 #include "pinn_internal.h"
 
+#include <tessera/comm.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,7 +121,10 @@ tess_err_t pinn_chunk_tree_sum(MPI_Comm comm, int64_t nchunks, int64_t c0, int64
 {
   tess_err_t err = TESS_OK;
   tree_t t = { .n = nchunks, .c0 = c0, .c1 = c1, .len = len, .fn = fn, .ctx = ctx };
-  int nranks = 1, *cnt = NULL, *displ = NULL, *dcnt = NULL, *ddispl = NULL;
+  int nranks = 1, *cnt = NULL;
+  size_t *icnt = NULL, *idispl = NULL, *dcnt = NULL, *ddispl = NULL;
+  tess_mesh_t *mesh = NULL;
+  int64_t none = 0;   /* a send buffer for ranks that emit nothing (never read) */
   int64_t *allids = NULL;
   double *alldata = NULL;
   int64_t root = 1;
@@ -139,13 +144,16 @@ tess_err_t pinn_chunk_tree_sum(MPI_Comm comm, int64_t nchunks, int64_t c0, int64
   }
   TESS_CHECK(visit(&t, 0, root));
 
-  TESS_MPI_CHECK(MPI_Comm_size(comm, &nranks));
+  TESS_CHECK(tess_comm_mesh_of(comm, &mesh));
+  nranks = tess_mesh_size(mesh);
   cnt = malloc((size_t)nranks * sizeof *cnt);
-  displ = malloc((size_t)nranks * sizeof *displ);
+  icnt = malloc((size_t)nranks * sizeof *icnt);
+  idispl = malloc((size_t)nranks * sizeof *idispl);
   dcnt = malloc((size_t)nranks * sizeof *dcnt);
   ddispl = malloc((size_t)nranks * sizeof *ddispl);
-  TESS_REQUIRE(cnt && displ && dcnt && ddispl, TESS_ERR_MEM, "counts");
-  TESS_MPI_CHECK(MPI_Allgather(&t.nemit, 1, MPI_INT, cnt, 1, MPI_INT, comm));
+  TESS_REQUIRE(cnt && icnt && idispl && dcnt && ddispl, TESS_ERR_MEM, "counts");
+  TESS_CHECK(tess_comm_allgather(mesh, TESS_AXES_ALL, &t.nemit, 1, cnt, TESS_I32, TESS_MEM_HOST,
+                                 NULL));
   int nall = 0;
   for (int r = 0; r < nranks; r++) nall += cnt[r];
   TESS_REQUIRE((double)nall * (double)len < 2147483647.0, TESS_ERR_UNSUPPORTED,
@@ -155,14 +163,16 @@ tess_err_t pinn_chunk_tree_sum(MPI_Comm comm, int64_t nchunks, int64_t c0, int64
   TESS_REQUIRE(allids && alldata, TESS_ERR_MEM, "gathered tree nodes (%d x %zu)", nall, len);
   int off = 0;
   for (int r = 0; r < nranks; r++) {
-    displ[r] = 2 * off; cnt[r] *= 2;
-    ddispl[r] = (int)((size_t)off * len); dcnt[r] = (int)((size_t)(cnt[r] / 2) * len);
-    off += cnt[r] / 2;
+    idispl[r] = 2 * (size_t)off; icnt[r] = 2 * (size_t)cnt[r];
+    ddispl[r] = (size_t)off * len; dcnt[r] = (size_t)cnt[r] * len;
+    off += cnt[r];
   }
-  TESS_MPI_CHECK(MPI_Allgatherv(t.ids ? t.ids : allids, 2 * t.nemit, MPI_INT64_T, allids, cnt,
-                                displ, MPI_INT64_T, comm));
-  TESS_MPI_CHECK(MPI_Allgatherv(t.data ? t.data : alldata, (int)((size_t)t.nemit * len), MPI_DOUBLE,
-                                alldata, dcnt, ddispl, MPI_DOUBLE, comm));
+  TESS_CHECK(tess_comm_allgatherv(mesh, TESS_AXES_ALL, t.ids ? (void *)t.ids : &none,
+                                  2 * (size_t)t.nemit, allids, icnt, idispl, TESS_I64,
+                                  TESS_MEM_HOST, NULL));
+  TESS_CHECK(tess_comm_allgatherv(mesh, TESS_AXES_ALL, t.data ? (void *)t.data : &none,
+                                  (size_t)t.nemit * len, alldata, dcnt, ddispl, TESS_F64,
+                                  TESS_MEM_HOST, NULL));
   top_t top = { .n = nchunks, .len = len, .ids = allids, .data = alldata, .nall = nall,
                 .tmp = t.tmp, .ntmp = t.ntmp };
   TESS_CHECK(top_sum(&top, 0, root, 0, result));
@@ -173,7 +183,8 @@ cleanup:
   free(t.ids);
   free(t.data);
   free(cnt);
-  free(displ);
+  free(icnt);
+  free(idispl);
   free(dcnt);
   free(ddispl);
   free(allids);

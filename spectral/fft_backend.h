@@ -1,6 +1,11 @@
 /* spectral/fft_backend.h: the boundary between the distributed FFT engine
- * (spectral/fft_plan.c: decomposition, transposes, line batching) and the
- * library that transforms a batch of 1-D lines (FFTW now, cuFFT later).
+ * (fft_plan.c: the device-neutral step planner; fft_execute.c: the step
+ * driver; transposes through reshard.c) and a backend, which owns everything
+ * that touches the data: transforming a batch of 1-D lines (FFTW now, cuFFT
+ * later), the line copies in and out of scratch with the scaling, the box
+ * copies between layouts, and the work buffers in its memory space (the
+ * EXECUTOR ops below). FFTW's host executor is fft_exec_host.c (cache-batched
+ * strided copies); cuFFT would bring cufftPlanMany and device copy kernels.
  *
  * The engine hands a backend ONE shape of work: B lines of length n, stored
  * either contiguously (line b at b*dist, "LINES_CONTIG") or interleaved
@@ -16,6 +21,7 @@
 #include <mpi.h>
 #include <tessera/error.h>
 #include <tessera/memory.h>
+#include <tessera/mesh.h>
 
 typedef enum { FFT_LINE_C2C = 0, FFT_LINE_R2C, FFT_LINE_C2R } fft_line_kind_t;
 typedef enum { FFT_LINES_CONTIG = 0, FFT_LINES_INTERLEAVED = 1 } fft_line_layout_t;
@@ -32,6 +38,48 @@ typedef struct {
   unsigned rigor;            /* TESS_FFT_ESTIMATE / MEASURE / PATIENT */
 } fft_line_desc_t;
 
+/* ---- the engine's work, as the executor sees it ---- */
+
+#define FFT_MAXD 4        /* box dims: flattened batch + up to 3 transform dims */
+
+/* The local block of one distribution in one buffer, row-major, optionally
+ * split along one dim into chunks (one per peer of an all-to-all), chunk q
+ * stored contiguously at seg_off[q]. */
+typedef struct {
+  int buf;                 /* which plan buffer (fft_internal.h BUF_*) */
+  int nd;
+  int64_t ext[FFT_MAXD];   /* local extents of the whole box */
+  size_t es;               /* element bytes */
+  int split;               /* -1: plain row-major; else the dim split in chunks */
+  int nseg;
+  int64_t *seg_start;      /* chunk q holds [seg_start[q], +seg_len[q]) of dim split */
+  int64_t *seg_len;
+  size_t *seg_off;         /* byte offset of chunk q (row-major, ext[split]=seg_len[q]) */
+} fft_box_t;
+
+/* A run of elements of one line (or row) inside one chunk. */
+typedef struct {
+  int64_t t0, len;   /* range of the line's coordinate */
+  char *ptr;         /* element t0 */
+  size_t stride;     /* bytes between consecutive t */
+} fft_seg_t;
+
+/* One FFT step for the executor: every line along box dim `dim` of src,
+ * B at a time through the scratch, transformed by `lp`, scaled, into dst.
+ * Everything it touches is the plan's: no allocation per execution. */
+typedef struct {
+  const fft_box_t *src, *dst;
+  char *src_data, *dst_data;
+  int dim;
+  const fft_line_desc_t *line;
+  void *lp;
+  double scale;              /* 1.0: none */
+  int stream;                /* copy out with streaming stores */
+  int single;
+  void *scr_in, *scr_out;    /* the plan's scratch, in the backend's space */
+  fft_seg_t *seg;            /* the plan's workspace: one per chunk */
+} fft_lines_job_t;
+
 typedef struct tess_fft_backend {
   const char *name;
   /* 1 if the backend can work on memory in `space`. */
@@ -47,9 +95,27 @@ typedef struct tess_fft_backend {
    * measuring on their own could pick different ones, which round
    * differently). `wisdom_file` (may be NULL) is read before and written
    * after by rank 0. On error no lp[i] is left allocated. */
-  tess_err_t (*line_plan_measured)(MPI_Comm comm, const char *wisdom_file, int n,
+  tess_err_t (*line_plan_measured)(tess_mesh_t *mesh, const char *wisdom_file, int n,
                                    const fft_line_desc_t *d, void *in, void *out, void **lp);
+
+  /* ---- executor ---- */
+  /* Work buffers and scratch in this backend's memory space (aligned). */
+  tess_err_t (*buf_alloc)(size_t bytes, void **ptr);
+  void (*buf_free)(void **ptr);                  /* safe on NULL; sets NULL */
+  /* One FFT step (copy-in, line_exec, scaling, copy-out). */
+  void (*exec_lines)(const struct tess_fft_backend *be, const fft_lines_job_t *job);
+  /* Repack box a (in `src`) into box z (in `dst`): same extents, other
+   * layouts. sa, sz: workspace of one fft_seg_t per chunk. */
+  void (*exec_copy)(const fft_box_t *a, const char *src, const fft_box_t *z, char *dst,
+                    fft_seg_t *sa, fft_seg_t *sz);
 } tess_fft_backend_t;
+
+/* The host executor (fft_exec_host.c), shared by host backends. */
+tess_err_t fft_host_buf_alloc(size_t bytes, void **ptr);
+void fft_host_buf_free(void **ptr);
+void fft_host_exec_lines(const tess_fft_backend_t *be, const fft_lines_job_t *job);
+void fft_host_exec_copy(const fft_box_t *a, const char *src, const fft_box_t *z, char *dst,
+                        fft_seg_t *sa, fft_seg_t *sz);
 
 extern const tess_fft_backend_t tess_fft_backend_fftw;
 

@@ -2,6 +2,8 @@
  * One FFTW "many" plan per line shape (n, B, layout, kind, sign); executed
  * with the new-array interface on the scratch it was planned on, so the
  * alignment FFTW saw at planning is the alignment it always gets.
+ * The data movement around the lines (copies, scaling, buffers) is the host
+ * executor's (fft_exec_host.c). Collectives go through tess_comm.
  * Wisdom: FFTW keeps separate wisdom for double and single precision; a
  * wisdom file `path` holds the double part and `path.f32` the single part. */
 #include "fft_backend.h"
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <tessera/comm.h>
 #include <tessera/fft.h>
 #include <tessera/log.h>
 
@@ -110,12 +113,7 @@ static void fftw_line_destroy(void *lp)
   free(l);
 }
 
-static int comm_rank(MPI_Comm comm)
-{
-  int r = 0;
-  MPI_Comm_rank(comm, &r);
-  return r;
-}
+static int comm_rank(tess_mesh_t *mesh) { return tess_mesh_rank(mesh); }
 
 static tess_err_t wisdom_import_file(const char *file)
 {
@@ -145,32 +143,41 @@ cleanup:
   return err;
 }
 
-static tess_err_t bcast_string(MPI_Comm comm, char **s)
+/* Rank 0's string to all: its length, then its bytes as whole int64 words
+ * (tess_comm moves typed elements; the padding past the NUL is ignored). */
+static tess_err_t bcast_string(tess_mesh_t *mesh, char **s)
 {
   tess_err_t err = TESS_OK;
-  long len = (comm_rank(comm) == 0 && *s) ? (long)strlen(*s) + 1 : 0;
-  TESS_MPI_CHECK(MPI_Bcast(&len, 1, MPI_LONG, 0, comm));
-  if (comm_rank(comm) != 0) {
-    *s = malloc((size_t)len + 1);
-    TESS_REQUIRE(*s != NULL, TESS_ERR_MEM, "wisdom string of %ld bytes", len);
+  int64_t len = (comm_rank(mesh) == 0 && *s) ? (int64_t)strlen(*s) + 1 : 0;
+  size_t words = 0;
+  char *w = NULL;
+  TESS_CHECK(tess_comm_bcast(mesh, TESS_AXES_ALL, &len, 1, TESS_I64, 0, TESS_MEM_HOST, NULL));
+  words = ((size_t)len + 7) / 8;
+  w = calloc(words + 1, 8);
+  TESS_REQUIRE(w != NULL, TESS_ERR_MEM, "wisdom string of %lld bytes", (long long)len);
+  if (comm_rank(mesh) == 0 && len) memcpy(w, *s, (size_t)len);
+  TESS_CHECK(tess_comm_bcast(mesh, TESS_AXES_ALL, w, words, TESS_I64, 0, TESS_MEM_HOST, NULL));
+  if (comm_rank(mesh) != 0) {
+    *s = w;
+    w = NULL;
   }
-  TESS_MPI_CHECK(MPI_Bcast(*s, (int)len, MPI_CHAR, 0, comm));
 cleanup:
+  free(w);
   return err;
 }
 
 /* Rank 0's wisdom (both precisions) replaces what the other ranks know. */
-static tess_err_t wisdom_share(MPI_Comm comm)
+static tess_err_t wisdom_share(tess_mesh_t *mesh)
 {
   tess_err_t err = TESS_OK;
   char *wd = NULL, *ws = NULL;
-  int root = comm_rank(comm) == 0;
+  int root = comm_rank(mesh) == 0;
   if (root) {
     wd = fftw_export_wisdom_to_string();
     ws = fftwf_export_wisdom_to_string();
   }
-  TESS_CHECK(bcast_string(comm, &wd));
-  TESS_CHECK(bcast_string(comm, &ws));
+  TESS_CHECK(bcast_string(mesh, &wd));
+  TESS_CHECK(bcast_string(mesh, &ws));
   if (!root) {
     fftw_forget_wisdom();
     fftwf_forget_wisdom();
@@ -307,12 +314,12 @@ cleanup:
  * (FFTW_WISDOM_ONLY: nothing is timed, so nothing can differ), and the plans'
  * descriptions are compared across ranks. */
 #define REPLAN_PASSES 6
-static tess_err_t fftw_line_plan_measured(MPI_Comm comm, const char *file, int n,
+static tess_err_t fftw_line_plan_measured(tess_mesh_t *mesh, const char *file, int n,
                                           const fft_line_desc_t *d, void *in, void *out,
                                           void **lp)
 {
   tess_err_t err = TESS_OK, e0 = TESS_OK;
-  int root = comm_rank(comm) == 0, ok = 1, okall = 0;
+  int root = comm_rank(mesh) == 0, ok = 1, okall = 0;
   for (int i = 0; i < n; i++) lp[i] = NULL;
   if (root) {
     uint64_t before = 0;
@@ -331,20 +338,23 @@ static tess_err_t fftw_line_plan_measured(MPI_Comm comm, const char *file, int n
                REPLAN_PASSES);
     ok = e0 == TESS_OK;   /* on failure rank 0's error stays on its stack */
   }
-  TESS_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
+  TESS_CHECK(tess_comm_bcast(mesh, TESS_AXES_ALL, &ok, 1, TESS_I32, 0, TESS_MEM_HOST, NULL));
   TESS_REQUIRE(ok, TESS_ERR_FFT, "FFT line planning failed on rank 0");
-  TESS_CHECK(wisdom_share(comm));
+  TESS_CHECK(wisdom_share(mesh));
   for (int i = 0; i < n && ok; i++)
     ok = plan_line(&d[i], FFTW_WISDOM_ONLY, in, out, &lp[i]) == TESS_OK;
-  TESS_MPI_CHECK(MPI_Allreduce(&ok, &okall, 1, MPI_INT, MPI_MIN, comm));
+  TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, &ok, &okall, 1, TESS_I32, TESS_OP_MIN,
+                                 TESS_MEM_HOST, NULL));
   TESS_REQUIRE(okall, TESS_ERR_FFT,
                "a rank could not rebuild an FFT line plan from rank 0's FFTW wisdom%s",
                ok ? "" : " (this one)");
   for (int i = 0; i < n; i++) {
-    uint64_t h[2], m[2];
-    h[0] = plan_fingerprint(lp[i]);
+    /* all equal iff max(h) == h and max(~h) == ~h (signed or not: ~ reverses order) */
+    int64_t h[2], m[2];
+    h[0] = (int64_t)plan_fingerprint(lp[i]);
     h[1] = ~h[0];
-    TESS_MPI_CHECK(MPI_Allreduce(h, m, 2, MPI_UINT64_T, MPI_MAX, comm));
+    TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, h, m, 2, TESS_I64, TESS_OP_MAX,
+                                   TESS_MEM_HOST, NULL));
     TESS_REQUIRE(m[0] == h[0] && m[1] == h[1], TESS_ERR_FFT,
                  "FFTW chose different algorithms on different ranks for lines of length %lld",
                  (long long)d[i].n);
@@ -363,4 +373,9 @@ const tess_fft_backend_t tess_fft_backend_fftw = {
   .line_exec = fftw_line_exec,
   .line_destroy = fftw_line_destroy,
   .line_plan_measured = fftw_line_plan_measured,
+  /* FFTW works on host memory: the host executor (fft_exec_host.c) */
+  .buf_alloc = fft_host_buf_alloc,
+  .buf_free = fft_host_buf_free,
+  .exec_lines = fft_host_exec_lines,
+  .exec_copy = fft_host_exec_copy,
 };

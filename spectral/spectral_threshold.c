@@ -6,6 +6,7 @@
  * doubles) with global histograms, ties broken by the smaller global linear
  * index (a second radix select). So the kept set is the same on any rank
  * count and decomposition. */
+#include <tessera/comm.h>
 #include <tessera/spectral_ops.h>
 #include "spectral_internal.h"
 
@@ -29,6 +30,19 @@ cleanup:
   return err;
 }
 
+/* The mesh axes of one full copy of the array (those its spec uses): sums
+ * over them count every element once even when the mesh has axes the array
+ * is replicated over. */
+static unsigned owner_axes(const tess_array_t *a)
+{
+  tess_shardspec_t sp;
+  unsigned mask = 0;
+  tess_array_spec(a, &sp);
+  for (int i = 0; i < sp.ndim; i++)
+    if (sp.axis[i] >= 0) mask |= 1u << sp.axis[i];
+  return mask;
+}
+
 static uint64_t key_of(double re, double im)
 {
   double m2 = re * re + im * im;
@@ -42,7 +56,8 @@ static uint64_t key_of(double re, double im)
  * of x over `sel`, globally. On return *need is how many elements equal to
  * the result still belong to the selection. */
 static tess_err_t radix_select(const uint64_t *x, const unsigned char *sel, int64_t n, int64_t *need,
-                               int descending, MPI_Comm comm, uint64_t *result)
+                               int descending, tess_mesh_t *mesh, unsigned owners,
+                               uint64_t *result)
 {
   tess_err_t err = TESS_OK;
   uint64_t prefix = 0;
@@ -52,7 +67,8 @@ static tess_err_t radix_select(const uint64_t *x, const unsigned char *sel, int6
     memset(hist, 0, sizeof hist);
     for (int64_t i = 0; i < n; i++)
       if (sel[i] && (x[i] & hi_mask) == (prefix & hi_mask)) hist[(x[i] >> shift) & 255]++;
-    TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, hist, 256, MPI_INT64_T, MPI_SUM, comm));
+    TESS_CHECK(tess_comm_allreduce(mesh, owners, hist, hist, 256, TESS_I64, TESS_OP_SUM,
+                                   TESS_MEM_HOST, NULL));
     int d = descending ? 255 : 0, step = descending ? -1 : 1;
     for (; d >= 0 && d <= 255; d += step) {
       if (hist[d] >= *need) break;
@@ -131,11 +147,14 @@ tess_err_t tess_spectral_threshold(tess_array_t *X, const tess_spectral_grid_t *
 {
   tess_err_t err = TESS_OK;
   th_ctx_t c;
-  MPI_Comm owners, all;
+  tess_mesh_t *mesh = NULL;
+  unsigned owners = 0;
   int64_t tot[2], kept[2];
   unsigned char *sel = NULL;
   memset(&c, 0, sizeof c);
   TESS_REQUIRE(X && g, TESS_ERR_ARG, "NULL argument");
+  mesh = tess_array_mesh(X);
+  owners = owner_axes(X);
   TESS_REQUIRE(rule >= TESS_THRESH_HARD && rule <= TESS_THRESH_KEEP_FRACTION, TESS_ERR_ARG,
                "unknown threshold rule %d", (int)rule);
   TESS_REQUIRE(isfinite(value) && value >= 0, TESS_ERR_ARG,
@@ -144,8 +163,6 @@ tess_err_t tess_spectral_threshold(tess_array_t *X, const tess_spectral_grid_t *
                "keep_fraction %g: expected a fraction in [0, 1]", value);
   c.single = tess_array_dtype(X) == TESS_C64;
   c.rule = rule;
-  TESS_CHECK(tess_spectral_owner_comm(X, &owners));
-  all = tess_mesh_comm(tess_array_mesh(X));
   if (rule == TESS_THRESH_KEEP_FRACTION) {
     int64_t nloc = tess_array_local_count(X);
     c.keys = malloc(sizeof(uint64_t) * (size_t)(nloc + 1));
@@ -154,10 +171,12 @@ tess_err_t tess_spectral_threshold(tess_array_t *X, const tess_spectral_grid_t *
     TESS_REQUIRE(c.keys && c.gidx && sel, TESS_ERR_MEM, "threshold keys (%lld)", (long long)nloc);
   }
   TESS_CHECK(tess_spectral_foreach(X, g, visit_max, &c));
-  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &c.maxabs, 1, MPI_DOUBLE, MPI_MAX, all));
+  TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, &c.maxabs, &c.maxabs, 1, TESS_F64,
+                                 TESS_OP_MAX, TESS_MEM_HOST, NULL));
   tot[0] = c.total;
   tot[1] = c.total_w;
-  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, tot, 2, MPI_INT64_T, MPI_SUM, owners));
+  TESS_CHECK(tess_comm_allreduce(mesh, owners, tot, tot, 2, TESS_I64, TESS_OP_SUM, TESS_MEM_HOST,
+                                 NULL));
   switch (rule) {
   case TESS_THRESH_HARD:
   case TESS_THRESH_SOFT: c.t = value; break;
@@ -168,10 +187,10 @@ tess_err_t tess_spectral_threshold(tess_array_t *X, const tess_spectral_grid_t *
     if (K <= 0) { c.keep_none = 1; c.t = INFINITY; break; }
     if (K >= tot[0]) { c.keep_all = 1; break; }
     memset(sel, 1, (size_t)c.n + 1);
-    TESS_CHECK(radix_select(c.keys, sel, c.n, &need, 1, owners, &c.tkey));
+    TESS_CHECK(radix_select(c.keys, sel, c.n, &need, 1, mesh, owners, &c.tkey));
     /* ties at tkey: keep the `need` smallest global indices */
     for (int64_t i = 0; i < c.n; i++) sel[i] = c.keys[i] == c.tkey;
-    TESS_CHECK(radix_select(c.gidx, sel, c.n, &need, 0, owners, &c.tidx));
+    TESS_CHECK(radix_select(c.gidx, sel, c.n, &need, 0, mesh, owners, &c.tidx));
     memcpy(&m2, &c.tkey, sizeof m2);
     c.t = sqrt(m2);
     break;
@@ -180,7 +199,8 @@ tess_err_t tess_spectral_threshold(tess_array_t *X, const tess_spectral_grid_t *
   TESS_CHECK(tess_spectral_foreach(X, g, visit_apply, &c));
   kept[0] = c.kept;
   kept[1] = c.kept_w;
-  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, kept, 2, MPI_INT64_T, MPI_SUM, owners));
+  TESS_CHECK(tess_comm_allreduce(mesh, owners, kept, kept, 2, TESS_I64, TESS_OP_SUM,
+                                 TESS_MEM_HOST, NULL));
   if (stats) {
     stats->kept = kept[0];
     stats->kept_modes = kept[1];
@@ -214,20 +234,19 @@ tess_err_t tess_spectral_count_nonzero(tess_array_t *X, const tess_spectral_grid
 {
   tess_err_t err = TESS_OK;
   th_ctx_t c;
-  MPI_Comm owners;
   int64_t cnt[4];
   memset(&c, 0, sizeof c);
   TESS_REQUIRE(X && g && stats, TESS_ERR_ARG, "NULL argument");
   c.single = tess_array_dtype(X) == TESS_C64;
-  TESS_CHECK(tess_spectral_owner_comm(X, &owners));
   TESS_CHECK(tess_spectral_foreach(X, g, visit_count, &c));
   cnt[0] = c.kept;
   cnt[1] = c.kept_w;
   cnt[2] = c.total;
   cnt[3] = c.total_w;
-  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cnt, 4, MPI_INT64_T, MPI_SUM, owners));
-  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &c.maxabs, 1, MPI_DOUBLE, MPI_MAX,
-                               tess_mesh_comm(tess_array_mesh(X))));
+  TESS_CHECK(tess_comm_allreduce(tess_array_mesh(X), owner_axes(X), cnt, cnt, 4, TESS_I64,
+                                 TESS_OP_SUM, TESS_MEM_HOST, NULL));
+  TESS_CHECK(tess_comm_allreduce(tess_array_mesh(X), TESS_AXES_ALL, &c.maxabs, &c.maxabs, 1,
+                                 TESS_F64, TESS_OP_MAX, TESS_MEM_HOST, NULL));
   memset(stats, 0, sizeof *stats);
   stats->kept = cnt[0];
   stats->kept_modes = cnt[1];

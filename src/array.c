@@ -274,8 +274,8 @@ static tess_err_t gather_scatter(tess_array_t *a, int root, void *global, int to
 {
   tess_err_t err = TESS_OK;
   int *counts = NULL, *displs = NULL, rank;
+  size_t *zc = NULL, *zd = NULL;
   char *packed = NULL;
-  MPI_Datatype et = MPI_DATATYPE_NULL;
   TESS_REQUIRE(a != NULL, TESS_ERR_ARG, "NULL array");
   TESS_REQUIRE(a->space == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
                "gather/scatter need a host array");
@@ -285,44 +285,50 @@ static tess_err_t gather_scatter(tess_array_t *a, int root, void *global, int to
   /* Only the root knows whether its buffer is there: tell everyone, so that
    * a bad call fails on all ranks instead of leaving them in Gatherv. */
   int root_ok = global != NULL || tess_array_global_count(a) == 0;
-  TESS_MPI_CHECK(MPI_Bcast(&root_ok, 1, MPI_INT, root, a->mesh->cart));
+  TESS_CHECK(tess_comm_bcast(a->mesh, TESS_AXES_ALL, &root_ok, 1, TESS_I32, root, TESS_MEM_HOST,
+                             NULL));
   TESS_REQUIRE(root_ok, TESS_ERR_ARG, "NULL global buffer on the root rank %d", root);
   counts = malloc(sizeof(int) * (size_t)a->mesh->size);
   displs = malloc(sizeof(int) * (size_t)a->mesh->size);
-  TESS_REQUIRE(counts && displs, TESS_ERR_MEM, "gather layout");
+  zc = malloc(sizeof *zc * (size_t)a->mesh->size);
+  zd = malloc(sizeof *zd * (size_t)a->mesh->size);
+  TESS_REQUIRE(counts && displs && zc && zd, TESS_ERR_MEM, "gather layout");
   TESS_CHECK(gather_layout(a, counts, displs));
-  TESS_MPI_CHECK(MPI_Type_contiguous((int)a->esize, MPI_BYTE, &et));
-  TESS_MPI_CHECK(MPI_Type_commit(&et));
+  for (int r = 0; r < a->mesh->size; r++) {
+    zc[r] = (size_t)counts[r];
+    zd[r] = (size_t)displs[r];
+  }
   if (rank == root) {
     int64_t total = (int64_t)displs[a->mesh->size - 1] + counts[a->mesh->size - 1];
     TESS_CHECK(tess_malloc(TESS_MEM_HOST, (size_t)total * a->esize, (void **)&packed));
   }
-  int mine = counts[rank];
+  size_t mine = zc[rank];
+  /* mesh rank r is rank r of the all-axes communicator: the layout's order */
   if (to_root) {
-    TESS_MPI_CHECK(MPI_Gatherv(a->data, mine, et, packed, counts, displs, et, root,
-                               a->mesh->cart));
+    TESS_CHECK(tess_comm_gatherv(a->mesh, TESS_AXES_ALL, a->data, mine, packed, zc, zd, a->dtype,
+                                 root, TESS_MEM_HOST, NULL));
     if (rank == root) unpack_all(a, displs, counts, packed, global, 1);
   } else {
     if (rank == root) unpack_all(a, displs, counts, packed, (char *)global, 0);
-    TESS_MPI_CHECK(MPI_Scatterv(packed, counts, displs, et, a->data, mine, et, root,
-                                a->mesh->cart));
+    TESS_CHECK(tess_comm_scatterv(a->mesh, TESS_AXES_ALL, packed, zc, zd, a->data, mine,
+                                  a->dtype, root, TESS_MEM_HOST, NULL));
     /* Replicas: the owner is rank 0 of the communicator over the unused axes
      * (its coordinates there are all 0); it passes its block on. */
     unsigned unused = (1u << a->mesh->naxes) - 1;
     for (int d = 0; d < a->ndim; d++)
       if (a->spec.axis[d] != TESS_REPLICATED) unused &= ~(1u << a->spec.axis[d]);
     if (unused) {
-      MPI_Comm rc;
-      TESS_CHECK(tess_mesh_subset_comm(a->mesh, unused, &rc));
       TESS_REQUIRE(a->lcount <= INT_MAX, TESS_ERR_UNSUPPORTED, "block too large to scatter");
-      TESS_MPI_CHECK(MPI_Bcast(a->data, (int)a->lcount, et, 0, rc));
+      TESS_CHECK(tess_comm_bcast(a->mesh, unused, a->data, (size_t)a->lcount, a->dtype, 0,
+                                 TESS_MEM_HOST, NULL));
     }
   }
 cleanup:
-  if (et != MPI_DATATYPE_NULL) MPI_Type_free(&et);
   tess_free(TESS_MEM_HOST, (void **)&packed);
   free(counts);
   free(displs);
+  free(zc);
+  free(zd);
   return err;
 }
 

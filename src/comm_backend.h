@@ -1,9 +1,12 @@
 /* src/comm_backend.h: the interface a collective backend implements.
- * comm.c validates arguments, converts counts and picks a backend from the
- * table in comm.c by memory space; a backend only moves bytes. Counts here
- * are already checked to fit in int. The GPU issue adds NCCL, CUDA-aware MPI
- * and host-staged backends as further instances of this struct (each gets
- * the mesh and axis mask, so NCCL can cache one ncclComm per subset). */
+ * comm.c validates arguments, resolves the subset communicator and picks a
+ * backend from the table in comm.c by memory space; a backend only moves
+ * bytes. Counts are size_t here: a backend with an int limit (MPI) checks
+ * it itself and says so (TESS_ERR_ARG with the number), NCCL takes size_t.
+ * The context carries the stream (NULL = default; host MPI ignores it).
+ * The GPU issue adds NCCL, CUDA-aware MPI and host-staged backends as
+ * further instances of this struct (each gets the mesh and axis mask, so
+ * NCCL can cache one ncclComm per subset). */
 #ifndef TESSERA_COMM_BACKEND_H
 #define TESSERA_COMM_BACKEND_H
 #include "mesh_internal.h"
@@ -13,31 +16,51 @@ typedef struct {
   unsigned axes;      /* axis mask */
   MPI_Comm comm;      /* the subset communicator for `axes` */
   int rank, size;     /* in comm */
+  tess_stream_t stream;
 } tess_comm_ctx_t;
 
-typedef struct {
+typedef struct tess_comm_backend_ops {
   tess_comm_backend_t id;
   const char *name;
   /* 1 if this backend can take buffers in `space` in this run. */
   int (*handles)(tess_memspace_t space);
-  tess_err_t (*allreduce)(const tess_comm_ctx_t *c, const void *send, void *recv, int count,
+  tess_err_t (*allreduce)(const tess_comm_ctx_t *c, const void *send, void *recv, size_t count,
                           tess_dtype_t t, tess_op_t op);
-  tess_err_t (*bcast)(const tess_comm_ctx_t *c, void *buf, int count, tess_dtype_t t, int root);
-  tess_err_t (*allgather)(const tess_comm_ctx_t *c, const void *send, int count, void *recv,
+  tess_err_t (*bcast)(const tess_comm_ctx_t *c, void *buf, size_t count, tess_dtype_t t,
+                      int root);
+  tess_err_t (*allgather)(const tess_comm_ctx_t *c, const void *send, size_t count, void *recv,
                           tess_dtype_t t);
-  tess_err_t (*allgatherv)(const tess_comm_ctx_t *c, const void *send, int count, void *recv,
-                           const int counts[], const int displs[], tess_dtype_t t);
-  tess_err_t (*alltoall)(const tess_comm_ctx_t *c, const void *send, void *recv, int count,
+  tess_err_t (*allgatherv)(const tess_comm_ctx_t *c, const void *send, size_t count, void *recv,
+                           const size_t counts[], const size_t displs[], tess_dtype_t t);
+  /* counts/displs only read on the root */
+  tess_err_t (*gatherv)(const tess_comm_ctx_t *c, const void *send, size_t count, void *recv,
+                        const size_t counts[], const size_t displs[], tess_dtype_t t, int root);
+  tess_err_t (*scatterv)(const tess_comm_ctx_t *c, const void *send, const size_t counts[],
+                         const size_t displs[], void *recv, size_t count, tess_dtype_t t,
+                         int root);
+  tess_err_t (*alltoall)(const tess_comm_ctx_t *c, const void *send, void *recv, size_t count,
                          tess_dtype_t t);
-  tess_err_t (*alltoallv)(const tess_comm_ctx_t *c, const void *send, const int scounts[],
-                          const int sdispls[], void *recv, const int rcounts[],
-                          const int rdispls[], tess_dtype_t t);
-  /* NULL: this backend cannot take derived datatypes */
-  tess_err_t (*alltoallw)(const tess_comm_ctx_t *c, const void *send, const int scounts[],
-                          const int sdispls[], const MPI_Datatype stypes[], void *recv,
-                          const int rcounts[], const int rdispls[], const MPI_Datatype rtypes[]);
+  /* Planned all-to-all. stypes/rtypes NULL: alltoallv of dtype t (scounts
+   * NULL: in place); else alltoallw with byte displacements (a backend that
+   * takes no MPI datatypes returns TESS_ERR_UNSUPPORTED). The plan copies
+   * what it needs from the arrays; datatypes are borrowed. */
+  tess_err_t (*a2a_plan)(const tess_comm_ctx_t *c, const size_t sc[], const size_t sd[],
+                         const MPI_Datatype st[], const size_t rc[], const size_t rd[],
+                         const MPI_Datatype rt[], tess_dtype_t t, void **bp);
+  /* req NULL: blocking. send == recv: in place (alltoallv only). */
+  tess_err_t (*a2a_start)(void *bp, const tess_comm_ctx_t *c, const void *send, void *recv,
+                          tess_comm_request_t *req);
+  void (*a2a_free)(void *bp);
   tess_err_t (*reduce_scatter)(const tess_comm_ctx_t *c, const void *send, void *recv,
-                               int count, tess_dtype_t t, tess_op_t op);
+                               size_t count, tess_dtype_t t, tess_op_t op);
+  tess_err_t (*isend)(const tess_comm_ctx_t *c, const void *buf, size_t count, tess_dtype_t t,
+                      int peer, int tag, tess_comm_request_t *req);
+  tess_err_t (*irecv)(const tess_comm_ctx_t *c, void *buf, size_t count, tess_dtype_t t,
+                      int peer, int tag, tess_comm_request_t *req);
+  /* Requests handed to these were all started by this backend. */
+  tess_err_t (*wait)(tess_comm_request_t *req);
+  tess_err_t (*waitany)(int n, tess_comm_request_t req[], int *index);
+  tess_err_t (*waitall)(int n, tess_comm_request_t req[]);
 } tess_comm_backend_ops_t;
 
 extern const tess_comm_backend_ops_t tess_comm_backend_host_mpi;

@@ -3,10 +3,14 @@
  * specs and mesh coordinates, so each rank lists what it sends and receives
  * without talking to anyone (one allreduce picks the communicator).
  * Execution copies this rank's own overlap directly, then makes ONE
- * collective over the smallest mesh subset that contains all exchanges:
- * either a packed MPI_Alltoallv (boxes that are already contiguous are sent
+ * exchange over the smallest mesh subset that contains all exchanges:
+ * either a packed alltoallv (boxes that are already contiguous are sent
  * from / received into the arrays in place, the rest are packed with memcpy
- * of whole innermost runs), or MPI_Alltoallw with subarray datatypes.
+ * of whole innermost runs), or alltoallw with subarray datatypes, or (large
+ * plans) point-to-point segments. All of it goes through tess_comm (comm.h):
+ * planned all-to-alls made here, started per execute, so a GPU backend
+ * moves the same bytes. The distributed FFT's transposes use the packed
+ * form below (tess_reshard_create_packed): one transpose engine.
  *
  * Replicated sources: a block held by several ranks (the spec leaves some
  * mesh axes unused) is sent by the copy whose coordinates on the unused
@@ -14,6 +18,8 @@
  * of each block and traffic stays within the receiver's replica group. */
 #include "array_internal.h"
 #include "mesh_internal.h"
+
+#include <tessera/comm.h>
 
 #include <tessera/log.h>
 #include <tessera/reshard.h>
@@ -43,8 +49,11 @@ struct tess_reshard {
   box_t self_src, self_dst;          /* same extent; offsets in src and dst blocks */
   int nsend, nrecv;
   box_t *send, *recv;                /* excluding self */
-  MPI_Comm comm;                     /* borrowed from the mesh's subset cache */
+  MPI_Comm comm;                     /* borrowed from the mesh's subset cache (peer ranks) */
+  unsigned mask;                     /* its axes: what every tess_comm call runs over */
   int csize;
+  int packed;                        /* tess_reshard_create_packed: chunks, no arrays */
+  tess_comm_a2a_t *a2a;              /* the planned alltoallv / alltoallw */
   method_t method;
   int stream;                        /* copies use streaming stores (large plans) */
   int overlap;                       /* non-blocking exchange, own part copied meanwhile */
@@ -236,6 +245,32 @@ cleanup:
   return err;
 }
 
+/* The planned all-to-all of the int layout arrays (size_t for tess_comm). */
+static tess_err_t plan_a2a(tess_reshard_t *p, const int *sc, const int *sd,
+                           const MPI_Datatype *st, const int *rc, const int *rd,
+                           const MPI_Datatype *rt)
+{
+  tess_err_t err = TESS_OK;
+  int n = p->csize;
+  size_t *v = malloc(sizeof *v * (size_t)(4 * n + 1));
+  TESS_REQUIRE(v != NULL, TESS_ERR_MEM, "reshard plan");
+  for (int i = 0; i < n; i++) {
+    v[i] = (size_t)sc[i];
+    v[n + i] = (size_t)sd[i];
+    v[2 * n + i] = (size_t)rc[i];
+    v[3 * n + i] = (size_t)rd[i];
+  }
+  if (st)
+    TESS_CHECK(tess_comm_alltoallw_plan(p->mesh, p->mask, v, v + n, st, v + 2 * n, v + 3 * n, rt,
+                                        TESS_MEM_HOST, &p->a2a));
+  else
+    TESS_CHECK(tess_comm_alltoallv_plan(p->mesh, p->mask, v, v + n, v + 2 * n, v + 3 * n,
+                                        p->dtype, TESS_MEM_HOST, &p->a2a));
+cleanup:
+  free(v);
+  return err;
+}
+
 static tess_err_t setup_alltoallv(tess_reshard_t *p)
 {
   tess_err_t err = TESS_OK;
@@ -277,6 +312,8 @@ static tess_err_t setup_alltoallv(tess_reshard_t *p)
   }
   if (!p->send_direct) TESS_CHECK(tess_malloc(TESS_MEM_HOST, (size_t)soff * p->esize, &p->sendbuf));
   if (!p->recv_direct) TESS_CHECK(tess_malloc(TESS_MEM_HOST, (size_t)roff * p->esize, &p->recvbuf));
+  if (!p->pipeline)
+    TESS_CHECK(plan_a2a(p, p->scounts, p->sdispls, NULL, p->rcounts, p->rdispls, NULL));
 cleanup:
   return err;
 }
@@ -325,6 +362,8 @@ cleanup:
     if (p->stypes[i] == MPI_DATATYPE_NULL) p->stypes[i] = MPI_BYTE;
     if (p->rtypes[i] == MPI_DATATYPE_NULL) p->rtypes[i] = MPI_BYTE;
   }
+  if (err == TESS_OK)   /* (after the loop above: every slot holds a valid type) */
+    err = plan_a2a(p, p->wscounts, p->wsdispls, p->stypes, p->wrcounts, p->wrdispls, p->rtypes);
   return err;
 }
 
@@ -386,7 +425,9 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   TESS_CHECK(list_boxes(p, &mask));
   /* Every exchange stays within the subset of axes along which any pair
    * of partners differs: the smallest communicator for the collective. */
-  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &mask, 1, MPI_UNSIGNED, MPI_BOR, p->mesh->cart));
+  TESS_CHECK(tess_comm_allreduce(p->mesh, TESS_AXES_ALL, &mask, &mask, 1, TESS_I32, TESS_OP_BOR,
+                                 TESS_MEM_HOST, NULL));
+  p->mask = mask;
   TESS_CHECK(tess_mesh_subset_comm(p->mesh, mask, &p->comm));
   TESS_MPI_CHECK(MPI_Comm_size(p->comm, &p->csize));
   TESS_CHECK(translate_peers(p));
@@ -412,7 +453,8 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   if (lerr == TESS_OK)
     lerr = p->method == METHOD_ALLTOALLW ? setup_alltoallw(p) : setup_alltoallv(p);
   int agree[5] = {lerr != TESS_OK, (int)p->method, -(int)p->method, p->overlap, p->pipeline};
-  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, agree, 5, MPI_INT, MPI_MAX, p->mesh->cart));
+  TESS_CHECK(tess_comm_allreduce(p->mesh, TESS_AXES_ALL, agree, agree, 5, TESS_I32, TESS_OP_MAX,
+                                 TESS_MEM_HOST, NULL));
   p->overlap = agree[3];
   p->pipeline = agree[4];   /* point-to-point on one rank means on all */
   if (lerr != TESS_OK) {
@@ -438,6 +480,7 @@ void tess_reshard_destroy(tess_reshard_t **plan)
     if (p->stypes[i] != MPI_BYTE && p->stypes[i] != MPI_DATATYPE_NULL) MPI_Type_free(&p->stypes[i]);
   for (int i = 0; p->rtypes && i < p->csize; i++)
     if (p->rtypes[i] != MPI_BYTE && p->rtypes[i] != MPI_DATATYPE_NULL) MPI_Type_free(&p->rtypes[i]);
+  tess_comm_a2a_destroy(&p->a2a);   /* before the types it borrows */
   free(p->stypes);
   free(p->rtypes);
   free(p->wscounts);
@@ -461,6 +504,8 @@ static tess_err_t check_plan(const tess_reshard_t *p, const tess_array_t *src,
 {
   tess_err_t err = TESS_OK;
   TESS_REQUIRE(p != NULL, TESS_ERR_ARG, "NULL plan");
+  TESS_REQUIRE(!p->packed, TESS_ERR_ARG,
+               "a packed reshard plan runs with tess_reshard_execute_packed, not on arrays");
   TESS_CHECK(check_arrays(src, dst));
   TESS_REQUIRE(src->mesh == p->mesh && src->dtype == p->dtype && src->ndim == p->ndim
                    && tess_shardspec_equal(&src->spec, &p->sspec)
@@ -535,9 +580,8 @@ static tess_err_t exchange_pipelined(const tess_reshard_t *p, const tess_array_t
                                      tess_array_t *dst, const char *sb, char *rb)
 {
   tess_err_t err = TESS_OK;
-  MPI_Datatype et = tess_dtype_mpi(p->dtype);
   int nr = 0, ns = 0, k = 0, inplace = 0;
-  MPI_Request *rq = NULL;
+  tess_comm_request_t *rq = NULL;
   int *rbox = NULL, *nseg = NULL;
   int64_t *rrow = NULL, *rows = NULL;
   const int nbox = p->nrecv + p->nsend;   /* receive boxes, then send boxes */
@@ -553,32 +597,34 @@ static tess_err_t exchange_pipelined(const tess_reshard_t *p, const tess_array_t
   rbox = malloc(sizeof *rbox * (size_t)(nr + 1));
   rrow = malloc(sizeof *rrow * (size_t)(nr + 1));
   TESS_REQUIRE(rq && rbox && rrow, TESS_ERR_MEM, "%d reshard segments", nr + ns);
-  for (int i = 0; i < nr + ns; i++) rq[i] = MPI_REQUEST_NULL;
+  for (int i = 0; i < nr + ns; i++) rq[i] = TESS_COMM_REQUEST_NULL;
   for (int i = 0; i < nbox; i++) {
     const int recv = i < p->nrecv;
     const box_t *b = recv ? &p->recv[i] : &p->send[i - p->nrecv];
     const int64_t row = b->count / b->ext[0];
     for (int j = 0; j < nseg[i]; j++, k++) {
       int64_t r0 = j * rows[i], nrow = b->ext[0] - r0 < rows[i] ? b->ext[0] - r0 : rows[i];
-      int cnt = (int)(nrow * row);
+      size_t cnt = (size_t)(nrow * row);
       if (recv) {
         char *buf = segment_buf(p, b, rows[i], r0, p->recv_direct, (char *)dst->data, p->dlshape,
                                 rb, p->rdispls[b->peer], &inplace);
         rbox[k] = i;
         rrow[k] = inplace ? -1 : r0;   /* -1: landed in place, nothing to unpack */
-        TESS_MPI_CHECK(MPI_Irecv(buf, cnt, et, b->peer, j, p->comm, &rq[k]));
+        TESS_CHECK(tess_comm_irecv(p->mesh, p->mask, buf, cnt, p->dtype, b->peer, j,
+                                   TESS_MEM_HOST, NULL, &rq[k]));
       } else {
         const char *buf = segment_buf(p, b, rows[i], r0, p->send_direct, (char *)src->data,
                                       p->slshape, (char *)sb, p->sdispls[b->peer], &inplace);
-        TESS_MPI_CHECK(MPI_Isend(buf, cnt, et, b->peer, j, p->comm, &rq[k]));
+        TESS_CHECK(tess_comm_isend(p->mesh, p->mask, buf, cnt, p->dtype, b->peer, j,
+                                   TESS_MEM_HOST, NULL, &rq[k]));
       }
     }
   }
   copy_self(p, src, dst);
   for (int done = 0; done < nr; done++) {
-    int idx = MPI_UNDEFINED;
-    TESS_MPI_CHECK(MPI_Waitany(nr, rq, &idx, MPI_STATUS_IGNORE));
-    if (idx == MPI_UNDEFINED || p->recv_direct || rrow[idx] < 0) continue;
+    int idx = -1;
+    TESS_CHECK(tess_comm_waitany(nr, rq, &idx));
+    if (idx < 0 || p->recv_direct || rrow[idx] < 0) continue;
     const int i = rbox[idx];
     const box_t *b = &p->recv[i];
     int64_t row = b->count / b->ext[0], ext[TESS_MAX_NDIM], off[TESS_MAX_NDIM];
@@ -591,12 +637,11 @@ static tess_err_t exchange_pipelined(const tess_reshard_t *p, const tess_array_t
                    rb + ((size_t)p->rdispls[b->peer] + (size_t)(rrow[idx] * row)) * p->esize, ext,
                    zero, p->stream);
   }
-  TESS_MPI_CHECK(MPI_Waitall(ns, rq + nr, MPI_STATUSES_IGNORE));
+  TESS_CHECK(tess_comm_waitall(ns, rq + nr));
 cleanup:
   /* never leave a request active (freeing one is erroneous in MPI) */
   if (err && rq)
-    for (int i = 0; i < nr + ns; i++)
-      if (rq[i] != MPI_REQUEST_NULL) MPI_Wait(&rq[i], MPI_STATUS_IGNORE);
+    for (int i = 0; i < nr + ns; i++) (void)tess_comm_wait(&rq[i]);
   free(rq);
   free(rbox);
   free(rrow);
@@ -610,7 +655,7 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
 {
   tess_err_t err = TESS_OK;
   static const int64_t zero[TESS_MAX_NDIM] = {0};
-  MPI_Request rq = MPI_REQUEST_NULL;
+  tess_comm_request_t rq = TESS_COMM_REQUEST_NULL;
   TESS_CHECK(check_plan(p, src, dst));
   tess_log_event_begin(ev_reshard);
   if (p->csize == 1) {
@@ -621,17 +666,14 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
    * is copied while the peers read and write the other parts (disjoint boxes). */
   if (p->method == METHOD_ALLTOALLW) {
     if (p->overlap) {
-      TESS_MPI_CHECK(MPI_Ialltoallw(src->data, p->wscounts, p->wsdispls, p->stypes, dst->data,
-                                    p->wrcounts, p->wrdispls, p->rtypes, p->comm, &rq));
+      TESS_CHECK(tess_comm_a2a_start(p->a2a, src->data, dst->data, NULL, &rq));
       copy_self(p, src, dst);
-      TESS_MPI_CHECK(MPI_Wait(&rq, MPI_STATUS_IGNORE));
+      TESS_CHECK(tess_comm_wait(&rq));
     } else {
       copy_self(p, src, dst);
-      TESS_MPI_CHECK(MPI_Alltoallw(src->data, p->wscounts, p->wsdispls, p->stypes, dst->data,
-                                   p->wrcounts, p->wrdispls, p->rtypes, p->comm));
+      TESS_CHECK(tess_comm_a2a_start(p->a2a, src->data, dst->data, NULL, NULL));
     }
   } else {
-    MPI_Datatype et = tess_dtype_mpi(p->dtype);
     char *sb = p->send_direct ? (char *)src->data : p->sendbuf;
     char *rb = p->recv_direct ? (char *)dst->data : p->recvbuf;
     if (!p->send_direct)
@@ -650,14 +692,12 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
       TESS_CHECK(exchange_pipelined(p, src, dst, sb, rb));
       goto cleanup;   /* unpacked segment by segment */
     } else if (p->overlap) {
-      TESS_MPI_CHECK(MPI_Ialltoallv(sb, p->scounts, p->sdispls, et, rb, p->rcounts, p->rdispls,
-                                    et, p->comm, &rq));
+      TESS_CHECK(tess_comm_a2a_start(p->a2a, sb, rb, NULL, &rq));
       copy_self(p, src, dst);
-      TESS_MPI_CHECK(MPI_Wait(&rq, MPI_STATUS_IGNORE));
+      TESS_CHECK(tess_comm_wait(&rq));
     } else {
       copy_self(p, src, dst);
-      TESS_MPI_CHECK(MPI_Alltoallv(sb, p->scounts, p->sdispls, et, rb, p->rcounts, p->rdispls,
-                                   et, p->comm));
+      TESS_CHECK(tess_comm_a2a_start(p->a2a, sb, rb, NULL, NULL));
     }
     if (!p->recv_direct)
       for (int i = 0; i < p->nrecv; i++) {
@@ -668,7 +708,7 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
   }
 cleanup:
   /* Freeing an active collective request is erroneous in MPI: complete it. */
-  if (rq != MPI_REQUEST_NULL) MPI_Wait(&rq, MPI_STATUS_IGNORE);
+  (void)tess_comm_wait(&rq);
   tess_log_event_end(ev_reshard);
   return err;
 }
@@ -681,5 +721,43 @@ tess_err_t tess_reshard(const tess_array_t *src, tess_array_t *dst)
   TESS_CHECK(tess_reshard_execute(p, src, dst));
 cleanup:
   tess_reshard_destroy(&p);
+  return err;
+}
+
+tess_err_t tess_reshard_create_packed(tess_mesh_t *mesh, unsigned axes, tess_dtype_t t,
+                                      tess_memspace_t space, const size_t scounts[],
+                                      const size_t sdispls[], const size_t rcounts[],
+                                      const size_t rdispls[], tess_reshard_t **plan)
+{
+  tess_err_t err = TESS_OK;
+  tess_reshard_t *p = NULL;
+  TESS_REQUIRE(plan != NULL && mesh != NULL, TESS_ERR_ARG, "NULL argument");
+  *plan = NULL;
+  p = calloc(1, sizeof *p);
+  TESS_REQUIRE(p != NULL, TESS_ERR_MEM, "reshard plan");
+  p->packed = 1;
+  p->mesh = mesh;
+  p->dtype = t;
+  p->esize = tess_dtype_size(t);
+  p->mask = axes;
+  p->comm = MPI_COMM_NULL;
+  TESS_CHECK(tess_comm_rank_size(mesh, axes, NULL, &p->csize));
+  TESS_CHECK(tess_comm_alltoallv_plan(mesh, axes, scounts, sdispls, rcounts, rdispls, t, space,
+                                      &p->a2a));
+  *plan = p;
+  p = NULL;
+cleanup:
+  tess_reshard_destroy(&p);
+  return err;
+}
+
+tess_err_t tess_reshard_execute_packed(const tess_reshard_t *p, const void *send, void *recv,
+                                       tess_stream_t stream)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(p != NULL && p->packed, TESS_ERR_ARG,
+               "tess_reshard_execute_packed needs a plan from tess_reshard_create_packed");
+  TESS_CHECK(tess_comm_a2a_start(p->a2a, send, recv, stream, NULL));
+cleanup:
   return err;
 }

@@ -69,22 +69,22 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
       if (members[k] < mn) mn = members[k];
     }
     buf[0] = world_rank;
-    TESS_CHECK(tess_comm_allreduce(m, mask, buf, out, 1, TESS_I64, TESS_OP_SUM, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_allreduce(m, mask, buf, out, 1, TESS_I64, TESS_OP_SUM, TESS_MEM_HOST, NULL));
     CHECK(out[0] == sum, "%s mask %u: allreduce sum %lld, expected %lld", what, mask,
           (long long)out[0], (long long)sum);
     buf[0] = world_rank;
-    TESS_CHECK(tess_comm_allreduce(m, mask, buf, buf, 1, TESS_I64, TESS_OP_MAX, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_allreduce(m, mask, buf, buf, 1, TESS_I64, TESS_OP_MAX, TESS_MEM_HOST, NULL));
     CHECK(buf[0] == mx, "%s mask %u: in-place allreduce max", what, mask);
     buf[0] = world_rank;
-    TESS_CHECK(tess_comm_allreduce(m, mask, buf, out, 1, TESS_I64, TESS_OP_MIN, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_allreduce(m, mask, buf, out, 1, TESS_I64, TESS_OP_MIN, TESS_MEM_HOST, NULL));
     CHECK(out[0] == mn, "%s mask %u: allreduce min", what, mask);
     /* bcast from the last subset rank. */
     buf[0] = world_rank * 10 + 3;
-    TESS_CHECK(tess_comm_bcast(m, mask, buf, 1, TESS_I64, n - 1, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_bcast(m, mask, buf, 1, TESS_I64, n - 1, TESS_MEM_HOST, NULL));
     CHECK(buf[0] == members[n - 1] * 10 + 3, "%s mask %u: bcast", what, mask);
     /* allgather: everyone's world rank, in subset order. */
     buf[0] = world_rank;
-    TESS_CHECK(tess_comm_allgather(m, mask, buf, 1, out, TESS_I64, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_allgather(m, mask, buf, 1, out, TESS_I64, TESS_MEM_HOST, NULL));
     for (int k = 0; k < n; k++)
       CHECK(out[k] == members[k], "%s mask %u: allgather[%d] = %lld, expected %d", what, mask, k,
             (long long)out[k], members[k]);
@@ -93,13 +93,13 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
     for (int k = 0; k < n; k++) { cnt[k] = (size_t)k + 1; dsp[k] = off; off += cnt[k]; }
     for (int j = 0; j <= myidx; j++) buf[j] = world_rank;
     TESS_CHECK(tess_comm_allgatherv(m, mask, buf, (size_t)myidx + 1, out, cnt, dsp, TESS_I64,
-                                    TESS_MEM_HOST));
+                                    TESS_MEM_HOST, NULL));
     for (int k = 0; k < n; k++)
       for (size_t j = 0; j < cnt[k]; j++)
         CHECK(out[dsp[k] + j] == members[k], "%s mask %u: allgatherv", what, mask);
     /* alltoall: element for k is 1000*me + k. */
     for (int k = 0; k < n; k++) buf[k] = 1000 * world_rank + k;
-    TESS_CHECK(tess_comm_alltoall(m, mask, buf, out, 1, TESS_I64, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_alltoall(m, mask, buf, out, 1, TESS_I64, TESS_MEM_HOST, NULL));
     for (int k = 0; k < n; k++)
       CHECK(out[k] == 1000 * members[k] + myidx, "%s mask %u: alltoall", what, mask);
     /* alltoallv: k sends (k + j) % 3 elements to j. */
@@ -109,7 +109,7 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
       rc_[k] = (size_t)((k + myidx) % 3); rd_[k] = ro; ro += rc_[k];
       for (size_t j = 0; j < sc_[k]; j++) buf[sd_[k] + j] = 100 * world_rank + k;
     }
-    TESS_CHECK(tess_comm_alltoallv(m, mask, buf, sc_, sd_, out, rc_, rd_, TESS_I64, TESS_MEM_HOST));
+    TESS_CHECK(tess_comm_alltoallv(m, mask, buf, sc_, sd_, out, rc_, rd_, TESS_I64, TESS_MEM_HOST, NULL));
     for (int k = 0; k < n; k++)
       for (size_t j = 0; j < rc_[k]; j++)
         CHECK(out[rd_[k] + j] == 100 * members[k] + myidx, "%s mask %u: alltoallv", what, mask);
@@ -125,7 +125,7 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
         wrc[k] = 2; wrd[k] = (size_t)k * 2 * sizeof *out; rt[k] = MPI_INT64_T;
         for (int j = 0; j < 4; j++) buf[4 * k + j] = j % 2 ? -1 : 10000 * world_rank + 10 * k + j / 2;
       }
-      err = tess_comm_alltoallw(m, mask, buf, wsc, wsd, st, out, wrc, wrd, rt, TESS_MEM_HOST);
+      err = tess_comm_alltoallw(m, mask, buf, wsc, wsd, st, out, wrc, wrd, rt, TESS_MEM_HOST, NULL);
       MPI_Type_free(&vec);
       TESS_CHECK(err);
       for (int k = 0; k < n; k++)
@@ -136,20 +136,111 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
     /* reduce_scatter: block k of the sum of (rank + k) over the subset. */
     for (int k = 0; k < n; k++) { buf[2 * k] = world_rank + k; buf[2 * k + 1] = 1; }
     TESS_CHECK(tess_comm_reduce_scatter(m, mask, buf, out, 2, TESS_I64, TESS_OP_SUM,
-                                        TESS_MEM_HOST));
+                                        TESS_MEM_HOST, NULL));
     CHECK(out[0] == sum + (int64_t)n * myidx && out[1] == n, "%s mask %u: reduce_scatter", what,
           mask);
+    /* non-blocking alltoallv, and a planned one started blocking and not */
+    for (int k = 0; k < n; k++) {
+      sc_[k] = (size_t)((myidx + k) % 3 + 1); rc_[k] = (size_t)((k + myidx) % 3 + 1);
+    }
+    so = ro = 0;
+    for (int k = 0; k < n; k++) {
+      sd_[k] = so; so += sc_[k];
+      rd_[k] = ro; ro += rc_[k];
+      for (size_t j = 0; j < sc_[k]; j++) buf[sd_[k] + j] = 7 * world_rank + 1000 * k + (int64_t)j;
+    }
+    for (int variant = 0; variant < 3; variant++) {
+      tess_comm_request_t rq = TESS_COMM_REQUEST_NULL;
+      tess_comm_a2a_t *pl = NULL;
+      memset(out, 0xff, sizeof *out * ro);
+      if (variant == 0) {
+        TESS_CHECK(tess_comm_ialltoallv(m, mask, buf, sc_, sd_, out, rc_, rd_, TESS_I64,
+                                        TESS_MEM_HOST, NULL, &rq));
+        CHECK(rq.backend != NULL, "%s mask %u: ialltoallv left no pending request", what, mask);
+        TESS_CHECK(tess_comm_wait(&rq));
+      } else {
+        TESS_CHECK(tess_comm_alltoallv_plan(m, mask, sc_, sd_, rc_, rd_, TESS_I64, TESS_MEM_HOST,
+                                            &pl));
+        err = tess_comm_a2a_start(pl, buf, out, NULL, variant == 2 ? &rq : NULL);
+        if (err == TESS_OK) err = tess_comm_wait(&rq);
+        tess_comm_a2a_destroy(&pl);
+        TESS_CHECK(err);
+      }
+      CHECK(rq.backend == NULL && rq.mpi == MPI_REQUEST_NULL, "%s mask %u: request not reset",
+            what, mask);
+      for (int k = 0; k < n; k++)
+        for (size_t j = 0; j < rc_[k]; j++)
+          CHECK(out[rd_[k] + j] == 7 * members[k] + 1000 * myidx + (int64_t)j,
+                "%s mask %u: alltoallv variant %d, from %d element %zu", what, mask, variant, k,
+                j);
+    }
+    /* point-to-point ring: send to the next subset rank, receive from the
+     * previous; waitany returns each request once, then -1 */
+    {
+      tess_comm_request_t rq[2];
+      int nxt = (myidx + 1) % n, prv = (myidx + n - 1) % n, idx = 0, seen = 0;
+      buf[0] = 31 * world_rank + 5;
+      out[0] = -1;
+      TESS_CHECK(tess_comm_irecv(m, mask, out, 1, TESS_I64, prv, 9, TESS_MEM_HOST, NULL, &rq[0]));
+      TESS_CHECK(tess_comm_isend(m, mask, buf, 1, TESS_I64, nxt, 9, TESS_MEM_HOST, NULL, &rq[1]));
+      for (int w = 0; w < 2; w++) {
+        TESS_CHECK(tess_comm_waitany(2, rq, &idx));
+        CHECK(idx == 0 || idx == 1, "%s mask %u: waitany index %d", what, mask, idx);
+        if (idx >= 0) seen |= 1 << idx;
+      }
+      TESS_CHECK(tess_comm_waitany(2, rq, &idx));
+      CHECK(seen == 3 && idx == -1, "%s mask %u: waitany saw %d, then %d", what, mask, seen, idx);
+      CHECK(out[0] == 31 * members[prv] + 5, "%s mask %u: ring received %lld", what, mask,
+            (long long)out[0]);
+      TESS_CHECK(tess_comm_irecv(m, mask, out, 1, TESS_I64, prv, 10, TESS_MEM_HOST, NULL, &rq[0]));
+      TESS_CHECK(tess_comm_isend(m, mask, buf, 1, TESS_I64, nxt, 10, TESS_MEM_HOST, NULL, &rq[1]));
+      TESS_CHECK(tess_comm_waitall(2, rq));
+      CHECK(rq[0].backend == NULL && rq[1].backend == NULL, "%s mask %u: waitall", what, mask);
+    }
+    /* gatherv to the last subset rank, scatterv back: k holds k+1 elements */
+    {
+      int root = n - 1;
+      size_t gc[64], gd[64], tot = 0;
+      for (int k = 0; k < n; k++) { gc[k] = (size_t)k + 1; gd[k] = tot; tot += gc[k]; }
+      for (int j = 0; j <= myidx; j++) buf[j] = 100 * world_rank + j;
+      TESS_CHECK(tess_comm_gatherv(m, mask, buf, (size_t)myidx + 1, out, gc, gd, TESS_I64, root,
+                                   TESS_MEM_HOST, NULL));
+      if (myidx == root)
+        for (int k = 0; k < n; k++)
+          for (size_t j = 0; j < gc[k]; j++)
+            CHECK(out[gd[k] + j] == 100 * members[k] + (int64_t)j, "%s mask %u: gatherv", what,
+                  mask);
+      if (myidx == root)
+        for (size_t j = 0; j < tot; j++) out[j] = -out[j];
+      memset(buf, 0, sizeof *buf * (size_t)(myidx + 1));
+      TESS_CHECK(tess_comm_scatterv(m, mask, out, gc, gd, buf, (size_t)myidx + 1, TESS_I64, root,
+                                    TESS_MEM_HOST, NULL));
+      for (int j = 0; j <= myidx; j++)
+        CHECK(buf[j] == -(100 * world_rank + j), "%s mask %u: scatterv", what, mask);
+    }
+    /* bitwise / logical or */
+    {
+      int32_t bits = 1 << (myidx % 31), any = myidx == n - 1;
+      TESS_CHECK(tess_comm_allreduce(m, mask, &bits, &bits, 1, TESS_I32, TESS_OP_BOR,
+                                     TESS_MEM_HOST, NULL));
+      TESS_CHECK(tess_comm_allreduce(m, mask, &any, &any, 1, TESS_I32, TESS_OP_LOR,
+                                     TESS_MEM_HOST, NULL));
+      int32_t want = 0;
+      for (int k = 0; k < n; k++) want |= 1 << (k % 31);
+      CHECK(bits == want && any == 1, "%s mask %u: BOR %d (expected %d), LOR %d", what, mask,
+            bits, want, any);
+    }
   }
   /* Device buffers without a GPU backend: a clear refusal. Counts beyond
    * MPI's int are refused before any buffer is touched. */
   {
     int64_t x = 1;
     CHECK(tess_comm_allreduce(m, 1u, &x, &x, (size_t)INT_MAX + 1, TESS_I64, TESS_OP_SUM,
-                              TESS_MEM_HOST) == TESS_ERR_ARG
+                              TESS_MEM_HOST, NULL) == TESS_ERR_ARG
               && strstr(tess_error_message(), "allreduce count 2147483648 exceeds the MPI limit"),
           "count overflow: %s", tess_error_message());
     tess_error_clear();
-    CHECK(tess_comm_allreduce(m, 1u, &x, &x, 1, TESS_I64, TESS_OP_SUM, TESS_MEM_DEVICE)
+    CHECK(tess_comm_allreduce(m, 1u, &x, &x, 1, TESS_I64, TESS_OP_SUM, TESS_MEM_DEVICE, NULL)
               == TESS_ERR_UNSUPPORTED, "device collective accepted");
     CHECK(strstr(tess_error_message(), "device memory") != NULL, "message: %s",
           tess_error_message());
@@ -158,19 +249,19 @@ static void check_collectives(tess_mesh_t *m, const int sizes[], int naxes, cons
     size_t one[64], zero[64], big[64];
     MPI_Datatype ty[64];
     for (int k = 0; k < 64; k++) { one[k] = 1; zero[k] = 0; big[k] = (size_t)INT_MAX + 1; ty[k] = MPI_INT64_T; }
-    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, ty, buf, one, zero, ty, TESS_MEM_HOST)
+    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, ty, buf, one, zero, ty, TESS_MEM_HOST, NULL)
               == TESS_ERR_ARG && strstr(tess_error_message(), "cannot run in place"),
           "alltoallw in place: %s", tess_error_message());
     tess_error_clear();
-    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, NULL, out, one, zero, ty, TESS_MEM_HOST)
+    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, NULL, out, one, zero, ty, TESS_MEM_HOST, NULL)
               == TESS_ERR_ARG && strstr(tess_error_message(), "NULL counts, displacements or datatypes"),
           "alltoallw NULL types: %s", tess_error_message());
     tess_error_clear();
-    CHECK(tess_comm_alltoallw(m, 1u, buf, big, zero, ty, out, one, zero, ty, TESS_MEM_HOST)
+    CHECK(tess_comm_alltoallw(m, 1u, buf, big, zero, ty, out, one, zero, ty, TESS_MEM_HOST, NULL)
               == TESS_ERR_ARG && strstr(tess_error_message(), "alltoallw send count 2147483648"),
           "alltoallw count overflow: %s", tess_error_message());
     tess_error_clear();
-    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, ty, out, one, zero, ty, TESS_MEM_DEVICE)
+    CHECK(tess_comm_alltoallw(m, 1u, buf, one, zero, ty, out, one, zero, ty, TESS_MEM_DEVICE, NULL)
               == TESS_ERR_UNSUPPORTED, "alltoallw on device memory accepted: %s",
           tess_error_message());
     tess_error_clear();
@@ -299,6 +390,42 @@ int main(int argc, char **argv)
   } else {
     tess_error_print(stderr);
     tess_test_failures++;
+  }
+  /* TESS_AXES_ALL is the whole mesh in its rank order; the one-axis mesh of
+   * a communicator is made once, cached, and destroyed with the communicator */
+  if (tess_mesh_create(MPI_COMM_WORLD, 2, ed, (int[]){1, n}, &m) == TESS_OK) {
+    int64_t v = world_rank, all[64];
+    int r = -1, sz = -1;
+    CHECK(tess_comm_rank_size(m, TESS_AXES_ALL, &r, &sz) == TESS_OK && r == world_rank
+              && sz == n, "all-axes rank %d size %d", r, sz);
+    CHECK(tess_comm_allgather(m, TESS_AXES_ALL, &v, 1, all, TESS_I64, TESS_MEM_HOST, NULL)
+              == TESS_OK, "all-axes allgather");
+    for (int k = 0; k < n && k < 64; k++) CHECK(all[k] == k, "all-axes allgather[%d]", k);
+    CHECK(tess_comm_allreduce(m, TESS_AXES_ALL, &v, &v, 1, TESS_F64, TESS_OP_BOR, TESS_MEM_HOST,
+                              NULL) == TESS_ERR_ARG
+              && strstr(tess_error_message(), "expected i32 or i64"), "BOR on f64: %s",
+          tess_error_message());
+    tess_error_clear();
+    tess_comm_request_t none = TESS_COMM_REQUEST_NULL;
+    CHECK(tess_comm_wait(&none) == TESS_OK, "wait on a null request");
+    tess_mesh_destroy(&m);
+  }
+  {
+    MPI_Comm dup;
+    tess_mesh_t *a = NULL, *b = NULL;
+    MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+    CHECK(tess_comm_mesh_of(dup, &a) == TESS_OK && tess_comm_mesh_of(dup, &b) == TESS_OK
+              && a == b && a != NULL, "mesh_of: %p then %p", (void *)a, (void *)b);
+    if (a) {
+      int64_t v = 1;
+      CHECK(tess_mesh_naxes(a) == 1 && tess_mesh_size(a) == n && tess_mesh_rank(a) == world_rank,
+            "mesh_of shape");
+      CHECK(tess_comm_allreduce(a, TESS_AXES_ALL, &v, &v, 1, TESS_I64, TESS_OP_SUM,
+                                TESS_MEM_HOST, NULL) == TESS_OK && v == n, "mesh_of sum %lld",
+            (long long)v);
+    }
+    MPI_Comm_free(&dup);   /* frees the cached mesh (ASan's leak check would see it) */
+    CHECK(tess_comm_mesh_of(MPI_COMM_WORLD, &a) == TESS_OK && a != NULL, "mesh_of(world)");
   }
   int rc = tess_test_finish("mesh");
   MPI_Finalize();

@@ -1,0 +1,216 @@
+/* spectral/fft_exec_host.c: the host executor of FFT plans, used by the
+ * FFTW backend: the line copies between boxes and the aligned scratch (B
+ * lines at a time, fixed batches, zero-padded last batch: see fft.h on
+ * determinism), the scaling, the box repacks and the work buffers (host
+ * memory, tess_malloc). A device backend replaces all of it with kernels on
+ * device buffers; the planner and the driver stay as they are. */
+#include <string.h>
+#include <tessera/memory.h>
+
+#include "fft_internal.h"
+
+tess_err_t fft_host_buf_alloc(size_t bytes, void **ptr)
+{
+  return tess_malloc(TESS_MEM_HOST, bytes, ptr);
+}
+
+void fft_host_buf_free(void **ptr) { tess_free(TESS_MEM_HOST, ptr); }
+
+/* Segments of line (o, i) along dim k of box b (plain, or split along k). */
+static int line_segs(const box_t *b, char *base, int k, int64_t o, int64_t i, int64_t s, seg_t *sg)
+{
+  size_t st = (size_t)s * b->es;
+  if (b->split < 0) {
+    sg[0].t0 = 0;
+    sg[0].len = b->ext[k];
+    sg[0].ptr = base + (size_t)((o * b->ext[k]) * s + i) * b->es;
+    sg[0].stride = st;
+    return 1;
+  }
+  int n = 0;
+  for (int q = 0; q < b->nseg; q++) {
+    if (b->seg_len[q] == 0) continue;
+    sg[n].t0 = b->seg_start[q];
+    sg[n].len = b->seg_len[q];
+    sg[n].ptr = base + b->seg_off[q] + (size_t)((o * b->seg_len[q]) * s + i) * b->es;
+    sg[n].stride = st;
+    n++;
+  }
+  return n;
+}
+
+static inline void copy_elem(char *d, const char *s, size_t es)
+{
+  switch (es) {
+  case 16: memcpy(d, s, 16); break;
+  case 8: memcpy(d, s, 8); break;
+  case 4: memcpy(d, s, 4); break;
+  default: memcpy(d, s, es);
+  }
+}
+
+static void scale_scratch(void *x, size_t nreal, int single, double scale)
+{
+  if (single) {
+    float *f = x, sc = (float)scale;
+    for (size_t i = 0; i < nreal; i++) f[i] *= sc;
+  } else {
+    double *f = x;
+    for (size_t i = 0; i < nreal; i++) f[i] *= scale;
+  }
+}
+
+/* Copies of nb elements between a row and scratch, by element size (so the
+ * compiler sees fixed-size moves); `nt`: contiguous runs use streaming stores. */
+typedef struct { double a, b; } e16_t;
+#define COPY_STRIDED(T, d, dstep, s, sstep, n) do {                           \
+    T *d_ = (T *)(void *)(d); const T *s_ = (const T *)(const void *)(s);     \
+    for (int64_t c_ = 0; c_ < (n); c_++) d_[c_ * (dstep)] = s_[c_ * (sstep)]; \
+  } while (0)
+static void copy_strided(char *d, int64_t dstep, const char *s, int64_t sstep, int64_t n,
+                         size_t es, int nt)
+{
+  if (dstep == 1 && sstep == 1) {
+    if (nt) tess_memcpy_stream(d, s, (size_t)n * es);
+    else memcpy(d, s, (size_t)n * es);
+    return;
+  }
+  switch (es) {
+  case 16: COPY_STRIDED(e16_t, d, dstep, s, sstep, n); break;
+  case 8: COPY_STRIDED(double, d, dstep, s, sstep, n); break;
+  case 4: COPY_STRIDED(float, d, dstep, s, sstep, n); break;
+  default:
+    for (int64_t c = 0; c < n; c++) memcpy(d + (size_t)(c * dstep) * es, s + (size_t)(c * sstep) * es, es);
+  }
+}
+
+/* One FFT step: every line along box dim k, B lines at a time. The last dim
+ * uses contiguous scratch lines (line b at b*pitch: whole-line memcpy);
+ * other dims interleaved scratch (element t of line b at t*pitch + b), so
+ * B neighbouring lines move as rows of B contiguous elements. */
+void fft_host_exec_lines(const tess_fft_backend_t *be, const fft_lines_job_t *st)
+{
+  const box_t *a = st->src, *z = st->dst;
+  const fft_line_desc_t *ld = st->line;
+  char *src = st->src_data, *dst = st->dst_data;
+  seg_t *sg = st->seg;
+  int k = st->dim;
+  int inter = ld->layout == FFT_LINES_INTERLEAVED;
+  int64_t B = ld->batch, pi = ld->ipitch, pz = ld->opitch;
+  int64_t nin = a->ext[k], nout = z->ext[k];
+  int64_t s = fft_prod(a->ext, k + 1, a->nd), outer = fft_prod(a->ext, 0, k);
+  int64_t nl = outer * s;
+  /* scratch steps: between lines (lb) and between a line's elements (lt) */
+  int64_t lbi = inter ? 1 : pi, lti = inter ? pi : 1, lbz = inter ? 1 : pz, ltz = inter ? pz : 1;
+  size_t esi = a->es, eso = z->es;
+  char *si = st->scr_in, *so = st->scr_out;
+  size_t scr_in_elems = (size_t)(inter ? pi * nin : pi * B);
+  size_t nreal_out = (size_t)(inter ? pz * nout : pz * B) * eso /
+                     (st->single ? sizeof(float) : sizeof(double));
+
+  for (int64_t l0 = 0; l0 < nl; l0 += B) {
+    int64_t nb = nl - l0 < B ? nl - l0 : B;
+    int64_t o0 = l0 / s, i0 = l0 % s;
+    if (nb < B) memset(si, 0, scr_in_elems * esi);
+    /* copy in */
+    if (i0 + nb <= s) {                        /* lines i0..i0+nb-1 of outer row o0 */
+      int ns = line_segs(a, src, k, o0, i0, s, sg);
+      for (int q = 0; q < ns; q++)
+        for (int64_t t = 0; t < sg[q].len; t++)
+          copy_strided(si + (size_t)((sg[q].t0 + t) * lti) * esi, lbi,
+                       sg[q].ptr + (size_t)t * sg[q].stride, 1, nb, esi, 0);
+    } else {
+      for (int64_t b = 0; b < nb; b++) {
+        int64_t l = l0 + b;
+        int ns = line_segs(a, src, k, l / s, l % s, s, sg);
+        for (int q = 0; q < ns; q++)
+          copy_strided(si + (size_t)(b * lbi + sg[q].t0 * lti) * esi, lti, sg[q].ptr,
+                       (int64_t)(sg[q].stride / esi), sg[q].len, esi, 0);
+      }
+    }
+    be->line_exec(st->lp, si, so);
+    if (st->scale != 1.0) scale_scratch(so, nreal_out, st->single, st->scale);
+    /* copy out */
+    if (i0 + nb <= s) {
+      int ns = line_segs(z, dst, k, o0, i0, s, sg);
+      for (int q = 0; q < ns; q++)
+        for (int64_t t = 0; t < sg[q].len; t++)
+          copy_strided(sg[q].ptr + (size_t)t * sg[q].stride, 1,
+                       so + (size_t)((sg[q].t0 + t) * ltz) * eso, lbz, nb, eso, st->stream);
+    } else {
+      for (int64_t b = 0; b < nb; b++) {
+        int64_t l = l0 + b;
+        int ns = line_segs(z, dst, k, l / s, l % s, s, sg);
+        for (int q = 0; q < ns; q++)
+          copy_strided(sg[q].ptr, (int64_t)(sg[q].stride / eso),
+                       so + (size_t)(b * lbz + sg[q].t0 * ltz) * eso, ltz, sg[q].len, eso,
+                       st->stream);
+      }
+    }
+  }
+  if (st->stream) tess_stream_fence();
+}
+
+/* Segments of the row (coords c[0..nd-2]) along the last dim of box b. */
+static int row_segs(const box_t *b, char *base, const int64_t *c, seg_t *sg)
+{
+  int nd = b->nd, last = nd - 1;
+  if (b->split < 0 || b->split == last) {
+    int n = 0;
+    int nseg = b->split < 0 ? 1 : b->nseg;
+    for (int q = 0; q < nseg; q++) {
+      int64_t len = b->split < 0 ? b->ext[last] : b->seg_len[q];
+      if (len == 0) continue;
+      int64_t lin = 0;
+      for (int i = 0; i < last; i++) lin = lin * b->ext[i] + c[i];
+      sg[n].t0 = b->split < 0 ? 0 : b->seg_start[q];
+      sg[n].len = len;
+      sg[n].ptr = base + (b->split < 0 ? 0 : b->seg_off[q]) + (size_t)(lin * len) * b->es;
+      sg[n].stride = b->es;
+      n++;
+    }
+    return n;
+  }
+  /* split along an earlier dim: the row lies in one chunk */
+  int j = b->split, q = 0;
+  while (q + 1 < b->nseg && c[j] >= b->seg_start[q] + b->seg_len[q]) q++;
+  int64_t lin = 0;
+  for (int i = 0; i < last; i++) {
+    int64_t e = i == j ? b->seg_len[q] : b->ext[i];
+    int64_t x = i == j ? c[i] - b->seg_start[q] : c[i];
+    lin = lin * e + x;
+  }
+  sg[0].t0 = 0;
+  sg[0].len = b->ext[last];
+  sg[0].ptr = base + b->seg_off[q] + (size_t)(lin * b->ext[last]) * b->es;
+  sg[0].stride = b->es;
+  return 1;
+}
+
+void fft_host_exec_copy(const box_t *a, const char *src, const box_t *z, char *dst, seg_t *sa,
+                        seg_t *sz)
+{
+  int nd = a->nd, last = nd - 1;
+  int64_t nrows = fft_prod(a->ext, 0, last), c[MAXD] = {0};
+  size_t es = a->es;
+  if (a->ext[last] == 0) return;
+  for (int64_t r = 0; r < nrows; r++) {
+    int64_t rem = r;
+    for (int i = last - 1; i >= 0; i--) {
+      c[i] = rem % a->ext[i];
+      rem /= a->ext[i];
+    }
+    int na = row_segs(a, (char *)src, c, sa), nz = row_segs(z, dst, c, sz);
+    int qa = 0, qz = 0;
+    int64_t t = 0;
+    while (qa < na && qz < nz) {       /* merge the two segment lists */
+      int64_t ea = sa[qa].t0 + sa[qa].len, ez = sz[qz].t0 + sz[qz].len;
+      int64_t e = ea < ez ? ea : ez;
+      memcpy(sz[qz].ptr + (size_t)(t - sz[qz].t0) * es, sa[qa].ptr + (size_t)(t - sa[qa].t0) * es,
+             (size_t)(e - t) * es);
+      t = e;
+      if (t == ea) qa++;
+      if (t == ez) qz++;
+    }
+  }
+}
