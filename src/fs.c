@@ -1,5 +1,6 @@
 /* src/fs.c: directories for runs, made by one rank for all. */
 #include <tessera/fs.h>
+#include <tessera/comm.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,7 +31,11 @@ tess_err_t tess_mkdir_all(MPI_Comm comm, const char *dir, const char *what)
     if (stat(dir, &st) == 0) v[0] = S_ISDIR(st.st_mode) ? 0 : ENOTDIR, v[1] = !S_ISDIR(st.st_mode);
     else if (!v[0]) v[0] = errno;
   }
-  TESS_MPI_CHECK(MPI_Bcast(v, 2, MPI_INT, 0, comm));
+  {
+    tess_mesh_t *mesh = NULL;   /* borrowed: the cached one-axis mesh of comm */
+    TESS_CHECK(tess_comm_mesh_of(comm, &mesh));
+    TESS_CHECK(tess_comm_bcast(mesh, TESS_AXES_ALL, v, 2, TESS_I32, 0, TESS_MEM_HOST, NULL));
+  }
   TESS_REQUIRE(!v[1], TESS_ERR_IO, "%s '%s' exists and is not a directory", what, dir);
   TESS_REQUIRE(!v[0], TESS_ERR_IO, "cannot create %s '%s': %s", what, dir, strerror(v[0]));
 cleanup:

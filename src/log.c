@@ -3,8 +3,10 @@
  * (two clock reads and two adds), and the summary is reduced over ranks only
  * once, at the end. Events are matched across ranks by registration order. */
 #include <tessera/log.h>
+#include <tessera/comm.h>
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -124,9 +126,11 @@ tess_err_t tess_log_view(MPI_Comm comm, FILE *fp)
   tess_err_t err = TESS_OK;
   int rank, n = nevents, nmin;
   double *tmax = NULL, *tmin = NULL, *tloc = NULL;
-  long *cmax = NULL, *cloc = NULL;
+  int64_t *cmax = NULL, *cloc = NULL;
+  tess_mesh_t *mesh = NULL;   /* borrowed: the cached one-axis mesh of comm */
   TESS_MPI_CHECK(MPI_Comm_rank(comm, &rank));
-  TESS_MPI_CHECK(MPI_Allreduce(&n, &nmin, 1, MPI_INT, MPI_MIN, comm));
+  TESS_CHECK(tess_comm_mesh_of(comm, &mesh));
+  TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, &n, &nmin, 1, TESS_I32, TESS_OP_MIN, TESS_MEM_HOST, NULL));
   n = nmin;   /* events registered on every rank */
   tmax = calloc((size_t)n + 1, sizeof *tmax);
   tmin = calloc((size_t)n + 1, sizeof *tmin);
@@ -135,16 +139,18 @@ tess_err_t tess_log_view(MPI_Comm comm, FILE *fp)
   cloc = calloc((size_t)n + 1, sizeof *cloc);
   TESS_REQUIRE(tmax && tmin && tloc && cmax && cloc, TESS_ERR_MEM, "log view");
   for (int i = 0; i < n; i++) { tloc[i] = events[i].total; cloc[i] = events[i].count; }
-  TESS_MPI_CHECK(MPI_Reduce(tloc, tmax, n, MPI_DOUBLE, MPI_MAX, 0, comm));
-  TESS_MPI_CHECK(MPI_Reduce(tloc, tmin, n, MPI_DOUBLE, MPI_MIN, 0, comm));
-  TESS_MPI_CHECK(MPI_Reduce(cloc, cmax, n, MPI_LONG, MPI_MAX, 0, comm));
+  /* allreduce, not reduce to rank 0: one path for every backend, and a
+   * table of a few dozen numbers costs nothing extra */
+  TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, tloc, tmax, (size_t)n, TESS_F64, TESS_OP_MAX, TESS_MEM_HOST, NULL));
+  TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, tloc, tmin, (size_t)n, TESS_F64, TESS_OP_MIN, TESS_MEM_HOST, NULL));
+  TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, cloc, cmax, (size_t)n, TESS_I64, TESS_OP_MAX, TESS_MEM_HOST, NULL));
   if (rank == 0 && n > 0) {
     double top = 0;
     for (int i = 0; i < n; i++) if (tmax[i] > top) top = tmax[i];
     fprintf(fp, "%-24s %8s %13s %8s %8s\n", "Event", "Count", "Max time (s)", "Max/Min", "% max");
     for (int i = 0; i < n; i++) {
       if (cmax[i] == 0) continue;
-      fprintf(fp, "%-24s %8ld %13.3e %8.2f %8.1f\n", events[i].name, cmax[i], tmax[i],
+      fprintf(fp, "%-24s %8lld %13.3e %8.2f %8.1f\n", events[i].name, (long long)cmax[i], tmax[i],
               tmin[i] > 0 ? tmax[i] / tmin[i] : 1.0, top > 0 ? 100.0 * tmax[i] / top : 0.0);
     }
   }

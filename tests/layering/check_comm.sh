@@ -21,13 +21,10 @@ ALLOW=(
   # int span (MAX) -> tess_comm_allreduce(TESS_I64/I32) over
   # tess_comm_mesh_of(comm), the one-axis mesh of the caller's MPI_Comm.
   src/exact_acc.c
-  # timing summary of tess_log_view(comm): Allreduce/Reduce of host scalars
-  # -> tess_comm_allreduce over tess_comm_mesh_of(comm).
-  src/log.c
+
   # the signal agreement (LOR of one int) -> tess_comm_allreduce(TESS_OP_LOR).
   src/signal.c
-  # tess_mkdir_all's verdict (Bcast of 2 ints) -> tess_comm_bcast.
-  src/fs.c
+
   # Checkpoints. checkpoint.c / checkpoint_manager.c: status agreement and
   # rank-0-read metadata (Bcast/Allreduce/Barrier of host scalars and strings
   # on the checkpoint's communicator, the one HDF5 is opened on): control
