@@ -333,8 +333,8 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     TESS_CHECK(tess_checkpoint_read_f64(rck, "pinn/lbfgs", st, nlb));
     TESS_CHECK(tess_lbfgs_state_set(lb, st));
     tess_checkpoint_close(&rck);
-    if (rank == 0) printf("pinn: restarted from %s at step %lld on %d ranks\n", opts->restart,
-                          (long long)step0, nranks);
+    if (rank == 0) printf("pinn: restarted from %s at step %lld on %d rank%s\n", opts->restart,
+                          (long long)step0, nranks, nranks == 1 ? "" : "s");
   }
   TESS_CHECK(tess_mkdir_all(MPI_COMM_WORLD, outdir, "run.output_dir"));
   if (rank == 0) {
@@ -439,9 +439,9 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   if (rank == 0) {
     printf("pinn: MLP 2");
     for (int l = 1; l <= nl; l++) printf("->%d", widths[l]);
-    printf(" %s %s, %zu parameters, chunks of %d points, %d ranks, %lld steps (%lld Adam) in %.2f s "
+    printf(" %s %s, %zu parameters, chunks of %d points, %d rank%s, %lld steps (%lld Adam) in %.2f s "
            "(Adam %.2f s, %.2f ms/step)\n",
-           act_s, dt_s, n, tess_pinn_chunk(p), nranks, (long long)total, (long long)adam_steps, t_train, t_adam,
+           act_s, dt_s, n, tess_pinn_chunk(p), nranks, nranks == 1 ? "" : "s", (long long)total, (long long)adam_steps, t_train, t_adam,
            adam_steps ? 1e3 * t_adam / adam_steps : 0.0);
     printf("pinn: final loss %.17g (first %.17g)\n", f, f_first);
   }

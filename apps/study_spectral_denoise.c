@@ -278,8 +278,9 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
 
   if (opts->dry_run) {
     if (rank == 0)
-      printf("spectral_denoise: %zu-D grid, %s field, sigma %g, rule %s %g, %s decomposition on %d ranks\n",
-             nd, kind, f.sigma, rule_s, value, nd == 1 ? "replicated" : pencil ? "pencil" : "slab", size);
+      printf("spectral_denoise: %zu-D grid, %s field, sigma %g, rule %s %g, %s decomposition on %d rank%s\n",
+             nd, kind, f.sigma, rule_s, value, nd == 1 ? "replicated" : pencil ? "pencil" : "slab", size,
+             size == 1 ? "" : "s");
     goto cleanup;
   }
 
@@ -385,9 +386,9 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
       printf("spectral_denoise: %zu-D grid %" PRId64, nd, f.n[0]);
       for (size_t d = 1; d < nd; d++) printf("x%" PRId64, f.n[d]);
       printf(", %s field, noise sigma %g (seed %" PRId64 "), rule %s %g\n", kind, f.sigma, seed, rule_s, value);
-      printf("  ranks %d, %s decomposition, %d transposes per FFT, backend %s, planner %s\n", size,
-             info.grid_axes == 2 ? "pencil" : info.grid_axes == 1 ? "slab" : "replicated",
-             info.ntransposes, info.backend, planner);
+      printf("  %d rank%s, %s decomposition, %d transpose%s per FFT, backend %s, planner %s\n", size,
+             size == 1 ? "" : "s", info.grid_axes == 2 ? "pencil" : info.grid_axes == 1 ? "slab" : "replicated",
+             info.ntransposes, info.ntransposes == 1 ? "" : "s", info.backend, planner);
       printf("  noisy    vs clean: RMS error %.6e  PSNR %8.3f dB\n", rms_n, psnr_n);
       printf("  denoised vs clean: RMS error %.6e  PSNR %8.3f dB  (improvement %.3f dB)\n", rms_d,
              psnr_d, psnr_d - psnr_n);
