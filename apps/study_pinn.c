@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <tessera/checkpoint.h>
+#include <tessera/comm.h>
 #include <tessera/fs.h>
 #include <tessera/deck.h>
 #include <tessera/image.h>
@@ -213,6 +214,22 @@ static tess_err_t put_field(tess_checkpoint_t *ck, tess_array_t *a, const char *
   return tess_checkpoint_write_array(ck, ds, a);
 }
 
+/* Rank 0 writes the loss history; every rank learns whether that failed (one
+ * int allreduce per step), so all stop at the same step with rank 0's error. */
+static tess_err_t agree_history(int rank, tess_err_t herr)
+{
+  tess_err_t err = TESS_OK;
+  tess_mesh_t *wm = NULL;
+  int bad = rank == 0 && herr != TESS_OK, any = 0;
+  TESS_CHECK(tess_comm_mesh_of(MPI_COMM_WORLD, &wm));
+  TESS_CHECK(tess_comm_allreduce(wm, TESS_AXES_ALL, &bad, &any, 1, TESS_I32, TESS_OP_MAX, TESS_MEM_HOST,
+                                 NULL));
+  if (bad) return herr;        /* its message is on this rank's error stack */
+  TESS_REQUIRE(!any, TESS_ERR_IO, "rank 0 could not write the loss history");
+cleanup:
+  return err;
+}
+
 static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
 {
   tess_err_t err = TESS_OK;
@@ -233,11 +250,13 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   tess_mesh_t *fmesh = NULL;
   tess_array_t *fa = NULL;
   double *th = NULL, *g = NULL, *st = NULL, *xg = NULL, *pred = NULL, *ex = NULL, *errf = NULL;
-  FILE *hf = NULL;
+  tess_history_t lh;   /* loss_history.csv (rank 0) */
+  tess_err_t herr = TESS_OK;   /* rank 0: the history's first failure */
   int widths[66];
   boxes_t bx;
   char path[1024];
 
+  memset(&lh, 0, sizeof lh);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &nranks);
   TESS_CHECK(read_cfg(d, &c));
@@ -339,10 +358,12 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   TESS_CHECK(tess_mkdir_all(MPI_COMM_WORLD, outdir, "run.output_dir"));
   if (rank == 0) {
     snprintf(path, sizeof path, "%s/loss_history.csv", outdir);
-    hf = fopen(path, step0 ? "a" : "w");
-    TESS_REQUIRE(hf, TESS_ERR_IO, "cannot write %s", path);
-    if (!step0) fprintf(hf, "step,phase,loss,interior,boundary\n");
+    herr = tess_history_open(&lh, path, "step,phase,loss,interior,boundary", step0);
+    if (!herr && lh.rows < step0)
+      printf("pinn: %s had %lld of the %lld rows up to the checkpoint; it continues from step %lld\n", path,
+             (long long)lh.rows, (long long)step0, (long long)step0 + 1);
   }
+  TESS_CHECK(agree_history(rank, herr));
   tess_checkpoint_policy_t pol = { .dir = ckdir, .prefix = "pinn", .keep = (int)keep,
                                    .every_steps = ckpt_every, .every_seconds = ckpt_secs };
   TESS_CHECK(tess_checkpoint_manager_create(MPI_COMM_WORLD, &pol, &mgr));
@@ -372,8 +393,8 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     int ns = 0;
     TESS_CHECK(tess_pinn_set_losses(p, sl, 2, &ns));
     if (rank == 0) {
-      fprintf(hf, "%lld,%s,%.17g,%.17g,%.17g\n", (long long)s + 1, s < adam_steps ? "adam" : "lbfgs", f,
-              sl[0], sl[1]);
+      herr = tess_history_row(&lh, "%lld,%s,%.17g,%.17g,%.17g\n", (long long)s + 1,
+                              s < adam_steps ? "adam" : "lbfgs", f, sl[0], sl[1]);
       if ((s + 1) % log_every == 0 || s + 1 == total)
         printf("pinn: step %lld/%lld %s loss %.6e (interior %.3e boundary %.3e) %.1f s\n",
                (long long)s + 1, (long long)total, s < adam_steps ? "adam " : "lbfgs", f, sl[0], sl[1],
@@ -381,6 +402,9 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     }
     int due = 0, pending = 0;
     TESS_CHECK(tess_checkpoint_manager_due(mgr, s + 1, &due));
+    /* the rows up to a checkpoint are on disk before it is */
+    if (rank == 0 && !herr && (due || s + 1 == total || stalled)) herr = tess_history_sync(&lh);
+    TESS_CHECK(agree_history(rank, herr));
     if (due || s + 1 == total || stalled) {
       char cpath[512] = "";
       TESS_CHECK(save_ckpt(mgr, d, s + 1, (uint64_t)seed, th, n, adam, lb, cpath));
@@ -390,7 +414,8 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     if (pending) { interrupted = 1; break; }
   }
   double t_train = tess_wtime() - t0;
-  if (hf) { fclose(hf); hf = NULL; }
+  if (rank == 0) herr = tess_history_close(&lh);
+  TESS_CHECK(agree_history(rank, herr));
   if (interrupted) {
     if (rank == 0) printf("pinn: stopped by a signal after writing a checkpoint\n");
     err = TESS_ERR_INTERRUPTED;
@@ -474,7 +499,7 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   if (rank == 0) printf("pinn: wrote %s/pinn_fields.h5 (+ XDMF): predicted, exact, error per field\n", outdir);
   if (rank == 0) printf("pinn: report evaluation %.2f s\n", tess_wtime() - t_ev);
 cleanup:
-  if (hf) fclose(hf);
+  if (lh.fp) fclose(lh.fp);   /* error path: the first failure is the error */
   tess_checkpoint_close(&fck);
   tess_array_destroy(&fa);
   tess_mesh_destroy(&fmesh);
