@@ -122,6 +122,66 @@ cleanup:
   return err;
 }
 
+/* The expression error on the stack, restated as one deck error that names
+ * the file, line, key and entry (the parser's message says the column). */
+static tess_err_t expr_key_error(const tess_deck_t *d, const char *key, size_t k, const char *text)
+{
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s", tess_error_message());
+  tess_error_clear();
+  return tess_deck_key_error(d, key, "entry %zu '%s': %s", k + 1, text, msg);
+}
+
+/* Definitions "name = expr" one by one; messages name the deck entry. */
+static tess_err_t define_all(tess_pinn_t *p, const tess_deck_t *d, const cfg_t *c)
+{
+  for (size_t k = 0; k < c->ndefs; k++) {
+    char name[64];
+    const char *eq = strchr(c->defs[k], '=');
+    if (!eq)
+      return tess_deck_key_error(d, "pde.definitions", "entry %zu '%s': expected \"name = expression\"",
+                                 k + 1, c->defs[k]);
+    size_t a = 0, b = (size_t)(eq - c->defs[k]);
+    while (a < b && c->defs[k][a] == ' ') a++;
+    while (b > a && c->defs[k][b - 1] == ' ') b--;
+    if (b == a || b - a >= sizeof name)
+      return tess_deck_key_error(d, "pde.definitions", "entry %zu '%s': no name (of at most %zu "
+                                 "characters) before '='", k + 1, c->defs[k], sizeof name - 1);
+    memcpy(name, c->defs[k] + a, b - a);
+    name[b - a] = 0;
+    if (tess_pinn_define(p, name, eq + 1)) return expr_key_error(d, "pde.definitions", k, c->defs[k]);
+  }
+  return TESS_OK;
+}
+
+/* Every expression of the deck parsed and resolved against a stand-in
+ * network with the deck's inputs and outputs (the widths do not matter to an
+ * expression), so a typo is a deck error before any work, also in --dry-run. */
+static tess_err_t check_exprs(const tess_deck_t *d, const cfg_t *c)
+{
+  tess_err_t err = TESS_OK;
+  tess_mlp_t *m = NULL;
+  tess_pinn_t *p = NULL;
+  int w[3] = { 2, 1, (int)c->nouts };
+  const struct { const char *key; const char *const *e; size_t n; } lists[] = {
+    { "pde.residuals", c->res, c->nres }, { "boundary.residuals", c->bres, c->nbres },
+    { "report.fields", c->fields, c->nfields }, { "report.exact", c->exact, c->nexact },
+  };
+  TESS_CHECK(tess_mlp_create(2, w, TESS_ACT_TANH, TESS_F64, &m));
+  TESS_CHECK(tess_pinn_create(m, c->ins, c->outs, &p));
+  TESS_CHECK(define_all(p, d, c));
+  for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+    for (size_t k = 0; k < lists[l].n; k++)
+      if (tess_pinn_check_expr(p, lists[l].e[k])) {
+        err = expr_key_error(d, lists[l].key, k, lists[l].e[k]);
+        goto cleanup;
+      }
+cleanup:
+  tess_pinn_destroy(&p);
+  tess_mlp_destroy(&m);
+  return err;
+}
+
 static tess_err_t pinn_check(const tess_deck_t *d)
 {
   tess_err_t err = TESS_OK;
@@ -137,35 +197,7 @@ static tess_err_t pinn_check(const tess_deck_t *d)
     return tess_deck_key_error(d, "report.exact", "one exact expression (and name) per report field: "
                                "%zu fields, %zu exact, %zu names", c.nfields, c.nexact, c.nnames);
   if (c.ngrid != 2) return tess_deck_key_error(d, "report.grid", "expected [nx, ny]");
-  for (size_t k = 0; k < c.ndefs; k++)
-    if (!strchr(c.defs[k], '='))
-      return tess_deck_key_error(d, "pde.definitions", "entry %zu '%s': expected \"name = expression\"",
-                                 k + 1, c.defs[k]);
-cleanup:
-  return err;
-}
-
-/* Definitions "name = expr" one by one; messages name the deck entry. */
-static tess_err_t define_all(tess_pinn_t *p, const tess_deck_t *d, const cfg_t *c)
-{
-  tess_err_t err = TESS_OK;
-  for (size_t k = 0; k < c->ndefs; k++) {
-    char name[64];
-    const char *eq = strchr(c->defs[k], '=');
-    size_t a = 0, b = (size_t)(eq - c->defs[k]);
-    while (a < b && c->defs[k][a] == ' ') a++;
-    while (b > a && c->defs[k][b - 1] == ' ') b--;
-    TESS_REQUIRE(b > a && b - a < sizeof name, TESS_ERR_DECK, "%s: pde.definitions entry %zu: no name "
-                 "before '='", tess_deck_path(d), k + 1);
-    memcpy(name, c->defs[k] + a, b - a);
-    name[b - a] = 0;
-    tess_err_t e = tess_pinn_define(p, name, eq + 1);
-    if (e) {
-      err = tess_error_push(TESS_ERR_DECK, __FILE__, __LINE__, __func__,
-                            "%s: pde.definitions entry %zu ('%s')", tess_deck_path(d), k + 1, name);
-      goto cleanup;
-    }
-  }
+  TESS_CHECK(check_exprs(d, &c));
 cleanup:
   return err;
 }

@@ -347,6 +347,19 @@ cleanup:
   return err;
 }
 
+tess_err_t tess_pinn_check_expr(tess_pinn_t *p, const char *text)
+{
+  tess_err_t err = TESS_OK;
+  tess_jet_spec_t spec;
+  int root = -1;
+  TESS_REQUIRE(p && text, TESS_ERR_ARG, "NULL argument");
+  TESS_CHECK(pinn_expr_parse(p->ex, text, &root));
+  memset(&spec, 0, sizeof spec);
+  TESS_CHECK(pinn_expr_plan(p->ex, &root, 1, p->din, &spec));
+cleanup:
+  return err;
+}
+
 tess_err_t tess_pinn_eval(tess_pinn_t *p, const char *text, size_t npts, const double *x,
                           double *out)
 {

@@ -147,6 +147,11 @@ tess_err_t tess_pinn_set_losses(const tess_pinn_t *pinn, double *losses, int max
  * network's current parameters at npts points x (npts x din). */
 tess_err_t tess_pinn_eval(tess_pinn_t *pinn, const char *text, size_t npts,
                           const double *x, double *out);
+/* Not collective; before or after setup: parse `text` and plan the jet it
+ * needs, as tess_pinn_eval would, without evaluating anything -- unknown
+ * names, syntax, bad coordinates and unsupported derivative orders fail here
+ * (a deck check before any work). */
+tess_err_t tess_pinn_check_expr(tess_pinn_t *pinn, const char *text);
 /* The jet plan setup() chose (for reports and tests). */
 tess_err_t tess_pinn_jet_spec(const tess_pinn_t *pinn, tess_jet_spec_t *spec);
 
