@@ -202,6 +202,106 @@ cleanup:
   return err;
 }
 
+/* What a restart must share with the run that wrote the checkpoint: the
+ * network (shape, activation, dtype, outputs) and the problem it learns
+ * (coordinates, definitions, residuals). Points, weights, schedule and step
+ * counts may change between legs. */
+static const char *const fp_keys[] = { "model.hidden", "model.activation", "model.dtype", "model.outputs",
+                                       "pde.inputs", "pde.definitions", "pde.residuals",
+                                       "boundary.residuals" };
+#define NFP (sizeof fp_keys / sizeof fp_keys[0])
+#define FP_CAP 16384
+
+static void fp_put(char *buf, size_t *len, const char *fmt, const char *s)
+{
+  int r = snprintf(buf + *len, FP_CAP - *len, fmt, s);
+  if (r > 0) *len = *len + (size_t)r < FP_CAP ? *len + (size_t)r : FP_CAP - 1;
+}
+
+/* The fingerprint: one line "key = value" per fp_keys entry, values as TOML
+ * (stored in the checkpoint as attribute "pinn_fingerprint"). */
+static tess_err_t fingerprint(const tess_deck_t *d, char *buf)
+{
+  tess_err_t err = TESS_OK;
+  size_t len = 0;
+  buf[0] = 0;
+  for (size_t k = 0; k < NFP; k++) {
+    char v[32];
+    fp_put(buf, &len, "%s = ", fp_keys[k]);
+    if (strcmp(fp_keys[k], "model.hidden") == 0) {
+      int64_t h[64];
+      size_t n = 0;
+      TESS_CHECK(tess_deck_get_int_array(d, fp_keys[k], h, 64, &n));
+      fp_put(buf, &len, "%s", "[");
+      for (size_t i = 0; i < n; i++) {
+        snprintf(v, sizeof v, "%s%lld", i ? ", " : "", (long long)h[i]);
+        fp_put(buf, &len, "%s", v);
+      }
+      fp_put(buf, &len, "%s", "]\n");
+    } else if (strcmp(fp_keys[k], "model.activation") == 0 || strcmp(fp_keys[k], "model.dtype") == 0) {
+      const char *sv;
+      TESS_CHECK(tess_deck_get_string(d, fp_keys[k], &sv));
+      fp_put(buf, &len, "\"%s\"\n", sv);
+    } else {
+      const char *sv[MAXS];
+      size_t n = 0;
+      TESS_CHECK(tess_deck_get_string_array(d, fp_keys[k], sv, MAXS, &n));
+      fp_put(buf, &len, "%s", "[");
+      for (size_t i = 0; i < n; i++) {
+        fp_put(buf, &len, "%s", i ? ", '" : "'");
+        fp_put(buf, &len, "%s'", sv[i]);
+      }
+      fp_put(buf, &len, "%s", "]\n");
+    }
+  }
+cleanup:
+  return err;
+}
+
+/* The checkpoint's fingerprint (from its attribute, or for a file written
+ * before there was one, from the deck stored in it) against this deck's:
+ * the first differing key is a deck error naming it and both values. */
+static tess_err_t check_fingerprint(tess_checkpoint_t *ck, const tess_deck_t *d, const char *path,
+                                    const char *ck_deck_text)
+{
+  tess_err_t err = TESS_OK;
+  tess_deck_t *old = NULL;
+  char *mine = malloc(FP_CAP), *theirs = malloc(FP_CAP);
+  const char *attr = NULL;
+  TESS_REQUIRE(mine && theirs, TESS_ERR_MEM, "fingerprints");
+  TESS_CHECK(fingerprint(d, mine));
+  if (tess_checkpoint_get_attr_string(ck, "pinn_fingerprint", &attr) == TESS_OK) {
+    snprintf(theirs, FP_CAP, "%s", attr);
+  } else {
+    tess_error_clear();
+    const tess_deck_schema_t *sch = tess_deck_schema(d);
+    TESS_REQUIRE(ck_deck_text, TESS_ERR_DECK, "checkpoint '%s' holds neither a pinn fingerprint nor its deck: "
+                 "cannot check that it fits this deck", path);
+    TESS_CHECK(tess_deck_load_string(ck_deck_text, strlen(ck_deck_text), path, NULL, 0, &sch, 1, &old));
+    TESS_CHECK(fingerprint(old, theirs));
+  }
+  const char *a = mine, *b = theirs;
+  for (size_t k = 0; k < NFP; k++) {
+    const char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
+    if (!ea || !eb) break;
+    if (ea - a != eb - b || memcmp(a, b, (size_t)(ea - a)) != 0) {
+      size_t skip = strlen(fp_keys[k]) + 3;   /* "key = " */
+      err = tess_deck_key_error(d, fp_keys[k], "--restart %s: the checkpoint was trained with %s = %.*s, this "
+                                "deck has %.*s (a restart continues the same network and problem)", path,
+                                fp_keys[k], (int)(eb - b - (ptrdiff_t)skip), b + skip,
+                                (int)(ea - a - (ptrdiff_t)skip), a + skip);
+      goto cleanup;
+    }
+    a = ea + 1;
+    b = eb + 1;
+  }
+cleanup:
+  tess_deck_destroy(&old);
+  free(mine);
+  free(theirs);
+  return err;
+}
+
 typedef struct {
   tess_pinn_box_t in, bd;
 } boxes_t;
@@ -213,6 +313,7 @@ static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_deck_t *d
   tess_err_t err = TESS_OK;
   tess_checkpoint_t *ck = NULL;
   double *st = NULL;
+  char *fp = NULL;
   size_t na = tess_adam_state_size(adam), nl = tess_lbfgs_state_size(lb);
   st = malloc((na > nl ? na : nl) * sizeof *st);
   TESS_REQUIRE(st, TESS_ERR_MEM, "optimizer state");
@@ -220,6 +321,10 @@ static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_deck_t *d
   tess_checkpoint_meta_t meta = { .study = "pinn", .deck_text = tess_deck_text(d), .step = step,
                                   .rng_seed = seed };
   TESS_CHECK(tess_checkpoint_set_meta(ck, &meta));
+  fp = malloc(FP_CAP);
+  TESS_REQUIRE(fp, TESS_ERR_MEM, "fingerprint");
+  TESS_CHECK(fingerprint(d, fp));
+  TESS_CHECK(tess_checkpoint_set_attr_string(ck, "pinn_fingerprint", fp));
   TESS_CHECK(tess_checkpoint_write_f64(ck, "pinn/theta", th, n));
   TESS_CHECK(tess_adam_state_get(adam, st));
   TESS_CHECK(tess_checkpoint_write_f64(ck, "pinn/adam", st, na));
@@ -230,6 +335,7 @@ static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_deck_t *d
 cleanup:
   tess_checkpoint_close(&ck);
   free(st);
+  free(fp);
   return err;
 }
 
@@ -374,6 +480,7 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     TESS_CHECK(tess_checkpoint_open(MPI_COMM_WORLD, opts->restart, &rck));
     TESS_CHECK(tess_checkpoint_check_study(rck, "pinn"));
     TESS_CHECK(tess_checkpoint_get_meta(rck, &meta));
+    TESS_CHECK(check_fingerprint(rck, d, opts->restart, meta.deck_text));
     step0 = meta.step;
     size_t na = tess_adam_state_size(adam), nlb = tess_lbfgs_state_size(lb);
     st = malloc((na > nlb ? na : nlb) * sizeof *st);
@@ -404,8 +511,19 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   const int64_t total = adam_steps + lbfgs_steps;
   double f = 0, f_first = NAN, t0 = tess_wtime(), t_adam = 0;
   int have_fg = 0, stalled = 0, interrupted = 0;
+  int64_t nrun = 0, nadam = 0;   /* steps taken by this invocation */
+  if (step0 >= total) {
+    /* nothing to train: report the checkpoint's network, with its loss */
+    if (rank == 0)
+      printf("pinn: nothing left to do: the checkpoint is at step %lld and the deck plans %lld (%lld Adam + "
+             "%lld L-BFGS); reporting the checkpoint's network\n", (long long)step0, (long long)total,
+             (long long)adam_steps, (long long)lbfgs_steps);
+    TESS_CHECK(tess_pinn_loss_grad(p, th, &f, NULL));
+  }
   for (int64_t s = step0; s < total && !stalled; s++) {
+    nrun++;
     if (s < adam_steps) {
+      nadam++;
       TESS_CHECK(tess_pinn_loss_grad(p, th, &f, g));
       TESS_CHECK(tess_adam_step(adam, th, g));
       if (s + 1 == adam_steps) t_adam = tess_wtime() - t0;
@@ -496,11 +614,12 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   if (rank == 0) {
     printf("pinn: MLP 2");
     for (int l = 1; l <= nl; l++) printf("->%d", widths[l]);
-    printf(" %s %s, %zu parameters, chunks of %d points, %d rank%s, %lld steps (%lld Adam) in %.2f s "
-           "(Adam %.2f s, %.2f ms/step)\n",
-           act_s, dt_s, n, tess_pinn_chunk(p), nranks, nranks == 1 ? "" : "s", (long long)total, (long long)adam_steps, t_train, t_adam,
-           adam_steps ? 1e3 * t_adam / adam_steps : 0.0);
-    printf("pinn: final loss %.17g (first %.17g)\n", f, f_first);
+    printf(" %s %s, %zu parameters, chunks of %d points, %d rank%s, %lld steps (%lld Adam)", act_s, dt_s, n,
+           tess_pinn_chunk(p), nranks, nranks == 1 ? "" : "s", (long long)nrun, (long long)nadam);
+    if (step0) printf(" after step %lld", (long long)step0);
+    printf(" in %.2f s (Adam %.2f s, %.2f ms/step)\n", t_train, t_adam, nadam ? 1e3 * t_adam / nadam : 0.0);
+    if (nrun) printf("pinn: final loss %.17g (first %.17g)\n", f, f_first);
+    else printf("pinn: final loss %.17g (no steps run: the checkpoint's network)\n", f);
   }
   for (size_t k = 0; k < c.nfields; k++) {
     TESS_CHECK(tess_pinn_eval(p, c.fields[k], NG, xg, pred));
