@@ -465,7 +465,11 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   TESS_CHECK(tess_pinn_add_set(p, "interior", npts, tess_pinn_box_interior, &bx.in, w_in, (int)c.nres, c.res));
   if (c.nbres)
     TESS_CHECK(tess_pinn_add_set(p, "boundary", nbpts, tess_pinn_box_boundary, &bx.bd, w_bd, (int)c.nbres, c.bres));
-  TESS_CHECK(tess_pinn_setup(p, MPI_COMM_WORLD));
+  {
+    const char *ax[1] = { "dp" };   /* data parallel over every rank; also the report's mesh */
+    TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, ax, &nranks, &fmesh));
+  }
+  TESS_CHECK(tess_pinn_setup(p, fmesh, "dp"));
   size_t n = tess_pinn_nparams(p);
   th = malloc(n * sizeof *th);
   g = malloc(n * sizeof *g);
@@ -593,12 +597,10 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     }
   double t_ev = tess_wtime();
   {
-    const char *ax[1] = { "dp" };
     int64_t sh[2] = { NY, NX };
     tess_shardspec_t rs = { .ndim = 2, .axis = { TESS_REPLICATED, TESS_REPLICATED } };
     tess_checkpoint_meta_t meta = { .study = "pinn", .deck_text = tess_deck_text(d), .step = total,
                                     .rng_seed = (uint64_t)seed };
-    TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, ax, &nranks, &fmesh));
     TESS_CHECK(tess_array_create(fmesh, TESS_F64, 2, sh, &rs, TESS_MEM_HOST, &fa));
     snprintf(path, sizeof path, "%s/pinn_fields.h5", outdir);
     TESS_CHECK(tess_checkpoint_begin(MPI_COMM_WORLD, path, &fck));

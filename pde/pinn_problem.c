@@ -185,7 +185,18 @@ cleanup:
   return err;
 }
 
-tess_err_t tess_pinn_setup(tess_pinn_t *p, MPI_Comm comm)
+tess_err_t tess_pinn_setup(tess_pinn_t *p, tess_mesh_t *mesh, const char *dp_axis)
+{
+  tess_err_t err = TESS_OK;
+  int ax = -1;
+  TESS_REQUIRE(mesh && dp_axis, TESS_ERR_ARG, "NULL mesh or axis name");
+  TESS_CHECK(tess_mesh_axis_find(mesh, dp_axis, &ax));
+  TESS_CHECK(tess_pinn_setup_comm(p, tess_mesh_axis_comm(mesh, ax)));
+cleanup:
+  return err;
+}
+
+tess_err_t tess_pinn_setup_comm(tess_pinn_t *p, MPI_Comm comm)
 {
   tess_err_t err = TESS_OK;
   int rank = 0, size = 1;
