@@ -1,18 +1,19 @@
-/* apps/app_history.c: per-step history CSV files of studies (declared in
- * study.h). Every write is checked (a full disk shows at fprintf, fflush,
+/* pde/pinn_history.c: the per-step loss history CSV of tess_pinn_run
+ * (pinn_history.h). Every write is checked (a full disk shows at fprintf, fflush,
  * fsync or fclose, depending on buffering), and the first failure stays the
  * error, naming the file. A restart cuts the file back to the checkpoint's
  * step, so lines that a killed run wrote after its last checkpoint (whole or
  * torn) are dropped and the file ends as the uninterrupted run's would. */
-#include "app.h"
+#include "pinn_history.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static tess_err_t fail(tess_history_t *h, const char *what, int e)
+static tess_err_t fail(pinn_history_t *h, const char *what, int e)
 {
   h->failed = 1;
   return tess_error_push(TESS_ERR_IO, __FILE__, __LINE__, __func__, "%s: %s failed: %s", h->path, what,
@@ -40,7 +41,7 @@ static long keep_prefix(FILE *fp, int64_t step0, int64_t *rows)
   return keep;
 }
 
-tess_err_t tess_history_open(tess_history_t *h, const char *path, const char *header, int64_t step0)
+tess_err_t pinn_history_open(pinn_history_t *h, const char *path, const char *header, int64_t step0)
 {
   tess_err_t err = TESS_OK;
   memset(h, 0, sizeof *h);
@@ -65,7 +66,7 @@ cleanup:
   return err;
 }
 
-tess_err_t tess_history_row(tess_history_t *h, const char *fmt, ...)
+tess_err_t pinn_history_row(pinn_history_t *h, const char *fmt, ...)
 {
   if (h->failed || !h->fp) return h->failed ? TESS_ERR_IO : TESS_OK;
   va_list ap;
@@ -83,7 +84,7 @@ static int sync_fd(FILE *fp)
   return -1;
 }
 
-tess_err_t tess_history_sync(tess_history_t *h)
+tess_err_t pinn_history_sync(pinn_history_t *h)
 {
   if (h->failed || !h->fp) return h->failed ? TESS_ERR_IO : TESS_OK;
   if (fflush(h->fp) != 0) return fail(h, "write", errno);
@@ -91,11 +92,11 @@ tess_err_t tess_history_sync(tess_history_t *h)
   return TESS_OK;
 }
 
-tess_err_t tess_history_close(tess_history_t *h)
+tess_err_t pinn_history_close(pinn_history_t *h)
 {
   tess_err_t err = TESS_OK;
   if (!h->fp) return h->failed ? TESS_ERR_IO : TESS_OK;
-  if (!h->failed) err = tess_history_sync(h);
+  if (!h->failed) err = pinn_history_sync(h);
   if (fclose(h->fp) != 0 && !err && !h->failed) err = fail(h, "close", errno);
   h->fp = NULL;
   return err ? err : h->failed ? TESS_ERR_IO : TESS_OK;
