@@ -64,6 +64,21 @@ typedef struct {
   size_t stride;     /* bytes between consecutive t */
 } fft_seg_t;
 
+/* A plain box stored "staged": as the input scratch images of the line step
+ * that reads it next, B lines per image, laid out as that step's scratch
+ * (layout, pitch; zero lanes past the last line). The reading step transforms
+ * straight from the images, so the writing step's copy-out is the only copy
+ * between the two (fft_layout.c sizes it, the executor writes it). Same
+ * plans, same lines, same bits: only a copy pass is gone. */
+typedef struct {
+  int on;
+  int inter;                 /* the reader's lines are interleaved */
+  size_t es;                 /* element bytes */
+  int64_t B, pitch;          /* the reader's batch and input pitch */
+  int64_t nt, s;             /* the reader's line length, elements after its dim */
+  int64_t img;               /* elements per image */
+} fft_stage_t;
+
 /* One FFT step for the executor: every line along box dim `dim` of src,
  * B at a time through the scratch, transformed by `lp`, scaled, into dst.
  * Everything it touches is the plan's: no allocation per execution. */
@@ -78,6 +93,8 @@ typedef struct {
   int single;
   void *scr_in, *scr_out;    /* the plan's scratch, in the backend's space */
   fft_seg_t *seg;            /* the plan's workspace: one per chunk */
+  const fft_stage_t *src_stage;   /* non-NULL: src is staged for this step */
+  const fft_stage_t *dst_stage;   /* non-NULL: write dst staged for the next step */
 } fft_lines_job_t;
 
 typedef struct tess_fft_backend {
@@ -99,9 +116,13 @@ typedef struct tess_fft_backend {
                                    const fft_line_desc_t *d, void *in, void *out, void **lp);
 
   /* ---- executor ---- */
-  /* Work buffers and scratch in this backend's memory space (aligned). */
+  /* Work buffers and scratch in this backend's memory space (aligned,
+   * zero-filled: staged boxes rely on zero lanes past their last line). */
   tess_err_t (*buf_alloc)(size_t bytes, void **ptr);
   void (*buf_free)(void **ptr);                  /* safe on NULL; sets NULL */
+  /* The largest plane (bytes) that the group planes between line steps are
+   * staged in (fft_stage_t) rather than kept in place; 0: never. */
+  size_t (*plane_stage_max)(void);
   /* One FFT step (copy-in, line_exec, scaling, copy-out). */
   void (*exec_lines)(const struct tess_fft_backend *be, const fft_lines_job_t *job);
   /* Repack box a (in `src`) into box z (in `dst`): same extents, other
@@ -113,6 +134,7 @@ typedef struct tess_fft_backend {
 /* The host executor (fft_exec_host.c), shared by host backends. */
 tess_err_t fft_host_buf_alloc(size_t bytes, void **ptr);
 void fft_host_buf_free(void **ptr);
+size_t fft_host_plane_stage_max(void);
 void fft_host_exec_lines(const tess_fft_backend_t *be, const fft_lines_job_t *job);
 void fft_host_exec_copy(const fft_box_t *a, const char *src, const fft_box_t *z, char *dst,
                         fft_seg_t *sa, fft_seg_t *sz);

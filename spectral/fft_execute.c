@@ -63,6 +63,8 @@ static void run_lines(const tess_fft_plan_t *p, const step_t *st, const box_t *a
     .src = a, .dst = z, .src_data = src, .dst_data = dst, .dim = st->dim, .line = &ln->d,
     .lp = ln->lp, .scale = st->scale, .stream = st->stream, .single = p->single,
     .scr_in = p->scr_in, .scr_out = p->scr_out, .seg = p->ws_seg[0],
+    .src_stage = st->stage_in.on ? &st->stage_in : NULL,
+    .dst_stage = st->stage_out.on ? &st->stage_out : NULL,
   };
   p->be->exec_lines(p->be, &job);
 }
@@ -81,18 +83,23 @@ tess_err_t tess_fft_execute(const tess_fft_plan_t *p, const tess_array_t *in, te
   for (int i = 0; i < p->nsteps && err == TESS_OK; i++) {
     const step_t *st = &p->steps[i];
     if (st->kind == STEP_FFT && st->group_len > 1) {
-      /* consecutive FFTs plane by plane, so each plane stays in cache */
-      int k0 = st->group_k0;
+      /* consecutive FFTs plane by plane, so each plane stays in cache; between
+       * steps the plane is kept in place, or staged as the next step's input
+       * (alternating between two planes then) */
+      int k0 = st->group_k0, len = st->group_len, staged = st->stage_out.on;
       int64_t nplanes = fft_prod(st->src.ext, 0, k0);
       tess_log_event_begin(tess_fft_ev_lines);
       for (int64_t j = 0; j < nplanes; j++)
-        for (int m = 0; m < st->group_len; m++) {
+        for (int m = 0; m < len; m++) {
           const step_t *s = &p->steps[i + m];
           box_t va, vz;
-          char *s0 = fft_box_view(&s->src, bufs[s->src.buf], k0, j, &va, p->ws_off[0]);
-          char *d0 = fft_box_view(&s->dst, bufs[s->dst.buf], k0, j, &vz, p->ws_off[1]);
-          if (m > 0) s0 = p->plane;                      /* the previous step's plane */
-          if (m < st->group_len - 1) d0 = p->plane;      /* in place there: lines copy out */
+          char *s0 = m > 0 ? fft_box_view(&s->src, p->plane[staged ? (m - 1) & 1 : 0], k0, 0,
+                                          &va, p->ws_off[0])
+                           : fft_box_view(&s->src, bufs[s->src.buf], k0, j, &va, p->ws_off[0]);
+          char *d0 = m < len - 1 ? fft_box_view(&s->dst, p->plane[staged ? m & 1 : 0], k0, 0,
+                                                &vz, p->ws_off[1])
+                                 : fft_box_view(&s->dst, bufs[s->dst.buf], k0, j, &vz,
+                                                p->ws_off[1]);
           run_lines(p, s, &va, s0, &vz, d0);
         }
       tess_log_event_end(tess_fft_ev_lines);
