@@ -120,8 +120,8 @@ typedef struct tess_fft_backend {
    * zero-filled: staged boxes rely on zero lanes past their last line). */
   tess_err_t (*buf_alloc)(size_t bytes, void **ptr);
   void (*buf_free)(void **ptr);                  /* safe on NULL; sets NULL */
-  /* The largest plane (bytes) that the group planes between line steps are
-   * staged in (fft_stage_t) rather than kept in place; 0: never. */
+  /* Group planes (between line steps) smaller than this many bytes are
+   * staged (fft_stage_t) rather than kept in place; 0: never. */
   size_t (*plane_stage_max)(void);
   /* One FFT step (copy-in, line_exec, scaling, copy-out). */
   void (*exec_lines)(const struct tess_fft_backend *be, const fft_lines_job_t *job);

@@ -122,7 +122,7 @@ static void stage_put(const fft_stage_t *st, char *base, int64_t f, const char *
  * transforms straight from the plane rather than from a scratch the copy has
  * just pulled into L1/L2: a gain only while the plane stays in L2 with the
  * rest (measured: 128^2 planes of c128 on a 2 MiB L2 Xeon ~5-9 % faster,
- * 256^2 planes slower; on a 1 MiB L2 EPYC no gain at 128^2). So: planes up to
+ * 256^2 planes slower; on a 1 MiB L2 EPYC no gain at 128^2). So: planes below
  * a quarter of L2. TESS_FFT_STAGE=0/1 forces it off/on (tests, A/B). */
 size_t fft_host_plane_stage_max(void)
 {

@@ -532,7 +532,7 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
       }
       /* where the planes are small against the cache, each holds the next
        * step's input staged (fft_backend.h), alternating between two */
-      if (len > 1 && pmax <= p->be->plane_stage_max()) {
+      if (len > 1 && pmax < p->be->plane_stage_max()) {
         for (int m = 0; m + 1 < len; m++) {
           step_t *w = &p->steps[i + m], *r = &p->steps[i + m + 1];
           box_t v = r->src;
