@@ -23,6 +23,7 @@ TESS_API_BEGIN
 #include <tessera/image.h>
 #include <tessera/fft.h>
 #include <tessera/spectral_ops.h>
+#include <tessera/denoise.h>
 #include <tessera/pinn.h>
 TESS_API_END
 #endif
