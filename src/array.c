@@ -111,16 +111,16 @@ tess_err_t tess_array_create(tess_mesh_t *mesh, tess_dtype_t dtype, int ndim,
   a->ndim = ndim;
   a->spec = *spec;
   for (int d = ndim; d < TESS_MAX_NDIM; d++) a->spec.axis[d] = TESS_REPLICATED;
-  a->space = space;
+  a->local.space = space;
   a->lcount = 1;
   for (int d = 0; d < ndim; d++) a->gshape[d] = shape[d];
-  tess_array_block_at_(mesh, ndim, a->gshape, &a->spec, mesh->coords, a->lstart, a->lshape);
+  tess_array_block_at_(mesh, ndim, a->gshape, &a->spec, mesh->coords, a->lstart, a->local.shape);
   for (int d = 0; d < ndim; d++) {
-    TESS_REQUIRE(a->lshape[d] == 0 || a->lcount <= INT64_MAX / a->lshape[d], TESS_ERR_ARG,
+    TESS_REQUIRE(a->local.shape[d] == 0 || a->lcount <= INT64_MAX / a->local.shape[d], TESS_ERR_ARG,
                  "local block too large");
-    a->lcount *= a->lshape[d];
+    a->lcount *= a->local.shape[d];
   }
-  TESS_CHECK(tess_calloc(space, (size_t)a->lcount * a->esize, &a->data));
+  TESS_CHECK(tess_calloc(space, (size_t)a->lcount * a->esize, &a->local.data));
   *arr = a;
   a = NULL;
 cleanup:
@@ -134,7 +134,7 @@ tess_err_t tess_array_create_like(const tess_array_t *like, const tess_shardspec
   tess_err_t err = TESS_OK;
   TESS_REQUIRE(like != NULL, TESS_ERR_ARG, "NULL template array");
   TESS_CHECK(tess_array_create(like->mesh, like->dtype, like->ndim, like->gshape,
-                               spec ? spec : &like->spec, like->space, arr));
+                               spec ? spec : &like->spec, like->local.space, arr));
 cleanup:
   return err;
 }
@@ -142,7 +142,7 @@ cleanup:
 void tess_array_destroy(tess_array_t **arr)
 {
   if (!arr || !*arr) return;
-  tess_free((*arr)->space, &(*arr)->data);
+  tess_free((*arr)->local.space, &(*arr)->local.data);
   free(*arr);
   *arr = NULL;
 }
@@ -150,7 +150,7 @@ void tess_array_destroy(tess_array_t **arr)
 tess_mesh_t *tess_array_mesh(const tess_array_t *a) { return a->mesh; }
 tess_dtype_t tess_array_dtype(const tess_array_t *a) { return a->dtype; }
 int tess_array_ndim(const tess_array_t *a) { return a->ndim; }
-tess_memspace_t tess_array_memspace(const tess_array_t *a) { return a->space; }
+tess_memspace_t tess_array_memspace(const tess_array_t *a) { return a->local.space; }
 void tess_array_spec(const tess_array_t *a, tess_shardspec_t *spec) { *spec = a->spec; }
 void tess_array_global_shape(const tess_array_t *a, int64_t shape[])
 {
@@ -158,7 +158,7 @@ void tess_array_global_shape(const tess_array_t *a, int64_t shape[])
 }
 void tess_array_local_shape(const tess_array_t *a, int64_t shape[])
 {
-  memcpy(shape, a->lshape, sizeof(int64_t) * (size_t)a->ndim);
+  memcpy(shape, a->local.shape, sizeof(int64_t) * (size_t)a->ndim);
 }
 void tess_array_local_start(const tess_array_t *a, int64_t start[])
 {
@@ -171,13 +171,13 @@ int64_t tess_array_global_count(const tess_array_t *a)
   for (int d = 0; d < a->ndim; d++) n *= a->gshape[d];
   return n;
 }
-void *tess_array_local_data(tess_array_t *a) { return a->data; }
-const void *tess_array_local_data_const(const tess_array_t *a) { return a->data; }
+void *tess_array_local_data(tess_array_t *a) { return a->local.data; }
+const void *tess_array_local_data_const(const tess_array_t *a) { return a->local.data; }
 
 void tess_array_global_index(const tess_array_t *a, int64_t local_linear, int64_t gidx[])
 {
   for (int d = a->ndim - 1; d >= 0; d--) {
-    int64_t n = a->lshape[d] > 0 ? a->lshape[d] : 1;
+    int64_t n = a->local.shape[d] > 0 ? a->local.shape[d] : 1;
     gidx[d] = a->lstart[d] + local_linear % n;
     local_linear /= n;
   }
@@ -195,16 +195,16 @@ tess_err_t tess_array_fill(tess_array_t *a, tess_array_fill_fn fn, void *ctx)
   tess_err_t err = TESS_OK;
   int64_t g[TESS_MAX_NDIM];
   TESS_REQUIRE(a && fn, TESS_ERR_ARG, "NULL array or function");
-  TESS_REQUIRE(a->space == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
+  TESS_REQUIRE(a->local.space == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
                "tess_array_fill needs a host array (fill a host array and copy it to the device)");
   if (a->lcount == 0) goto cleanup;
   /* An odometer over the local block: no division per element. */
   for (int d = 0; d < a->ndim; d++) g[d] = a->lstart[d];
-  char *p = a->data;
+  char *p = a->local.data;
   for (int64_t i = 0; i < a->lcount; i++, p += a->esize) {
     fn(g, a->ndim, p, ctx);
     for (int d = a->ndim - 1; d >= 0; d--) {
-      if (++g[d] < a->lstart[d] + a->lshape[d]) break;
+      if (++g[d] < a->lstart[d] + a->local.shape[d]) break;
       g[d] = a->lstart[d];
     }
   }
@@ -277,7 +277,7 @@ static tess_err_t gather_scatter(tess_array_t *a, int root, void *global, int to
   size_t *zc = NULL, *zd = NULL;
   char *packed = NULL;
   TESS_REQUIRE(a != NULL, TESS_ERR_ARG, "NULL array");
-  TESS_REQUIRE(a->space == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
+  TESS_REQUIRE(a->local.space == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
                "gather/scatter need a host array");
   rank = a->mesh->rank;
   TESS_REQUIRE(root >= 0 && root < a->mesh->size, TESS_ERR_ARG,
@@ -305,12 +305,12 @@ static tess_err_t gather_scatter(tess_array_t *a, int root, void *global, int to
   size_t mine = zc[rank];
   /* mesh rank r is rank r of the all-axes communicator: the layout's order */
   if (to_root) {
-    TESS_CHECK(tess_comm_gatherv(a->mesh, TESS_AXES_ALL, a->data, mine, packed, zc, zd, a->dtype,
+    TESS_CHECK(tess_comm_gatherv(a->mesh, TESS_AXES_ALL, a->local.data, mine, packed, zc, zd, a->dtype,
                                  root, TESS_MEM_HOST, NULL));
     if (rank == root) unpack_all(a, displs, counts, packed, global, 1);
   } else {
     if (rank == root) unpack_all(a, displs, counts, packed, (char *)global, 0);
-    TESS_CHECK(tess_comm_scatterv(a->mesh, TESS_AXES_ALL, packed, zc, zd, a->data, mine,
+    TESS_CHECK(tess_comm_scatterv(a->mesh, TESS_AXES_ALL, packed, zc, zd, a->local.data, mine,
                                   a->dtype, root, TESS_MEM_HOST, NULL));
     /* Replicas: the owner is rank 0 of the communicator over the unused axes
      * (its coordinates there are all 0); it passes its block on. */
@@ -319,7 +319,7 @@ static tess_err_t gather_scatter(tess_array_t *a, int root, void *global, int to
       if (a->spec.axis[d] != TESS_REPLICATED) unused &= ~(1u << a->spec.axis[d]);
     if (unused) {
       TESS_REQUIRE(a->lcount <= INT_MAX, TESS_ERR_UNSUPPORTED, "block too large to scatter");
-      TESS_CHECK(tess_comm_bcast(a->mesh, unused, a->data, (size_t)a->lcount, a->dtype, 0,
+      TESS_CHECK(tess_comm_bcast(a->mesh, unused, a->local.data, (size_t)a->lcount, a->dtype, 0,
                                  TESS_MEM_HOST, NULL));
     }
   }
@@ -354,7 +354,7 @@ tess_err_t tess_array_copy(tess_array_t *dst, const tess_array_t *src)
     TESS_REQUIRE(dst->gshape[d] == src->gshape[d], TESS_ERR_SHAPE,
                  "tess_array_copy: dimension %d is %lld in the source, %lld in the destination",
                  d, (long long)src->gshape[d], (long long)dst->gshape[d]);
-  TESS_CHECK(tess_memcpy(dst->space, dst->data, src->space, src->data,
+  TESS_CHECK(tess_memcpy(dst->local.space, dst->local.data, src->local.space, src->local.data,
                          (size_t)src->lcount * src->esize));
 cleanup:
   return err;

@@ -10,12 +10,12 @@ struct tess_array {
   size_t esize;                      /* bytes per element */
   int ndim;
   tess_shardspec_t spec;
-  tess_memspace_t space;
   int64_t gshape[TESS_MAX_NDIM];
-  int64_t lshape[TESS_MAX_NDIM];
   int64_t lstart[TESS_MAX_NDIM];
   int64_t lcount;
-  void *data;                        /* owned, tess_malloc'ed in `space` */
+  /* data, space, local shape, strides; owned (tess_malloc'ed in its space)
+   * or borrowed from the caller (tess_array_create_with_data). */
+  tess_buffer_t local;
 };
 
 /* Block of `spec` held by the process at mesh coordinates `coords`. */

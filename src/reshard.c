@@ -137,10 +137,15 @@ static tess_err_t check_arrays(const tess_array_t *src, const tess_array_t *dst)
     TESS_REQUIRE(src->gshape[d] == dst->gshape[d], TESS_ERR_SHAPE,
                  "reshard: dimension %d is %lld in the source, %lld in the destination", d,
                  (long long)src->gshape[d], (long long)dst->gshape[d]);
-  TESS_REQUIRE(src->space == dst->space, TESS_ERR_SHAPE,
-               "reshard between host and device arrays (copy first)");
-  TESS_REQUIRE(src->space == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
-               "reshard of device arrays needs the GPU backend (not in this build)");
+  /* Host and pinned host mix freely: both are plain CPU memory to a reshard. */
+  TESS_REQUIRE(src->local.space == dst->local.space
+                   || (tess_memspace_is_host(src->local.space)
+                       && tess_memspace_is_host(dst->local.space)), TESS_ERR_SHAPE,
+               "reshard between %s and %s arrays (copy first)",
+               tess_memspace_name(src->local.space), tess_memspace_name(dst->local.space));
+  TESS_REQUIRE(tess_memspace_is_host(src->local.space), TESS_ERR_UNSUPPORTED,
+               "reshard of %s arrays needs a device reshard backend (not in this build)",
+               tess_memspace_name(src->local.space));
 cleanup:
   return err;
 }
@@ -419,8 +424,8 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   p->comm = MPI_COMM_NULL;
   for (int d = 0; d < p->ndim; d++) {
     p->gshape[d] = src->gshape[d];
-    p->slshape[d] = src->lshape[d];
-    p->dlshape[d] = dst->lshape[d];
+    p->slshape[d] = src->local.shape[d];
+    p->dlshape[d] = dst->local.shape[d];
   }
   TESS_CHECK(list_boxes(p, &mask));
   /* Every exchange stays within the subset of axes along which any pair
@@ -522,8 +527,8 @@ cleanup:
 static void copy_self(const tess_reshard_t *p, const tess_array_t *src, tess_array_t *dst)
 {
   if (p->has_self)
-    tess_box_copy_(p->ndim, p->esize, p->self_src.ext, dst->data, p->dlshape, p->self_dst.off,
-                   src->data, p->slshape, p->self_src.off, p->stream);
+    tess_box_copy_(p->ndim, p->esize, p->self_src.ext, dst->local.data, p->dlshape, p->self_dst.off,
+                   src->local.data, p->slshape, p->self_src.off, p->stream);
 }
 
 /* Rows of a box's first dimension per segment, and the number of segments.
@@ -606,14 +611,14 @@ static tess_err_t exchange_pipelined(const tess_reshard_t *p, const tess_array_t
       int64_t r0 = j * rows[i], nrow = b->ext[0] - r0 < rows[i] ? b->ext[0] - r0 : rows[i];
       size_t cnt = (size_t)(nrow * row);
       if (recv) {
-        char *buf = segment_buf(p, b, rows[i], r0, p->recv_direct, (char *)dst->data, p->dlshape,
+        char *buf = segment_buf(p, b, rows[i], r0, p->recv_direct, (char *)dst->local.data, p->dlshape,
                                 rb, p->rdispls[b->peer], &inplace);
         rbox[k] = i;
         rrow[k] = inplace ? -1 : r0;   /* -1: landed in place, nothing to unpack */
         TESS_CHECK(tess_comm_irecv(p->mesh, p->mask, buf, cnt, p->dtype, b->peer, j,
                                    TESS_MEM_HOST, NULL, &rq[k]));
       } else {
-        const char *buf = segment_buf(p, b, rows[i], r0, p->send_direct, (char *)src->data,
+        const char *buf = segment_buf(p, b, rows[i], r0, p->send_direct, (char *)src->local.data,
                                       p->slshape, (char *)sb, p->sdispls[b->peer], &inplace);
         TESS_CHECK(tess_comm_isend(p->mesh, p->mask, buf, cnt, p->dtype, b->peer, j,
                                    TESS_MEM_HOST, NULL, &rq[k]));
@@ -633,7 +638,7 @@ static tess_err_t exchange_pipelined(const tess_reshard_t *p, const tess_array_t
     memcpy(off, b->off, sizeof off);
     ext[0] = b->ext[0] - rrow[idx] < rows[i] ? b->ext[0] - rrow[idx] : rows[i];
     off[0] += rrow[idx];
-    tess_box_copy_(p->ndim, p->esize, ext, dst->data, p->dlshape, off,
+    tess_box_copy_(p->ndim, p->esize, ext, dst->local.data, p->dlshape, off,
                    rb + ((size_t)p->rdispls[b->peer] + (size_t)(rrow[idx] * row)) * p->esize, ext,
                    zero, p->stream);
   }
@@ -666,16 +671,16 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
    * is copied while the peers read and write the other parts (disjoint boxes). */
   if (p->method == METHOD_ALLTOALLW) {
     if (p->overlap) {
-      TESS_CHECK(tess_comm_a2a_start(p->a2a, src->data, dst->data, NULL, &rq));
+      TESS_CHECK(tess_comm_a2a_start(p->a2a, src->local.data, dst->local.data, NULL, &rq));
       copy_self(p, src, dst);
       TESS_CHECK(tess_comm_wait(&rq));
     } else {
       copy_self(p, src, dst);
-      TESS_CHECK(tess_comm_a2a_start(p->a2a, src->data, dst->data, NULL, NULL));
+      TESS_CHECK(tess_comm_a2a_start(p->a2a, src->local.data, dst->local.data, NULL, NULL));
     }
   } else {
-    char *sb = p->send_direct ? (char *)src->data : p->sendbuf;
-    char *rb = p->recv_direct ? (char *)dst->data : p->recvbuf;
+    char *sb = p->send_direct ? (char *)src->local.data : p->sendbuf;
+    char *rb = p->recv_direct ? (char *)dst->local.data : p->recvbuf;
     if (!p->send_direct)
       for (int i = 0; i < p->nsend; i++) {
         const box_t *b = &p->send[i];
@@ -686,7 +691,7 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
           if (direct_row(p, b, rows, p->slshape, 0) >= 0) continue;   /* sent in place */
         }
         tess_box_copy_(p->ndim, p->esize, b->ext, sb + (size_t)p->sdispls[b->peer] * p->esize,
-                       b->ext, zero, src->data, p->slshape, b->off, p->stream);
+                       b->ext, zero, src->local.data, p->slshape, b->off, p->stream);
       }
     if (p->pipeline) {
       TESS_CHECK(exchange_pipelined(p, src, dst, sb, rb));
@@ -702,7 +707,7 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
     if (!p->recv_direct)
       for (int i = 0; i < p->nrecv; i++) {
         const box_t *b = &p->recv[i];
-        tess_box_copy_(p->ndim, p->esize, b->ext, dst->data, p->dlshape, b->off,
+        tess_box_copy_(p->ndim, p->esize, b->ext, dst->local.data, p->dlshape, b->off,
                        rb + (size_t)p->rdispls[b->peer] * p->esize, b->ext, zero, p->stream);
       }
   }

@@ -11,11 +11,11 @@
 #include <tessera/export.h>
 TESS_API_BEGIN
 #include <stdint.h>
+#include <tessera/buffer.h>
 #include <tessera/dtype.h>
 #include <tessera/memory.h>
 #include <tessera/mesh.h>
 
-#define TESS_MAX_NDIM 6
 #define TESS_REPLICATED (-1)
 
 typedef struct {
