@@ -161,7 +161,10 @@ static tess_err_t sum_sq_diff(const tess_array_t *a, const tess_array_t *b, MPI_
   tess_err_t err = TESS_OK;
   int64_t n = tess_array_local_count(a);
   const double *x = tess_array_local_data_const(a), *y = tess_array_local_data_const(b);
-  double *d = malloc(sizeof(double) * (size_t)(n + 1));
+  double *d = NULL;
+  TESS_REQUIRE_HOST(a);
+  TESS_REQUIRE_HOST(b);
+  d = malloc(sizeof(double) * (size_t)(n + 1));
   TESS_REQUIRE(d != NULL, TESS_ERR_MEM, "difference buffer");
   for (int64_t i = 0; i < n; i++) d[i] = x[i] - y[i];
   TESS_CHECK(tess_nrm2sq_f64(d, (size_t)n, comm, out));
@@ -187,6 +190,7 @@ static tess_err_t field_hash(const tess_array_t *a, MPI_Comm comm, uint64_t *h)
   const double *x = tess_array_local_data_const(a);
   int64_t gidx[3];
   uint64_t s = 0;
+  TESS_REQUIRE_HOST(a);
   for (int64_t i = 0; i < tess_array_local_count(a); i++) {
     uint64_t b;
     memcpy(&b, &x[i], sizeof b);

@@ -44,6 +44,7 @@ struct tess_reshard {
   int ndim;
   int64_t gshape[TESS_MAX_NDIM];
   tess_shardspec_t sspec, dspec;
+  tess_partition_t spart, dpart;     /* owned copies of the arrays' partitions */
   int64_t slshape[TESS_MAX_NDIM], dlshape[TESS_MAX_NDIM];
   int has_self;
   box_t self_src, self_dst;          /* same extent; offsets in src and dst blocks */
@@ -172,8 +173,8 @@ static tess_err_t list_boxes(tess_reshard_t *p, unsigned *diff_mask)
   int64_t ms[TESS_MAX_NDIM], ml[TESS_MAX_NDIM], md[TESS_MAX_NDIM], mdl[TESS_MAX_NDIM];
   int64_t lo[TESS_MAX_NDIM], ext[TESS_MAX_NDIM];
 
-  tess_array_block_at_(m, p->ndim, p->gshape, &p->sspec, me, ms, ml);
-  tess_array_block_at_(m, p->ndim, p->gshape, &p->dspec, me, md, mdl);
+  tess_array_block_at_(m, p->ndim, p->gshape, &p->sspec, &p->spart, me, ms, ml);
+  tess_array_block_at_(m, p->ndim, p->gshape, &p->dspec, &p->dpart, me, md, mdl);
   p->send = calloc((size_t)m->size, sizeof *p->send);
   p->recv = calloc((size_t)m->size, sizeof *p->recv);
   TESS_REQUIRE(p->send && p->recv, TESS_ERR_MEM, "reshard plan");
@@ -188,7 +189,7 @@ static tess_err_t list_boxes(tess_reshard_t *p, unsigned *diff_mask)
     }
     if (!same_group) continue;
     /* r as receiver: my source block against its destination block. */
-    tess_array_block_at_(m, p->ndim, p->gshape, &p->dspec, c, ds, dl);
+    tess_array_block_at_(m, p->ndim, p->gshape, &p->dspec, &p->dpart, c, ds, dl);
     if (overlap(p->ndim, ms, ml, ds, dl, lo, ext)) {
       box_t b = {.peer = r, .count = 1};
       for (int d = 0; d < p->ndim; d++) {
@@ -208,7 +209,7 @@ static tess_err_t list_boxes(tess_reshard_t *p, unsigned *diff_mask)
     }
     if (r == m->rank) continue;
     /* r as sender: its source block against my destination block. */
-    tess_array_block_at_(m, p->ndim, p->gshape, &p->sspec, c, ss, sl);
+    tess_array_block_at_(m, p->ndim, p->gshape, &p->sspec, &p->spart, c, ss, sl);
     if (overlap(p->ndim, ss, sl, md, mdl, lo, ext)) {
       box_t b = {.peer = r, .count = 1};
       for (int d = 0; d < p->ndim; d++) {
@@ -422,6 +423,8 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   p->sspec = src->spec;
   p->dspec = dst->spec;
   p->comm = MPI_COMM_NULL;
+  TESS_CHECK(tess_partition_copy_(&p->spart, &src->part, p->mesh, p->ndim, &p->sspec));
+  TESS_CHECK(tess_partition_copy_(&p->dpart, &dst->part, p->mesh, p->ndim, &p->dspec));
   for (int d = 0; d < p->ndim; d++) {
     p->gshape[d] = src->gshape[d];
     p->slshape[d] = src->local.shape[d];
@@ -486,6 +489,8 @@ void tess_reshard_destroy(tess_reshard_t **plan)
   for (int i = 0; p->rtypes && i < p->csize; i++)
     if (p->rtypes[i] != MPI_BYTE && p->rtypes[i] != MPI_DATATYPE_NULL) MPI_Type_free(&p->rtypes[i]);
   tess_comm_a2a_destroy(&p->a2a);   /* before the types it borrows */
+  tess_partition_free_(&p->spart);
+  tess_partition_free_(&p->dpart);
   free(p->stypes);
   free(p->rtypes);
   free(p->wscounts);
@@ -520,6 +525,11 @@ static tess_err_t check_plan(const tess_reshard_t *p, const tess_array_t *src,
     TESS_REQUIRE(src->gshape[d] == p->gshape[d], TESS_ERR_SHAPE,
                  "dimension %d is %lld, the plan was made for %lld", d,
                  (long long)src->gshape[d], (long long)p->gshape[d]);
+  TESS_REQUIRE(tess_partition_equal_(&src->part, &p->spart, p->mesh, p->ndim, p->gshape,
+                                     &p->sspec)
+                   && tess_partition_equal_(&dst->part, &p->dpart, p->mesh, p->ndim, p->gshape,
+                                            &p->dspec),
+               TESS_ERR_SHAPE, "arrays do not match the partitions the reshard plan was made for");
 cleanup:
   return err;
 }
