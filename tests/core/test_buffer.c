@@ -10,6 +10,8 @@
  *    block -> explicit -> explicit' -> block keeps every element, gather of the
  *    partitioned array equals the global array computed directly, plans and
  *    copies refuse a different partition, bad partitions are refused;
+ *  - checkpoints: a partitioned array written and read back into a block-rule
+ *    array and a differently partitioned one holds the formula everywhere;
  *  - uninitialized create gives a usable array; pinned host arrays fill,
  *    reshard to and from host arrays and gather like host arrays;
  *  - guard: a borrowed "device" array (pointer never dereferenced) makes
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <tessera/checkpoint.h>
 #include <tessera/reduce.h>
 #include <tessera/reshard.h>
 
@@ -202,6 +205,51 @@ cleanup:
   tess_mesh_destroy(&mesh);
 }
 
+/* Checkpoint blocks follow the partition, on write and on read. */
+static void partition_checkpoint(int nranks)
+{
+  tess_err_t err = TESS_OK;
+  tess_mesh_t *mesh = NULL;
+  tess_array_t *w = NULL, *rb = NULL, *rp = NULL;
+  tess_checkpoint_t *ck = NULL;
+  const char *names[] = {"x"};
+  const char *dn[] = {"x", NULL};
+  int sz[] = {nranks};
+  int64_t shape[] = {11, 6}, lw[4] = {0}, lr[4] = {0};
+  ct_fill_t f = {.t = TESS_F64, .ndim = 2, .shape = {11, 6}, .salt = 777};
+  tess_shardspec_t spec;
+  char path[64];
+  /* writer: everything on the last rank but 1 row on rank 0; reader: the reverse */
+  lw[0] = 1;
+  lw[nranks - 1] += 10;
+  lr[0] = 10;
+  lr[nranks - 1] += 1;
+  tess_array_opts_t ow = {.partition = {lw}}, orr = {.partition = {lr}};
+  snprintf(path, sizeof path, "test_buffer_np%d.h5", nranks);
+  TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, names, sz, &mesh));
+  TESS_CHECK(tess_shardspec_make(mesh, 2, dn, &spec));
+  TESS_CHECK(tess_array_create_ex(mesh, TESS_F64, 2, shape, &spec, TESS_MEM_HOST, &ow, &w));
+  TESS_CHECK(tess_array_create(mesh, TESS_F64, 2, shape, &spec, TESS_MEM_HOST, &rb));
+  TESS_CHECK(tess_array_create_ex(mesh, TESS_F64, 2, shape, &spec, TESS_MEM_HOST, &orr, &rp));
+  TESS_CHECK(tess_array_fill(w, ct_fill_fn, &f));
+  TESS_CHECK(tess_checkpoint_begin(MPI_COMM_WORLD, path, &ck));
+  TESS_CHECK(tess_checkpoint_write_array(ck, "u", w));
+  TESS_CHECK(tess_checkpoint_commit(&ck));
+  TESS_CHECK(tess_checkpoint_open(MPI_COMM_WORLD, path, &ck));
+  TESS_CHECK(tess_checkpoint_read_array(ck, "u", rb));
+  TESS_CHECK(tess_checkpoint_read_array(ck, "u", rp));
+  CHECK(ct_count_wrong(rb, f.salt) == 0, "checkpoint: partitioned -> block rule");
+  CHECK(ct_count_wrong(rp, f.salt) == 0, "checkpoint: partitioned -> partitioned");
+cleanup:
+  CHECK(err == TESS_OK, "partition checkpoint: %s", tess_error_message());
+  tess_error_clear();
+  tess_checkpoint_close(&ck);
+  tess_array_destroy(&w);
+  tess_array_destroy(&rb);
+  tess_array_destroy(&rp);
+  tess_mesh_destroy(&mesh);
+}
+
 /* Borrowed memory, pinned host memory, uninitialized create. */
 static void borrowed_and_pinned(int nranks, int rank)
 {
@@ -362,6 +410,7 @@ int main(int argc, char **argv)
   int trials = argc > 1 ? atoi(argv[1]) : 60;
   uint64_t s = (argc > 2 ? strtoull(argv[2], NULL, 10) : 11u) * 1000 + (uint64_t)nranks;
   partition_errors(nranks);
+  partition_checkpoint(nranks);
   borrowed_and_pinned(nranks, rank);
   device_guard(nranks);
   for (int i = 0; i < trials; i++) partition_trial(&s, nranks, rank);
