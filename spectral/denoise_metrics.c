@@ -26,6 +26,7 @@ tess_err_t denoise_sum_sq(const tess_array_t *a, double *out)
 {
   tess_err_t err = TESS_OK;
   MPI_Comm owners;
+  TESS_REQUIRE_HOST(a);
   TESS_CHECK(tess_spectral_owner_comm(a, &owners));
   TESS_CHECK(tess_nrm2sq_f64(tess_array_local_data_const(a), (size_t)tess_array_local_count(a),
                              owners, out));
@@ -38,8 +39,11 @@ tess_err_t denoise_sum_sq_diff(const tess_array_t *a, const tess_array_t *b, dou
   tess_err_t err = TESS_OK;
   int64_t n = tess_array_local_count(a);
   const double *x = tess_array_local_data_const(a), *y = tess_array_local_data_const(b);
-  double *d = malloc(sizeof(double) * (size_t)(n + 1));
+  double *d = NULL;
   MPI_Comm owners;
+  TESS_REQUIRE_HOST(a);
+  TESS_REQUIRE_HOST(b);
+  d = malloc(sizeof(double) * (size_t)(n + 1));
   TESS_REQUIRE(d != NULL, TESS_ERR_MEM, "difference buffer (%lld values)", (long long)n);
   for (int64_t i = 0; i < n; i++) d[i] = x[i] - y[i];
   TESS_CHECK(tess_spectral_owner_comm(a, &owners));
@@ -54,6 +58,7 @@ tess_err_t denoise_extrema(const tess_array_t *a, double *lo, double *hi)
   tess_err_t err = TESS_OK;
   const double *c = tess_array_local_data_const(a);
   double mm[2] = {-INFINITY, -INFINITY};   /* max and -min: one MAX reduction */
+  TESS_REQUIRE_HOST(a);
   for (int64_t i = 0; i < tess_array_local_count(a); i++) {
     if (c[i] > mm[0]) mm[0] = c[i];
     if (-c[i] > mm[1]) mm[1] = -c[i];

@@ -51,6 +51,8 @@ static tess_err_t check_arrays(const tess_fft_plan_t *p, const tess_array_t *in,
   TESS_REQUIRE(tess_shardspec_equal(&sp, &p->out_spec), TESS_ERR_SHAPE,
                "FFT output spec differs from the plan's");
   TESS_REQUIRE(in != out || !p->half, TESS_ERR_ARG, "r2c/c2r cannot run in place");
+  TESS_REQUIRE(tess_array_is_block(in) && tess_array_is_block(out), TESS_ERR_UNSUPPORTED,
+               "FFT plans use the block rule; reshard an explicitly partitioned array to it");
 cleanup:
   return err;
 }
@@ -75,6 +77,9 @@ tess_err_t tess_fft_execute(const tess_fft_plan_t *p, const tess_array_t *in, te
   char *bufs[NBUF];
 
   TESS_CHECK(check_arrays(p, in, out));
+  /* The executor is the host's (FFTW): device arrays wait for a cuFFT one. */
+  TESS_REQUIRE_HOST(in);
+  TESS_REQUIRE_HOST(out);
   bufs[BUF_IN] = (char *)tess_array_local_data_const(in);
   bufs[BUF_OUT] = tess_array_local_data(out);
   for (int b = BUF_W0; b < NBUF; b++) bufs[b] = p->buf[b];
