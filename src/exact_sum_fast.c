@@ -85,6 +85,60 @@ enum { XS_SPILL = 1, XS_NONFINITE = 2 };
     return ((anyr << 1) ? XS_SPILL : 0) | (badr ? XS_NONFINITE : 0); /* -0 is 0 */ \
   }
 
+/* The large superaccumulator (R. Neal, "Fast exact summation using small
+ * and large superaccumulators", 2015), for data that make the lanes spill
+ * (wide exponent range, cancellation): one signed int64 chunk per biased
+ * exponent, and each element adds its 53-bit integer mantissa to the chunk
+ * of its exponent - one integer add, whatever the range. XL_WAYS tables
+ * take alternate elements, so that runs of equal exponents do not chain
+ * through store-to-load forwarding. A block of <= XS_BLOCK elements puts
+ * < 2^61 in a chunk of one table, < 2^63 in their sum; after the block the
+ * chunks in its exponent range go to the superaccumulator (one 3-digit add
+ * each) and are zeroed. Returns -1, having added nothing, if the block
+ * holds Inf/NaN. */
+#define XL_WAYS 4
+typedef struct {
+  int64_t c[XL_WAYS][2048];
+} xl_state_t;
+
+#define XS_DEFINE_LARGE(NAME, ATTR)                                                 \
+  ATTR static int NAME(tess_exact_acc_t *acc, xl_state_t *t, const double *x, size_t n) \
+  {                                                                                 \
+    const uint64_t *b = (const uint64_t *)(const void *)x;                          \
+    uint64_t lo = 0x7ff, hi = 0;                                                    \
+    for (size_t i = 0; i < n; i++) { /* vectorises: the block's exponent range */    \
+      uint64_t be = (b[i] >> 52) & 0x7ff;                                           \
+      lo = be < lo ? be : lo;                                                       \
+      hi = be > hi ? be : hi;                                                       \
+    }                                                                               \
+    if (hi == 0x7ff) return -1;                                                     \
+    size_t i = 0;                                                                   \
+    for (; i + XL_WAYS <= n; i += XL_WAYS)                                          \
+      for (int w = 0; w < XL_WAYS; w++) {                                           \
+        uint64_t u = b[i + (size_t)w], be = (u >> 52) & 0x7ff;                      \
+        int64_t m = (int64_t)((u & ((UINT64_C(1) << 52) - 1)) | ((uint64_t)(be != 0) << 52)); \
+        int64_t sg = (int64_t)u >> 63;                                              \
+        t->c[w][be] += (m ^ sg) - sg;                                               \
+      }                                                                             \
+    for (; i < n; i++) {                                                            \
+      uint64_t u = b[i], be = (u >> 52) & 0x7ff;                                    \
+      int64_t m = (int64_t)((u & ((UINT64_C(1) << 52) - 1)) | ((uint64_t)(be != 0) << 52)); \
+      int64_t sg = (int64_t)u >> 63;                                                \
+      t->c[0][be] += (m ^ sg) - sg;                                                 \
+    }                                                                               \
+    if (n == 0) return 0;                                                           \
+    tess_xacc_reserve(acc, (int64_t)(hi - lo + 1));                                 \
+    for (uint64_t be = lo; be <= hi; be++) {                                        \
+      int64_t v = 0;                                                                \
+      for (int w = 0; w < XL_WAYS; w++) {                                           \
+        v += t->c[w][be];                                                           \
+        t->c[w][be] = 0;                                                            \
+      }                                                                             \
+      if (v) tess_xacc_add_i64(acc, v, (int)(be ? be : 1) - 1075);                  \
+    }                                                                               \
+    return 0;                                                                       \
+  }
+
 /* p[i] + e[i] == x[i]*y[i] exactly, unless the return is non-zero (some
  * product is not finite, or so small that e would underflow). */
 static inline __attribute__((always_inline)) int
@@ -104,11 +158,13 @@ xs_two_prod_body(const double *x, const double *y, size_t n, double *p, double *
 
 typedef int (*xs_block_fn)(xs_state_t *, const double *, size_t, double *);
 typedef int (*xs_prod_fn)(const double *, const double *, size_t, double *, double *);
+typedef int (*xs_large_fn)(tess_exact_acc_t *, xl_state_t *, const double *, size_t);
 
 #define XS_PLAIN_ADD(a, b) ((a) + (b))
 #define XS_PLAIN_SUB(a, b) ((a) - (b))
 XS_DEFINE_BLOCK(xs_block_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, 0)
 XS_DEFINE_BLOCK(xs_block_generic_pf, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, XS_PREFETCH)
+XS_DEFINE_LARGE(xs_large_generic, )
 static int xs_prod_generic(const double *x, const double *y, size_t n, double *p, double *e)
 {
   return xs_two_prod_body(x, y, n, p, e);
@@ -125,6 +181,7 @@ static int xs_prod_generic(const double *x, const double *y, size_t n, double *p
 #define XS_AVX2 __attribute__((target("avx2,fma")))
 XS_DEFINE_BLOCK(xs_block_avx2, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256, 0)
 XS_DEFINE_BLOCK(xs_block_avx2_pf, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256, XS_PREFETCH)
+XS_DEFINE_LARGE(xs_large_avx2, XS_AVX2)
 __attribute__((target("avx2,fma"))) static int
 xs_prod_avx2(const double *x, const double *y, size_t n, double *p, double *e)
 {
@@ -135,6 +192,7 @@ xs_prod_avx2(const double *x, const double *y, size_t n, double *p, double *e)
 #define XS_AVX512 __attribute__((target("avx512f")))
 XS_DEFINE_BLOCK(xs_block_avx512, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, 0)
 XS_DEFINE_BLOCK(xs_block_avx512_pf, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, XS_PREFETCH)
+XS_DEFINE_LARGE(xs_large_avx512, XS_AVX512)
 __attribute__((target("avx512f"))) static int
 xs_prod_avx512(const double *x, const double *y, size_t n, double *p, double *e)
 {
@@ -147,6 +205,8 @@ typedef struct {
   xs_block_fn block;   /* NULL: no fast path, every element to the superaccumulator */
   xs_block_fn block_pf;   /* the same with software prefetch, for long arrays */
   xs_prod_fn prod;
+  xs_large_fn large;   /* the large superaccumulator, for blocks that spill */
+  int large_only;      /* 1: every block to `large` (tests, benchmarks) */
   int (*supported)(void);
 } xs_kernel_t;
 
@@ -162,11 +222,19 @@ static int xs_has_avx2(void)
 /* Best first: "auto" takes the first one the CPU supports. */
 static const xs_kernel_t xs_kernels[] = {
 #ifdef XS_HAVE_X86_DISPATCH
-  {"avx512", xs_block_avx512, xs_block_avx512_pf, xs_prod_avx512, xs_has_avx512},
-  {"avx2", xs_block_avx2, xs_block_avx2_pf, xs_prod_avx2, xs_has_avx2},
+  {"avx512", xs_block_avx512, xs_block_avx512_pf, xs_prod_avx512, xs_large_avx512, 0,
+   xs_has_avx512},
+  {"avx2", xs_block_avx2, xs_block_avx2_pf, xs_prod_avx2, xs_large_avx2, 0, xs_has_avx2},
 #endif
-  {"generic", xs_block_generic, xs_block_generic_pf, xs_prod_generic, xs_always},
-  {"superacc", NULL, NULL, NULL, xs_always},
+  {"generic", xs_block_generic, xs_block_generic_pf, xs_prod_generic, xs_large_generic, 0,
+   xs_always},
+  {"superacc", NULL, NULL, NULL, NULL, 0, xs_always},
+#ifdef XS_HAVE_X86_DISPATCH
+  {"large", xs_block_avx2, xs_block_avx2_pf, xs_prod_avx2, xs_large_avx2, 1, xs_has_avx2},
+#else
+  {"large", xs_block_generic, xs_block_generic_pf, xs_prod_generic, xs_large_generic, 1,
+   xs_always},
+#endif
 };
 #define XS_NKERNELS (sizeof xs_kernels / sizeof xs_kernels[0])
 
@@ -263,10 +331,21 @@ static int xs_spills_finite(const double *rem, size_t n)
   return 1;
 }
 
+/* The per-block switch: a TwoSum block whose spills exceed 1/XS_SPILL_FRAC
+ * of its elements sends the next `backoff` blocks to the large
+ * superaccumulator; then one TwoSum block is tried again, and each retry
+ * that still spills doubles the wait (up to XS_BACKOFF_MAX blocks). */
+#define XS_SPILL_FRAC 32
+#define XS_BACKOFF_MIN 16
+#define XS_BACKOFF_MAX 1024
+
 static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
 {
   const xs_kernel_t *kern = xs_kernel();
   xs_state_t st, saved;
+  xl_state_t *lt = NULL;   /* the large superaccumulator, zeroed on first use */
+  _Alignas(64) static _Thread_local xl_state_t lt_store;
+  size_t large_left = kern && kern->large_only ? SIZE_MAX : 0, backoff = XS_BACKOFF_MIN;
   /* scratch (32 KiB of stack): values fed to the kernel, their spills */
   _Alignas(64) double bp[XS_BLOCK], be[XS_BLOCK], rp[XS_BLOCK], re[XS_BLOCK];
   memset(&st, 0, sizeof st);
@@ -312,6 +391,19 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
     if (e)
       for (size_t i = len; i < padded; i++) be[i] = 0.0;
 
+    if (large_left) {
+      if (!lt) {
+        lt = &lt_store;
+        memset(lt, 0, sizeof *lt);
+      }
+      if (large_left != SIZE_MAX) large_left--;
+      if (kern->large(acc, lt, p, padded)) {
+        xs_slow(acc, s, i0, len);        /* Inf/NaN: counted one by one */
+        continue;
+      }
+      if (e) kern->large(acc, lt, e, padded);   /* finite: the product check passed */
+      continue;
+    }
     saved = st;
     /* prefetch only where it reads ahead in the caller's long array */
     xs_block_fn blk = n >= XS_PREFETCH_MIN && p != bp ? kern->block_pf : kern->block;
@@ -327,12 +419,25 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
       xs_slow(acc, s, i0, len);
       continue;
     }
+    size_t spills = 0;
     if (fp & XS_SPILL)
       for (size_t i = 0; i < padded; i++)
-        if (rp[i] != 0) tess_xacc_add_double(acc, rp[i]);
+        if (rp[i] != 0) {
+          tess_xacc_add_double(acc, rp[i]);
+          spills++;
+        }
     if (fe & XS_SPILL)
       for (size_t i = 0; i < padded; i++)
-        if (re[i] != 0) tess_xacc_add_double(acc, re[i]);
+        if (re[i] != 0) {
+          tess_xacc_add_double(acc, re[i]);
+          spills++;
+        }
+    if (spills * XS_SPILL_FRAC > padded) {
+      large_left = backoff;
+      backoff = backoff * 2 < XS_BACKOFF_MAX ? backoff * 2 : XS_BACKOFF_MAX;
+    } else {
+      backoff = XS_BACKOFF_MIN;
+    }
   }
   xs_flush(acc, &st);
 }
