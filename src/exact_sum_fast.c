@@ -88,54 +88,69 @@ enum { XS_SPILL = 1, XS_NONFINITE = 2 };
 /* The large superaccumulator (R. Neal, "Fast exact summation using small
  * and large superaccumulators", 2015), for data that make the lanes spill
  * (wide exponent range, cancellation): one signed int64 chunk per biased
- * exponent, and each element adds its 53-bit integer mantissa to the chunk
- * of its exponent - one integer add, whatever the range. XL_WAYS tables
- * take alternate elements, so that runs of equal exponents do not chain
- * through store-to-load forwarding. A block of <= XS_BLOCK elements puts
- * < 2^61 in a chunk of one table, < 2^63 in their sum; after the block the
- * chunks in its exponent range go to the superaccumulator (one 3-digit add
- * each) and are zeroed. Returns -1, having added nothing, if the block
- * holds Inf/NaN. */
+ * exponent, and each element adds its signed 53-bit integer mantissa to the
+ * chunk of its exponent - one integer add, whatever the range. A first,
+ * vectorised pass per block forms the signed mantissas and chunk indices
+ * and the block's exponent range; the second is the scalar scatter-add,
+ * over XL_WAYS tables taking alternate elements, so that runs of equal
+ * exponents do not chain through store-to-load forwarding. A chunk of one
+ * table takes < 2^10 adds of < 2^53 before it could overflow, so the
+ * chunks in use go to the superaccumulator (one 3-digit add each) every
+ * XL_FLUSH elements and at the end. Blocks spanning more than XL_SPAN_MAX
+ * binades would make that flush cost more than the small superaccumulator:
+ * they go there instead. */
 #define XL_WAYS 4
+#define XL_FLUSH (1024 * XL_WAYS)
+#define XL_SPAN_MAX 256
 typedef struct {
   int64_t c[XL_WAYS][2048];
+  int64_t v[XS_BLOCK];      /* the block's signed mantissas */
+  uint16_t ix[XS_BLOCK];    /* and their chunk indices (biased exponents) */
+  size_t pending;           /* elements added since the last flush */
+  unsigned lo, hi;          /* the range of chunks they may occupy */
 } xl_state_t;
 
+static void xl_flush(tess_exact_acc_t *acc, xl_state_t *t)
+{
+  if (!t->pending) return;
+  tess_xacc_reserve(acc, (int64_t)XL_WAYS * (t->hi - t->lo + 1));
+  for (unsigned be = t->lo; be <= t->hi; be++)
+    for (int w = 0; w < XL_WAYS; w++)
+      if (t->c[w][be]) {
+        tess_xacc_add_i64(acc, t->c[w][be], (int)(be ? be : 1) - 1075);
+        t->c[w][be] = 0;
+      }
+  t->pending = 0;
+  t->lo = 2047;
+  t->hi = 0;
+}
+
+/* Returns 0, or 1 having added nothing: the block holds Inf/NaN or spans
+ * too many binades (the caller uses the small superaccumulator). */
 #define XS_DEFINE_LARGE(NAME, ATTR)                                                 \
   ATTR static int NAME(tess_exact_acc_t *acc, xl_state_t *t, const double *x, size_t n) \
   {                                                                                 \
     const uint64_t *b = (const uint64_t *)(const void *)x;                          \
     uint64_t lo = 0x7ff, hi = 0;                                                    \
-    for (size_t i = 0; i < n; i++) { /* vectorises: the block's exponent range */    \
-      uint64_t be = (b[i] >> 52) & 0x7ff;                                           \
-      lo = be < lo ? be : lo;                                                       \
-      hi = be > hi ? be : hi;                                                       \
-    }                                                                               \
-    if (hi == 0x7ff) return -1;                                                     \
-    size_t i = 0;                                                                   \
-    for (; i + XL_WAYS <= n; i += XL_WAYS)                                          \
-      for (int w = 0; w < XL_WAYS; w++) {                                           \
-        uint64_t u = b[i + (size_t)w], be = (u >> 52) & 0x7ff;                      \
-        int64_t m = (int64_t)((u & ((UINT64_C(1) << 52) - 1)) | ((uint64_t)(be != 0) << 52)); \
-        int64_t sg = (int64_t)u >> 63;                                              \
-        t->c[w][be] += (m ^ sg) - sg;                                               \
-      }                                                                             \
-    for (; i < n; i++) {                                                            \
+    for (size_t i = 0; i < n; i++) {                                                \
       uint64_t u = b[i], be = (u >> 52) & 0x7ff;                                    \
       int64_t m = (int64_t)((u & ((UINT64_C(1) << 52) - 1)) | ((uint64_t)(be != 0) << 52)); \
       int64_t sg = (int64_t)u >> 63;                                                \
-      t->c[0][be] += (m ^ sg) - sg;                                                 \
+      t->v[i] = (m ^ sg) - sg;                                                      \
+      t->ix[i] = (uint16_t)be;                                                      \
+      lo = be < lo ? be : lo;                                                       \
+      hi = be > hi ? be : hi;                                                       \
     }                                                                               \
     if (n == 0) return 0;                                                           \
-    tess_xacc_reserve(acc, (int64_t)(hi - lo + 1));                                 \
-    for (uint64_t be = lo; be <= hi; be++) {                                        \
-      int64_t v = 0;                                                                \
-      for (int w = 0; w < XL_WAYS; w++) {                                           \
-        v += t->c[w][be];                                                           \
-        t->c[w][be] = 0;                                                            \
-      }                                                                             \
-      if (v) tess_xacc_add_i64(acc, v, (int)(be ? be : 1) - 1075);                  \
-    }                                                                               \
+    if (hi == 0x7ff || hi - lo > XL_SPAN_MAX) return 1;                             \
+    if (t->pending + n > XL_FLUSH) xl_flush(acc, t);                                \
+    t->lo = (unsigned)lo < t->lo ? (unsigned)lo : t->lo;                            \
+    t->hi = (unsigned)hi > t->hi ? (unsigned)hi : t->hi;                            \
+    t->pending += n;                                                                \
+    size_t i = 0;                                                                   \
+    for (; i + XL_WAYS <= n; i += XL_WAYS)                                          \
+      for (int w = 0; w < XL_WAYS; w++) t->c[w][t->ix[i + (size_t)w]] += t->v[i + (size_t)w]; \
+    for (; i < n; i++) t->c[i % XL_WAYS][t->ix[i]] += t->v[i];                      \
     return 0;                                                                       \
   }
 
@@ -344,7 +359,7 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
   const xs_kernel_t *kern = xs_kernel();
   xs_state_t st, saved;
   xl_state_t *lt = NULL;   /* the large superaccumulator, zeroed on first use */
-  _Alignas(64) static _Thread_local xl_state_t lt_store;
+  static _Thread_local xl_state_t lt_store;
   size_t large_left = kern && kern->large_only ? SIZE_MAX : 0, backoff = XS_BACKOFF_MIN;
   /* scratch (32 KiB of stack): values fed to the kernel, their spills */
   _Alignas(64) double bp[XS_BLOCK], be[XS_BLOCK], rp[XS_BLOCK], re[XS_BLOCK];
@@ -394,14 +409,19 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
     if (large_left) {
       if (!lt) {
         lt = &lt_store;
-        memset(lt, 0, sizeof *lt);
+        memset(lt->c, 0, sizeof lt->c);
+        lt->pending = 0;
+        lt->lo = 2047;
+        lt->hi = 0;
       }
       if (large_left != SIZE_MAX) large_left--;
       if (kern->large(acc, lt, p, padded)) {
-        xs_slow(acc, s, i0, len);        /* Inf/NaN: counted one by one */
+        xs_slow(acc, s, i0, len);        /* Inf/NaN, or a very wide range */
         continue;
       }
-      if (e) kern->large(acc, lt, e, padded);   /* finite: the product check passed */
+      if (e && kern->large(acc, lt, e, padded))   /* finite (the product check passed) */
+        for (size_t i = 0; i < padded; i++)          /* but too wide: one by one */
+          if (e[i] != 0) tess_xacc_add_double(acc, e[i]);
       continue;
     }
     saved = st;
@@ -417,6 +437,8 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
       st = saved;
       xs_flush(acc, &st);
       xs_slow(acc, s, i0, len);
+      large_left = backoff;              /* lanes overflowed: wide data, likely again */
+      backoff = backoff * 2 < XS_BACKOFF_MAX ? backoff * 2 : XS_BACKOFF_MAX;
       continue;
     }
     size_t spills = 0;
@@ -440,6 +462,7 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
     }
   }
   xs_flush(acc, &st);
+  if (lt) xl_flush(acc, lt);
 }
 
 void tess_xacc_sum_f64(tess_exact_acc_t *acc, const double *x, size_t n)
