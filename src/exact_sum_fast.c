@@ -23,8 +23,6 @@
 #include "exact_acc_impl.h"
 
 #include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 
@@ -245,8 +243,8 @@ static void xl_flush(tess_exact_acc_t *acc, xl_state_t *t)
   t->hi = 0;
 }
 
-/* Returns 0, or 1 having added nothing: the block holds Inf/NaN or spans
- * too many binades (the caller uses the small superaccumulator). */
+/* Returns 0; or, having added nothing, 1 if the block holds Inf/NaN, 2 if
+ * it spans too many binades (the caller uses the small superaccumulator). */
 #define XS_DEFINE_LARGE(NAME, ATTR)                                                 \
   ATTR static int NAME(tess_exact_acc_t *acc, xl_state_t *t, const double *x, size_t n) \
   {                                                                                 \
@@ -263,7 +261,8 @@ static void xl_flush(tess_exact_acc_t *acc, xl_state_t *t)
       hi = be > hi ? be : hi;                                                       \
     }                                                                               \
     if (n == 0) return 0;                                                           \
-    if (hi == 0x7ff || hi - lo > XL_SPAN_MAX) return 1;                             \
+    if (hi == 0x7ff) return 1;                                                      \
+    if (hi - lo > XL_SPAN_MAX) return 2;                                            \
     if (t->pending + n > XL_FLUSH) xl_flush(acc, t);                                \
     t->lo = (unsigned)lo < t->lo ? (unsigned)lo : t->lo;                            \
     t->hi = (unsigned)hi > t->hi ? (unsigned)hi : t->hi;                            \
@@ -500,15 +499,21 @@ static size_t xs_spill(tess_exact_acc_t *acc, const double *rem, size_t n)
   return k;
 }
 
-/* The per-block switch between three exact paths, cheapest first: the
+/* The per-block switch between four exact paths, cheapest first: the
  * 2-term expansion (level 0), the fixed bins (1), the large
- * superaccumulator (2). A block that spills more than 1/XS_SPILL_FRAC of
+ * superaccumulator (2), the small one alone (3, for data over the whole
+ * exponent range, where the others cost more than they save). A block that spills more than 1/XS_SPILL_FRAC of
  * its elements (or overflows a lane) sends the next backoff[L] blocks one
  * level up; then one block tries level L again, and each retry that still
  * spills doubles backoff[L] (up to XS_BACKOFF_MAX). */
 #define XS_SPILL_FRAC 32
 #define XS_BACKOFF_MIN 16
 #define XS_BACKOFF_MAX 1024
+
+/* The level the last call of this thread ended on: the next call starts
+ * there (data of one kind tend to come in many calls, and a call in cache
+ * is only ~64 blocks). A hint for speed only: every level is exact. */
+static _Thread_local int xs_level_hint;
 
 static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
 {
@@ -517,8 +522,8 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
   xl_state_t *lt = NULL;   /* the large superaccumulator, zeroed on first use */
   static _Thread_local xl_state_t lt_store;
   xb_state_t bs;
-  int level = 0;
-  size_t wait = 0, backoff[2] = {XS_BACKOFF_MIN, XS_BACKOFF_MIN};
+  int level = xs_level_hint;
+  size_t wait = level ? XS_BACKOFF_MIN : 0, backoff[3] = {XS_BACKOFF_MIN, XS_BACKOFF_MIN, XS_BACKOFF_MIN};
   /* scratch (32 KiB of stack): values fed to the kernel, their spills */
   _Alignas(64) double bp[XS_BLOCK], be[XS_BLOCK], rp[XS_BLOCK], re[XS_BLOCK];
   memset(&st, 0, sizeof st);
@@ -588,7 +593,6 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
       }
       if (xb_prepare(acc, &bs, lo, hi, e ? 2 * padded : padded, kern->lanes)) {
         if (kern->bins(&bs, p, padded, rp) & XS_SPILL) spills += xs_spill(acc, rp, padded);
-        if (getenv("XS_DEBUG")) fprintf(stderr, "bins e0=%d nb=%d lo=%u hi=%u spills=%zu\n", bs.e0, bs.nb, lo, hi, spills);
         if (e && (kern->bins(&bs, e, padded, re) & XS_SPILL)) spills += xs_spill(acc, re, padded);
         high = spills * XS_SPILL_FRAC > padded;
         goto next;
@@ -603,12 +607,18 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
         lt->lo = 2047;
         lt->hi = 0;
       }
-      if (kern->large(acc, lt, p, padded)) {
+      int rc = kern->large(acc, lt, p, padded);
+      if (rc) {
         xs_slow(acc, s, i0, len);        /* Inf/NaN, or a very wide range */
-        continue;
+        high = rc == 2;
+        goto next;
       }
       if (e && kern->large(acc, lt, e, padded))   /* finite (the product check passed) */
         xs_spill(acc, e, padded);                  /* but too wide: one by one */
+      continue;                          /* the level stays */
+    }
+    if (mode == 3) {                     /* the whole range: the small one directly */
+      xs_slow(acc, s, i0, len);
       continue;
     }
 
@@ -632,7 +642,7 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
     if (fe & XS_SPILL) spills += xs_spill(acc, re, padded);
     high = spills * XS_SPILL_FRAC > padded;
   next:
-    if (kern->force || mode >= 2) continue;
+    if (kern->force || mode >= 3) continue;
     if (high) {
       level = mode + 1;
       wait = backoff[mode];
@@ -641,6 +651,7 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
       backoff[mode] = XS_BACKOFF_MIN;    /* the cheaper path works again */
     }
   }
+  if (!kern->force) xs_level_hint = level;
   xs_flush(acc, &st);
   if (bs.e0 != INT_MIN) xb_flush(acc, &bs);
   if (lt) xl_flush(acc, lt);
