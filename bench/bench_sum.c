@@ -12,9 +12,10 @@
  *                 and optimize attributes so it lives in this one file)
  *   exact         tess_sum_f64(x, n, MPI_COMM_SELF): fast path + rounding
  *   exact_avx2, exact_sse2   the same with the AVX2 / baseline kernel forced
+ *   bins          the same with every block on the fixed bins
  *   large         the same with every block on the large superaccumulator
- *                 (Neal's: one integer add per element; "n/a" in builds
- *                 that predate it)
+ *                 (Neal's: one integer add per element). bins and large
+ *                 print "n/a" in builds that predate them.
  *   superacc      the same with no fast path: every element added to the
  *                 superaccumulator (a "small superaccumulator" as in Neal's
  *                 xsum: 3 digit updates per element)
@@ -71,6 +72,7 @@ static double exact_avx2(const double *x, size_t n) { return exact_with("avx2", 
 static double exact_generic(const double *x, size_t n) { return exact_with("generic", x, n); }
 static double superacc(const double *x, size_t n) { return exact_with("superacc", x, n); }
 static double large(const double *x, size_t n) { return exact_with("large", x, n); }
+static double bins(const double *x, size_t n) { return exact_with("bins", x, n); }
 
 static double now(void)
 {
@@ -85,17 +87,17 @@ static int cmp(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-enum { NK = 7 };
+enum { NK = 8 };
 static const char *names[NK] = {"plain_O2", "plain_simd", "exact", "exact_avx2", "exact_sse2",
-                                "superacc", "large"};
-static int have[NK] = {1, 1, 1, 1, 1, 1, 1};   /* kernels this build and CPU can run */
+                                "superacc", "large", "bins"};
+static int have[NK] = {1, 1, 1, 1, 1, 1, 1, 1};   /* kernels this build and CPU can run */
 
-/* Median seconds per call of each kernel over `rounds` rounds; each timing
+/* Best seconds per call of each kernel over `rounds` rounds; each timing
  * covers `inner` calls. */
 static void run_size(const double *x, size_t n, int rounds, int inner, double med[NK])
 {
   double (*fn[NK])(const double *, size_t) = {plain_O2, plain_simd, exact, exact_avx2,
-                                              exact_generic, superacc, large};
+                                              exact_generic, superacc, large, bins};
   double *t = malloc((size_t)rounds * NK * sizeof *t);
   volatile double sink = 0;
   for (int r = 0; r < rounds; r++)
@@ -157,7 +159,7 @@ static int bench_single(int log2n, int rounds, const char *kind)
     fprintf(stderr, "unknown data kind %s\n", kind);
     return 1;
   }
-  const char *kn[NK] = {NULL, NULL, "auto", "avx2", "generic", "superacc", "large"};
+  const char *kn[NK] = {NULL, NULL, "auto", "avx2", "generic", "superacc", "large", "bins"};
   for (int k = 0; k < NK; k++)
     if (kn[k] && tess_exact_acc_set_kernel(kn[k])) {
       have[k] = 0;
