@@ -17,11 +17,6 @@ PAT='MPI_(I?(Allreduce|Alltoall|Alltoallv|Alltoallw|Bcast|Gather|Gatherv|Scatter
 # after merging the branches that own these files; every entry is a
 # mechanical change now (tess_comm has what they need, see each note).
 ALLOW=(
-  # exact sums (other branch): MPI_Allreduce of int64 digits (SUM) and the
-  # int span (MAX) -> tess_comm_allreduce(TESS_I64/I32) over
-  # tess_comm_mesh_of(comm), the one-axis mesh of the caller's MPI_Comm.
-  src/exact_acc.c
-
   # the signal agreement (LOR of one int) -> tess_comm_allreduce(TESS_OP_LOR).
   src/signal.c
 
