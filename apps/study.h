@@ -43,9 +43,39 @@ typedef struct {
   long total;               /* steps planned (<= 0: unknown, no ETA) */
   double every;             /* seconds between lines */
   double t0, last;          /* start time, time of the last line */
+  long first;               /* steps done before start (a restart): numbered, not in the rate; 0 */
 } tess_progress_t;
 
 void tess_progress_start(tess_progress_t *p, const tess_deck_t *deck, const char *what, long total);
 void tess_progress_step(tess_progress_t *p, long done);
 void tess_progress_end(tess_progress_t *p, long done);
+
+/* A per-step history CSV (apps/app_history.c), written by one rank. Every
+ * write is checked; the first failure is pushed as TESS_ERR_IO naming the
+ * file, later calls only return TESS_ERR_IO. Not collective: the caller
+ * agrees on the outcome with the other ranks. */
+#include <stdio.h>
+#include <stdint.h>
+typedef struct {
+  FILE *fp;
+  char path[1024];
+  int failed;               /* a write failed: the file is incomplete */
+  int64_t rows;             /* after open: data rows kept (restart) */
+} tess_history_t;
+
+/* step0 == 0: create (truncate) `path` and write the header line. step0 > 0
+ * (a restart): keep the header and rows 1..step0 of an existing file (each
+ * row starts with its step number) and cut off whatever follows, so lines a
+ * killed run wrote after its checkpoint go; h->rows says how many rows were
+ * kept (< step0: the file was missing or short). */
+tess_err_t tess_history_open(tess_history_t *h, const char *path, const char *header, int64_t step0);
+tess_err_t tess_history_row(tess_history_t *h, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Flush and fsync (with a checkpoint: rows up to its step survive a crash). */
+tess_err_t tess_history_sync(tess_history_t *h);
+/* Sync and close; safe after a failure or on an unopened history (memset 0). */
+tess_err_t tess_history_close(tess_history_t *h);
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <tessera/checkpoint.h>
+#include <tessera/comm.h>
 #include <tessera/fs.h>
 #include <tessera/deck.h>
 #include <tessera/image.h>
@@ -121,6 +122,66 @@ cleanup:
   return err;
 }
 
+/* The expression error on the stack, restated as one deck error that names
+ * the file, line, key and entry (the parser's message says the column). */
+static tess_err_t expr_key_error(const tess_deck_t *d, const char *key, size_t k, const char *text)
+{
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s", tess_error_message());
+  tess_error_clear();
+  return tess_deck_key_error(d, key, "entry %zu '%s': %s", k + 1, text, msg);
+}
+
+/* Definitions "name = expr" one by one; messages name the deck entry. */
+static tess_err_t define_all(tess_pinn_t *p, const tess_deck_t *d, const cfg_t *c)
+{
+  for (size_t k = 0; k < c->ndefs; k++) {
+    char name[64];
+    const char *eq = strchr(c->defs[k], '=');
+    if (!eq)
+      return tess_deck_key_error(d, "pde.definitions", "entry %zu '%s': expected \"name = expression\"",
+                                 k + 1, c->defs[k]);
+    size_t a = 0, b = (size_t)(eq - c->defs[k]);
+    while (a < b && c->defs[k][a] == ' ') a++;
+    while (b > a && c->defs[k][b - 1] == ' ') b--;
+    if (b == a || b - a >= sizeof name)
+      return tess_deck_key_error(d, "pde.definitions", "entry %zu '%s': no name (of at most %zu "
+                                 "characters) before '='", k + 1, c->defs[k], sizeof name - 1);
+    memcpy(name, c->defs[k] + a, b - a);
+    name[b - a] = 0;
+    if (tess_pinn_define(p, name, eq + 1)) return expr_key_error(d, "pde.definitions", k, c->defs[k]);
+  }
+  return TESS_OK;
+}
+
+/* Every expression of the deck parsed and resolved against a stand-in
+ * network with the deck's inputs and outputs (the widths do not matter to an
+ * expression), so a typo is a deck error before any work, also in --dry-run. */
+static tess_err_t check_exprs(const tess_deck_t *d, const cfg_t *c)
+{
+  tess_err_t err = TESS_OK;
+  tess_mlp_t *m = NULL;
+  tess_pinn_t *p = NULL;
+  int w[3] = { 2, 1, (int)c->nouts };
+  const struct { const char *key; const char *const *e; size_t n; } lists[] = {
+    { "pde.residuals", c->res, c->nres }, { "boundary.residuals", c->bres, c->nbres },
+    { "report.fields", c->fields, c->nfields }, { "report.exact", c->exact, c->nexact },
+  };
+  TESS_CHECK(tess_mlp_create(2, w, TESS_ACT_TANH, TESS_F64, &m));
+  TESS_CHECK(tess_pinn_create(m, c->ins, c->outs, &p));
+  TESS_CHECK(define_all(p, d, c));
+  for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+    for (size_t k = 0; k < lists[l].n; k++)
+      if (tess_pinn_check_expr(p, lists[l].e[k])) {
+        err = expr_key_error(d, lists[l].key, k, lists[l].e[k]);
+        goto cleanup;
+      }
+cleanup:
+  tess_pinn_destroy(&p);
+  tess_mlp_destroy(&m);
+  return err;
+}
+
 static tess_err_t pinn_check(const tess_deck_t *d)
 {
   tess_err_t err = TESS_OK;
@@ -136,36 +197,108 @@ static tess_err_t pinn_check(const tess_deck_t *d)
     return tess_deck_key_error(d, "report.exact", "one exact expression (and name) per report field: "
                                "%zu fields, %zu exact, %zu names", c.nfields, c.nexact, c.nnames);
   if (c.ngrid != 2) return tess_deck_key_error(d, "report.grid", "expected [nx, ny]");
-  for (size_t k = 0; k < c.ndefs; k++)
-    if (!strchr(c.defs[k], '='))
-      return tess_deck_key_error(d, "pde.definitions", "entry %zu '%s': expected \"name = expression\"",
-                                 k + 1, c.defs[k]);
+  TESS_CHECK(check_exprs(d, &c));
 cleanup:
   return err;
 }
 
-/* Definitions "name = expr" one by one; messages name the deck entry. */
-static tess_err_t define_all(tess_pinn_t *p, const tess_deck_t *d, const cfg_t *c)
+/* What a restart must share with the run that wrote the checkpoint: the
+ * network (shape, activation, dtype, outputs) and the problem it learns
+ * (coordinates, definitions, residuals). Points, weights, schedule and step
+ * counts may change between legs. */
+static const char *const fp_keys[] = { "model.hidden", "model.activation", "model.dtype", "model.outputs",
+                                       "pde.inputs", "pde.definitions", "pde.residuals",
+                                       "boundary.residuals" };
+#define NFP (sizeof fp_keys / sizeof fp_keys[0])
+#define FP_CAP 16384
+
+static void fp_put(char *buf, size_t *len, const char *fmt, const char *s)
+{
+  int r = snprintf(buf + *len, FP_CAP - *len, fmt, s);
+  if (r > 0) *len = *len + (size_t)r < FP_CAP ? *len + (size_t)r : FP_CAP - 1;
+}
+
+/* The fingerprint: one line "key = value" per fp_keys entry, values as TOML
+ * (stored in the checkpoint as attribute "pinn_fingerprint"). */
+static tess_err_t fingerprint(const tess_deck_t *d, char *buf)
 {
   tess_err_t err = TESS_OK;
-  for (size_t k = 0; k < c->ndefs; k++) {
-    char name[64];
-    const char *eq = strchr(c->defs[k], '=');
-    size_t a = 0, b = (size_t)(eq - c->defs[k]);
-    while (a < b && c->defs[k][a] == ' ') a++;
-    while (b > a && c->defs[k][b - 1] == ' ') b--;
-    TESS_REQUIRE(b > a && b - a < sizeof name, TESS_ERR_DECK, "%s: pde.definitions entry %zu: no name "
-                 "before '='", tess_deck_path(d), k + 1);
-    memcpy(name, c->defs[k] + a, b - a);
-    name[b - a] = 0;
-    tess_err_t e = tess_pinn_define(p, name, eq + 1);
-    if (e) {
-      err = tess_error_push(TESS_ERR_DECK, __FILE__, __LINE__, __func__,
-                            "%s: pde.definitions entry %zu ('%s')", tess_deck_path(d), k + 1, name);
-      goto cleanup;
+  size_t len = 0;
+  buf[0] = 0;
+  for (size_t k = 0; k < NFP; k++) {
+    char v[32];
+    fp_put(buf, &len, "%s = ", fp_keys[k]);
+    if (strcmp(fp_keys[k], "model.hidden") == 0) {
+      int64_t h[64];
+      size_t n = 0;
+      TESS_CHECK(tess_deck_get_int_array(d, fp_keys[k], h, 64, &n));
+      fp_put(buf, &len, "%s", "[");
+      for (size_t i = 0; i < n; i++) {
+        snprintf(v, sizeof v, "%s%lld", i ? ", " : "", (long long)h[i]);
+        fp_put(buf, &len, "%s", v);
+      }
+      fp_put(buf, &len, "%s", "]\n");
+    } else if (strcmp(fp_keys[k], "model.activation") == 0 || strcmp(fp_keys[k], "model.dtype") == 0) {
+      const char *sv;
+      TESS_CHECK(tess_deck_get_string(d, fp_keys[k], &sv));
+      fp_put(buf, &len, "\"%s\"\n", sv);
+    } else {
+      const char *sv[MAXS];
+      size_t n = 0;
+      TESS_CHECK(tess_deck_get_string_array(d, fp_keys[k], sv, MAXS, &n));
+      fp_put(buf, &len, "%s", "[");
+      for (size_t i = 0; i < n; i++) {
+        fp_put(buf, &len, "%s", i ? ", '" : "'");
+        fp_put(buf, &len, "%s'", sv[i]);
+      }
+      fp_put(buf, &len, "%s", "]\n");
     }
   }
 cleanup:
+  return err;
+}
+
+/* The checkpoint's fingerprint (from its attribute, or for a file written
+ * before there was one, from the deck stored in it) against this deck's:
+ * the first differing key is a deck error naming it and both values. */
+static tess_err_t check_fingerprint(tess_checkpoint_t *ck, const tess_deck_t *d, const char *path,
+                                    const char *ck_deck_text)
+{
+  tess_err_t err = TESS_OK;
+  tess_deck_t *old = NULL;
+  char *mine = malloc(FP_CAP), *theirs = malloc(FP_CAP);
+  const char *attr = NULL;
+  TESS_REQUIRE(mine && theirs, TESS_ERR_MEM, "fingerprints");
+  TESS_CHECK(fingerprint(d, mine));
+  if (tess_checkpoint_get_attr_string(ck, "pinn_fingerprint", &attr) == TESS_OK) {
+    snprintf(theirs, FP_CAP, "%s", attr);
+  } else {
+    tess_error_clear();
+    const tess_deck_schema_t *sch = tess_deck_schema(d);
+    TESS_REQUIRE(ck_deck_text, TESS_ERR_DECK, "checkpoint '%s' holds neither a pinn fingerprint nor its deck: "
+                 "cannot check that it fits this deck", path);
+    TESS_CHECK(tess_deck_load_string(ck_deck_text, strlen(ck_deck_text), path, NULL, 0, &sch, 1, &old));
+    TESS_CHECK(fingerprint(old, theirs));
+  }
+  const char *a = mine, *b = theirs;
+  for (size_t k = 0; k < NFP; k++) {
+    const char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
+    if (!ea || !eb) break;
+    if (ea - a != eb - b || memcmp(a, b, (size_t)(ea - a)) != 0) {
+      size_t skip = strlen(fp_keys[k]) + 3;   /* "key = " */
+      err = tess_deck_key_error(d, fp_keys[k], "--restart %s: the checkpoint was trained with %s = %.*s, this "
+                                "deck has %.*s (a restart continues the same network and problem)", path,
+                                fp_keys[k], (int)(eb - b - (ptrdiff_t)skip), b + skip,
+                                (int)(ea - a - (ptrdiff_t)skip), a + skip);
+      goto cleanup;
+    }
+    a = ea + 1;
+    b = eb + 1;
+  }
+cleanup:
+  tess_deck_destroy(&old);
+  free(mine);
+  free(theirs);
   return err;
 }
 
@@ -180,6 +313,7 @@ static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_deck_t *d
   tess_err_t err = TESS_OK;
   tess_checkpoint_t *ck = NULL;
   double *st = NULL;
+  char *fp = NULL;
   size_t na = tess_adam_state_size(adam), nl = tess_lbfgs_state_size(lb);
   st = malloc((na > nl ? na : nl) * sizeof *st);
   TESS_REQUIRE(st, TESS_ERR_MEM, "optimizer state");
@@ -187,6 +321,10 @@ static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_deck_t *d
   tess_checkpoint_meta_t meta = { .study = "pinn", .deck_text = tess_deck_text(d), .step = step,
                                   .rng_seed = seed };
   TESS_CHECK(tess_checkpoint_set_meta(ck, &meta));
+  fp = malloc(FP_CAP);
+  TESS_REQUIRE(fp, TESS_ERR_MEM, "fingerprint");
+  TESS_CHECK(fingerprint(d, fp));
+  TESS_CHECK(tess_checkpoint_set_attr_string(ck, "pinn_fingerprint", fp));
   TESS_CHECK(tess_checkpoint_write_f64(ck, "pinn/theta", th, n));
   TESS_CHECK(tess_adam_state_get(adam, st));
   TESS_CHECK(tess_checkpoint_write_f64(ck, "pinn/adam", st, na));
@@ -197,6 +335,7 @@ static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_deck_t *d
 cleanup:
   tess_checkpoint_close(&ck);
   free(st);
+  free(fp);
   return err;
 }
 
@@ -211,6 +350,22 @@ static tess_err_t put_field(tess_checkpoint_t *ck, tess_array_t *a, const char *
   for (int j = 0; j < ny; j++) memcpy(dst + (size_t)j * nx, v + (size_t)(ny - 1 - j) * nx, nx * sizeof *v);
   snprintf(ds, sizeof ds, "fields/%s_%s", name, what);
   return tess_checkpoint_write_array(ck, ds, a);
+}
+
+/* Rank 0 writes the loss history; every rank learns whether that failed (one
+ * int allreduce per step), so all stop at the same step with rank 0's error. */
+static tess_err_t agree_history(int rank, tess_err_t herr)
+{
+  tess_err_t err = TESS_OK;
+  tess_mesh_t *wm = NULL;
+  int bad = rank == 0 && herr != TESS_OK, any = 0;
+  TESS_CHECK(tess_comm_mesh_of(MPI_COMM_WORLD, &wm));
+  TESS_CHECK(tess_comm_allreduce(wm, TESS_AXES_ALL, &bad, &any, 1, TESS_I32, TESS_OP_MAX, TESS_MEM_HOST,
+                                 NULL));
+  if (bad) return herr;        /* its message is on this rank's error stack */
+  TESS_REQUIRE(!any, TESS_ERR_IO, "rank 0 could not write the loss history");
+cleanup:
+  return err;
 }
 
 static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
@@ -233,11 +388,13 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   tess_mesh_t *fmesh = NULL;
   tess_array_t *fa = NULL;
   double *th = NULL, *g = NULL, *st = NULL, *xg = NULL, *pred = NULL, *ex = NULL, *errf = NULL;
-  FILE *hf = NULL;
+  tess_history_t lh;   /* loss_history.csv (rank 0) */
+  tess_err_t herr = TESS_OK;   /* rank 0: the history's first failure */
   int widths[66];
   boxes_t bx;
   char path[1024];
 
+  memset(&lh, 0, sizeof lh);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &nranks);
   TESS_CHECK(read_cfg(d, &c));
@@ -308,7 +465,11 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   TESS_CHECK(tess_pinn_add_set(p, "interior", npts, tess_pinn_box_interior, &bx.in, w_in, (int)c.nres, c.res));
   if (c.nbres)
     TESS_CHECK(tess_pinn_add_set(p, "boundary", nbpts, tess_pinn_box_boundary, &bx.bd, w_bd, (int)c.nbres, c.bres));
-  TESS_CHECK(tess_pinn_setup(p, MPI_COMM_WORLD));
+  {
+    const char *ax[1] = { "dp" };   /* data parallel over every rank; also the report's mesh */
+    TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, ax, &nranks, &fmesh));
+  }
+  TESS_CHECK(tess_pinn_setup(p, fmesh, "dp"));
   size_t n = tess_pinn_nparams(p);
   th = malloc(n * sizeof *th);
   g = malloc(n * sizeof *g);
@@ -323,6 +484,7 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     TESS_CHECK(tess_checkpoint_open(MPI_COMM_WORLD, opts->restart, &rck));
     TESS_CHECK(tess_checkpoint_check_study(rck, "pinn"));
     TESS_CHECK(tess_checkpoint_get_meta(rck, &meta));
+    TESS_CHECK(check_fingerprint(rck, d, opts->restart, meta.deck_text));
     step0 = meta.step;
     size_t na = tess_adam_state_size(adam), nlb = tess_lbfgs_state_size(lb);
     st = malloc((na > nlb ? na : nlb) * sizeof *st);
@@ -333,16 +495,18 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     TESS_CHECK(tess_checkpoint_read_f64(rck, "pinn/lbfgs", st, nlb));
     TESS_CHECK(tess_lbfgs_state_set(lb, st));
     tess_checkpoint_close(&rck);
-    if (rank == 0) printf("pinn: restarted from %s at step %lld on %d ranks\n", opts->restart,
-                          (long long)step0, nranks);
+    if (rank == 0) printf("pinn: restarted from %s at step %lld on %d rank%s\n", opts->restart,
+                          (long long)step0, nranks, nranks == 1 ? "" : "s");
   }
   TESS_CHECK(tess_mkdir_all(MPI_COMM_WORLD, outdir, "run.output_dir"));
   if (rank == 0) {
     snprintf(path, sizeof path, "%s/loss_history.csv", outdir);
-    hf = fopen(path, step0 ? "a" : "w");
-    TESS_REQUIRE(hf, TESS_ERR_IO, "cannot write %s", path);
-    if (!step0) fprintf(hf, "step,phase,loss,interior,boundary\n");
+    herr = tess_history_open(&lh, path, "step,phase,loss,interior,boundary", step0);
+    if (!herr && lh.rows < step0)
+      printf("pinn: %s had %lld of the %lld rows up to the checkpoint; it continues from step %lld\n", path,
+             (long long)lh.rows, (long long)step0, (long long)step0 + 1);
   }
+  TESS_CHECK(agree_history(rank, herr));
   tess_checkpoint_policy_t pol = { .dir = ckdir, .prefix = "pinn", .keep = (int)keep,
                                    .every_steps = ckpt_every, .every_seconds = ckpt_secs };
   TESS_CHECK(tess_checkpoint_manager_create(MPI_COMM_WORLD, &pol, &mgr));
@@ -351,8 +515,22 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   const int64_t total = adam_steps + lbfgs_steps;
   double f = 0, f_first = NAN, t0 = tess_wtime(), t_adam = 0;
   int have_fg = 0, stalled = 0, interrupted = 0;
+  int64_t nrun = 0, nadam = 0;   /* steps taken by this invocation */
+  if (step0 >= total) {
+    /* nothing to train: report the checkpoint's network, with its loss */
+    if (rank == 0)
+      printf("pinn: nothing left to do: the checkpoint is at step %lld and the deck plans %lld (%lld Adam + "
+             "%lld L-BFGS); reporting the checkpoint's network\n", (long long)step0, (long long)total,
+             (long long)adam_steps, (long long)lbfgs_steps);
+    TESS_CHECK(tess_pinn_loss_grad(p, th, &f, NULL));
+  }
+  tess_progress_t prog;        /* "pinn: step 40/300  12.3 steps/s  ETA 21 s" */
+  tess_progress_start(&prog, d, "pinn", (long)total);
+  prog.first = (long)(step0 < total ? step0 : total);
   for (int64_t s = step0; s < total && !stalled; s++) {
+    nrun++;
     if (s < adam_steps) {
+      nadam++;
       TESS_CHECK(tess_pinn_loss_grad(p, th, &f, g));
       TESS_CHECK(tess_adam_step(adam, th, g));
       if (s + 1 == adam_steps) t_adam = tess_wtime() - t0;
@@ -372,8 +550,8 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     int ns = 0;
     TESS_CHECK(tess_pinn_set_losses(p, sl, 2, &ns));
     if (rank == 0) {
-      fprintf(hf, "%lld,%s,%.17g,%.17g,%.17g\n", (long long)s + 1, s < adam_steps ? "adam" : "lbfgs", f,
-              sl[0], sl[1]);
+      herr = tess_history_row(&lh, "%lld,%s,%.17g,%.17g,%.17g\n", (long long)s + 1,
+                              s < adam_steps ? "adam" : "lbfgs", f, sl[0], sl[1]);
       if ((s + 1) % log_every == 0 || s + 1 == total)
         printf("pinn: step %lld/%lld %s loss %.6e (interior %.3e boundary %.3e) %.1f s\n",
                (long long)s + 1, (long long)total, s < adam_steps ? "adam " : "lbfgs", f, sl[0], sl[1],
@@ -381,16 +559,22 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     }
     int due = 0, pending = 0;
     TESS_CHECK(tess_checkpoint_manager_due(mgr, s + 1, &due));
+    /* the rows up to a checkpoint are on disk before it is */
+    if (rank == 0 && !herr && (due || s + 1 == total || stalled)) herr = tess_history_sync(&lh);
+    TESS_CHECK(agree_history(rank, herr));
     if (due || s + 1 == total || stalled) {
       char cpath[512] = "";
       TESS_CHECK(save_ckpt(mgr, d, s + 1, (uint64_t)seed, th, n, adam, lb, cpath));
       if (rank == 0 && (due || stalled)) printf("pinn: checkpoint %s\n", cpath);
     }
+    tess_progress_step(&prog, (long)(s + 1));
     TESS_CHECK(tess_signal_pending(MPI_COMM_WORLD, &pending));
     if (pending) { interrupted = 1; break; }
   }
+  tess_progress_end(&prog, prog.first + (long)nrun);
   double t_train = tess_wtime() - t0;
-  if (hf) { fclose(hf); hf = NULL; }
+  if (rank == 0) herr = tess_history_close(&lh);
+  TESS_CHECK(agree_history(rank, herr));
   if (interrupted) {
     if (rank == 0) printf("pinn: stopped by a signal after writing a checkpoint\n");
     err = TESS_ERR_INTERRUPTED;
@@ -413,12 +597,10 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
     }
   double t_ev = tess_wtime();
   {
-    const char *ax[1] = { "dp" };
     int64_t sh[2] = { NY, NX };
     tess_shardspec_t rs = { .ndim = 2, .axis = { TESS_REPLICATED, TESS_REPLICATED } };
     tess_checkpoint_meta_t meta = { .study = "pinn", .deck_text = tess_deck_text(d), .step = total,
                                     .rng_seed = (uint64_t)seed };
-    TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, ax, &nranks, &fmesh));
     TESS_CHECK(tess_array_create(fmesh, TESS_F64, 2, sh, &rs, TESS_MEM_HOST, &fa));
     snprintf(path, sizeof path, "%s/pinn_fields.h5", outdir);
     TESS_CHECK(tess_checkpoint_begin(MPI_COMM_WORLD, path, &fck));
@@ -439,11 +621,12 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   if (rank == 0) {
     printf("pinn: MLP 2");
     for (int l = 1; l <= nl; l++) printf("->%d", widths[l]);
-    printf(" %s %s, %zu parameters, chunks of %d points, %d ranks, %lld steps (%lld Adam) in %.2f s "
-           "(Adam %.2f s, %.2f ms/step)\n",
-           act_s, dt_s, n, tess_pinn_chunk(p), nranks, (long long)total, (long long)adam_steps, t_train, t_adam,
-           adam_steps ? 1e3 * t_adam / adam_steps : 0.0);
-    printf("pinn: final loss %.17g (first %.17g)\n", f, f_first);
+    printf(" %s %s, %zu parameters, chunks of %d points, %d rank%s, %lld steps (%lld Adam)", act_s, dt_s, n,
+           tess_pinn_chunk(p), nranks, nranks == 1 ? "" : "s", (long long)nrun, (long long)nadam);
+    if (step0) printf(" after step %lld", (long long)step0);
+    printf(" in %.2f s (Adam %.2f s, %.2f ms/step)\n", t_train, t_adam, nadam ? 1e3 * t_adam / nadam : 0.0);
+    if (nrun) printf("pinn: final loss %.17g (first %.17g)\n", f, f_first);
+    else printf("pinn: final loss %.17g (no steps run: the checkpoint's network)\n", f);
   }
   for (size_t k = 0; k < c.nfields; k++) {
     TESS_CHECK(tess_pinn_eval(p, c.fields[k], NG, xg, pred));
@@ -474,7 +657,7 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   if (rank == 0) printf("pinn: wrote %s/pinn_fields.h5 (+ XDMF): predicted, exact, error per field\n", outdir);
   if (rank == 0) printf("pinn: report evaluation %.2f s\n", tess_wtime() - t_ev);
 cleanup:
-  if (hf) fclose(hf);
+  if (lh.fp) fclose(lh.fp);   /* error path: the first failure is the error */
   tess_checkpoint_close(&fck);
   tess_array_destroy(&fa);
   tess_mesh_destroy(&fmesh);

@@ -167,9 +167,10 @@ static void print_summary(const tess_denoise_options_t *o, const tess_denoise_re
   for (int d = 1; d < nd; d++) printf("x%" PRId64, o->n[d]);
   printf(", %s field, noise sigma %g (seed %" PRId64 "), rule %s %g\n", kind, o->sigma,
          (int64_t)o->seed, rule, o->value);
-  printf("  ranks %d, %s decomposition, %d transposes per FFT, backend %s, planner %s\n", size,
+  printf("  %d rank%s, %s decomposition, %d transpose%s per FFT, backend %s, planner %s\n", size,
+         size == 1 ? "" : "s",
          r->fft.grid_axes == 2 ? "pencil" : r->fft.grid_axes == 1 ? "slab" : "replicated",
-         r->fft.ntransposes, r->fft.backend, planner);
+         r->fft.ntransposes, r->fft.ntransposes == 1 ? "" : "s", r->fft.backend, planner);
   printf("  noisy    vs clean: RMS error %.6e  PSNR %8.3f dB\n", r->rms_noisy, r->psnr_noisy_db);
   printf("  denoised vs clean: RMS error %.6e  PSNR %8.3f dB  (improvement %.3f dB)\n",
          r->rms_denoised, r->psnr_denoised_db, r->psnr_denoised_db - r->psnr_noisy_db);
@@ -215,9 +216,9 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
   if (opts->dry_run) {
     int pencil = o.ndim == 3 && (strcmp(decomp, "pencil") == 0 || (strcmp(decomp, "auto") == 0 && size > o.n[0]));
     if (rank == 0)
-      printf("spectral_denoise: %d-D grid, %s field, sigma %g, rule %s %g, %s decomposition on %d ranks\n",
+      printf("spectral_denoise: %d-D grid, %s field, sigma %g, rule %s %g, %s decomposition on %d rank%s\n",
              o.ndim, kind, o.sigma, rule, o.value, o.ndim == 1 ? "replicated" : pencil ? "pencil" : "slab",
-             size);
+             size, size == 1 ? "" : "s");
     goto cleanup;
   }
 

@@ -186,7 +186,18 @@ cleanup:
   return err;
 }
 
-tess_err_t tess_pinn_setup(tess_pinn_t *p, MPI_Comm comm)
+tess_err_t tess_pinn_setup(tess_pinn_t *p, tess_mesh_t *mesh, const char *dp_axis)
+{
+  tess_err_t err = TESS_OK;
+  int ax = -1;
+  TESS_REQUIRE(mesh && dp_axis, TESS_ERR_ARG, "NULL mesh or axis name");
+  TESS_CHECK(tess_mesh_axis_find(mesh, dp_axis, &ax));
+  TESS_CHECK(tess_pinn_setup_comm(p, tess_mesh_axis_comm(mesh, ax)));
+cleanup:
+  return err;
+}
+
+tess_err_t tess_pinn_setup_comm(tess_pinn_t *p, MPI_Comm comm)
 {
   tess_err_t err = TESS_OK;
   int rank = 0, size = 1;
@@ -344,6 +355,19 @@ tess_err_t tess_pinn_set_losses(const tess_pinn_t *p, double *losses, int max, i
   TESS_REQUIRE(p && (losses || max == 0), TESS_ERR_ARG, "NULL argument");
   for (int s = 0; s < p->nsets && s < max; s++) losses[s] = p->sets[s].loss;
   if (nsets) *nsets = p->nsets;
+cleanup:
+  return err;
+}
+
+tess_err_t tess_pinn_check_expr(tess_pinn_t *p, const char *text)
+{
+  tess_err_t err = TESS_OK;
+  tess_jet_spec_t spec;
+  int root = -1;
+  TESS_REQUIRE(p && text, TESS_ERR_ARG, "NULL argument");
+  TESS_CHECK(pinn_expr_parse(p->ex, text, &root));
+  memset(&spec, 0, sizeof spec);
+  TESS_CHECK(pinn_expr_plan(p->ex, &root, 1, p->din, &spec));
 cleanup:
   return err;
 }

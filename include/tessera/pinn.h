@@ -21,6 +21,7 @@ TESS_API_BEGIN
 #include <mpi.h>
 #include <tessera/dtype.h>
 #include <tessera/error.h>
+#include <tessera/mesh.h>
 
 /* ---- activations ------------------------------------------------------------ */
 typedef enum { TESS_ACT_TANH = 0, TESS_ACT_SIN, TESS_ACT_SOFTPLUS, TESS_ACT_GELU,
@@ -131,9 +132,15 @@ tess_err_t tess_pinn_add_set(tess_pinn_t *pinn, const char *name, int64_t npoint
 tess_err_t tess_pinn_set_chunk(tess_pinn_t *pinn, int chunk);
 /* The chunk in use (after tess_pinn_setup; before it, what was set). */
 int tess_pinn_chunk(const tess_pinn_t *pinn);
-/* Collective on comm (duplicated): compiles the residuals, plans the jets,
- * distributes the chunks in blocks over the ranks and makes their points. */
-tess_err_t tess_pinn_setup(tess_pinn_t *pinn, MPI_Comm comm);
+/* Collective on the mesh: compiles the residuals, plans the jets,
+ * distributes the chunks in blocks over the ranks of axis `dp_axis` (its
+ * communicator is duplicated) and makes their points. Along the mesh's other
+ * axes the problem is replicated: every group along dp computes the same
+ * bits (they never depend on the dp size). TESS_ERR_ARG naming the mesh's
+ * axes if dp_axis is not one of them. */
+tess_err_t tess_pinn_setup(tess_pinn_t *pinn, tess_mesh_t *mesh, const char *dp_axis);
+/* The same over all ranks of comm (duplicated), for callers without a mesh. */
+tess_err_t tess_pinn_setup_comm(tess_pinn_t *pinn, MPI_Comm comm);
 size_t tess_pinn_nparams(const tess_pinn_t *pinn);
 /* Collective. theta (f64, replicated) -> loss and its exact gradient (grad
  * may be NULL), identical bits on every rank and at every rank count. The
@@ -147,6 +154,11 @@ tess_err_t tess_pinn_set_losses(const tess_pinn_t *pinn, double *losses, int max
  * network's current parameters at npts points x (npts x din). */
 tess_err_t tess_pinn_eval(tess_pinn_t *pinn, const char *text, size_t npts,
                           const double *x, double *out);
+/* Not collective; before or after setup: parse `text` and plan the jet it
+ * needs, as tess_pinn_eval would, without evaluating anything -- unknown
+ * names, syntax, bad coordinates and unsupported derivative orders fail here
+ * (a deck check before any work). */
+tess_err_t tess_pinn_check_expr(tess_pinn_t *pinn, const char *text);
 /* The jet plan setup() chose (for reports and tests). */
 tess_err_t tess_pinn_jet_spec(const tess_pinn_t *pinn, tess_jet_spec_t *spec);
 
