@@ -72,6 +72,26 @@ def fulldisk(app, mpi, np, src, work):
         os.rmdir(mnt)
 
 
+def restart(app, mpi, np, src, work):
+    os.makedirs(work, exist_ok=True)
+    txt = f"{work}/not_a_checkpoint.txt"
+    with open(txt, "w") as f:
+        f.write("hello\n")
+    for deck, extra in ((f"{src}/inputs/denoise.toml", ["--set", f'run.output_dir="{work}/d"']),
+                        (f"{src}/inputs/mesh_info.toml", [])):
+        rc, out, err = run([mpi, "-n", str(np), app, deck, "--restart", txt] + extra)
+        check(rc == 2, f"{deck} --restart at np {np}: exit {rc}, expected 2\n{err[-2000:]}")
+        check(err.count("cannot resume from a checkpoint") == 1, f"{deck} --restart: no message (once)\n{err}")
+        check("PSNR" not in out and "index sum" not in out, f"{deck} --restart: the work was done\n{out}")
+    # checkpoint.* is not part of a study that cannot resume
+    rc, out, err = run([mpi, "-n", str(np), app, f"{src}/inputs/mesh_info.toml", "--set", "checkpoint.keep=3"])
+    check(rc == 3 and "unknown key 'checkpoint.keep'" in err, f"mesh_info checkpoint.keep: exit {rc}\n{err}")
+    # the PINN study still resumes (and still refuses a text file, as a damaged checkpoint)
+    rc, out, err = run([mpi, "-n", str(np), app, f"{src}/inputs/pinn_seed.toml", "--restart", txt] +
+                       small_pinn(f"{work}/p"))
+    check(rc == 4 and "not an HDF5 file" in err, f"pinn --restart text file: exit {rc}\n{err[-2000:]}")
+
+
 if __name__ == "__main__":
     what, app, mpi, np, src, work = sys.argv[1:7]
     globals()[what](app, mpi, int(np), src, work)
