@@ -43,6 +43,7 @@ static const tess_deck_schema_t schema = {
   .summary = "Prints how a grid is distributed over the ranks and checks an exact distributed sum.",
   .keys = keys,
   .nkeys = sizeof keys / sizeof keys[0],
+  .stateless = 1,   /* nothing to resume */
 };
 
 static tess_err_t check(const tess_deck_t *deck)

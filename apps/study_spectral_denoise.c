@@ -61,6 +61,7 @@ static const tess_deck_schema_t schema = {
   .summary = "Denoise a periodic field by FFT, a spectral rule and inverse FFT; PSNR, HDF5, PNG.",
   .keys = keys,
   .nkeys = sizeof keys / sizeof keys[0],
+  .stateless = 1,   /* one pass, seconds long: nothing to resume */
 };
 
 static tess_err_t check(const tess_deck_t *deck)

@@ -115,6 +115,13 @@ int main(int argc, char **argv)
   tess_log_event_end(ev_deck);
   const tess_study_t *study = deck ? tess_app_find_study(tess_deck_study(deck)) : NULL;
   if (!err && study && study->check) err = study->check(deck);
+  if (!err && study && o.restart && study->schema->stateless) {
+    /* silently starting over would look like a resumed run */
+    if (rank == 0) fprintf(stderr, "tessera_app: --restart: study '%s' cannot resume from a checkpoint "
+                           "(it always starts from the beginning); run it without --restart\n", study->name);
+    status = TESS_EXIT_USAGE;
+    goto done;
+  }
   if (err || !study) {
     if (rank == 0) print_deck_problems(o.deck);
     status = err ? status_of(err, 0) : TESS_EXIT_DECK;
