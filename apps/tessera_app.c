@@ -91,8 +91,14 @@ int main(int argc, char **argv)
     int ok = 1;
     struct stat st;
     errno = 0;
+    tess_mesh_t *world = NULL;
     if (rank == 0) ok = stat(o.restart, &st) == 0 && !S_ISDIR(st.st_mode);
-    MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (tess_comm_mesh_of(MPI_COMM_WORLD, &world) != TESS_OK ||
+        tess_comm_bcast(world, TESS_AXES_ALL, &ok, 1, TESS_I32, 0, TESS_MEM_HOST, NULL) != TESS_OK) {
+      if (rank == 0) tess_error_print(stderr);
+      status = TESS_EXIT_RUNTIME;
+      goto done;
+    }
     if (!ok) {
       if (rank == 0) fprintf(stderr, "tessera_app: --restart: cannot read checkpoint '%s'%s%s\n", o.restart,
                              errno ? ": " : "", errno ? strerror(errno) : " (a directory)");

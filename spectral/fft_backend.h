@@ -1,19 +1,23 @@
 /* spectral/fft_backend.h: the boundary between the distributed FFT engine
- * (fft_plan.c: the device-neutral step planner; fft_execute.c: the step
- * driver; transposes through reshard.c) and a backend, which owns everything
- * that touches the data: transforming a batch of 1-D lines (FFTW now, cuFFT
- * later), the line copies in and out of scratch with the scaling, the box
- * copies between layouts, and the work buffers in its memory space (the
- * EXECUTOR ops below). FFTW's host executor is fft_exec_host.c (cache-batched
- * strided copies); cuFFT would bring cufftPlanMany and device copy kernels.
+ * and a backend. The engine is device-neutral: fft_plan.c plans the steps
+ * (line transforms, box copies, transposes), fft_layout.c holds the
+ * geometry (line batches, boxes, spec forms), fft_execute.c drives the
+ * steps, and each transpose is a packed reshard (src/reshard.c, moving its
+ * data through tess_comm). A backend owns everything that touches the data:
+ * transforming a batch of 1-D lines (FFTW; cuFFT would bring
+ * cufftPlanMany), the line copies in and out of scratch with the scaling,
+ * the box copies between layouts, and the plan's work buffers, allocated
+ * once at plan time with its buf_alloc in its memory space (the EXECUTOR
+ * ops below; tess_fft_execute allocates nothing). FFTW's host executor is
+ * fft_exec_host.c (cache-batched strided copies); fft_registry.c lists the
+ * backends and picks one (tess_fft_backend_select).
  *
  * The engine hands a backend ONE shape of work: B lines of length n, stored
  * either contiguously (line b at b*dist, "LINES_CONTIG") or interleaved
- * (element t of line b at t*pitch + b, "LINES_INTERLEAVED"), in scratch the engine
- * allocated in the backend's memory space. The backend plans that shape once
- * and executes it on the same scratch every time, so a line's arithmetic never
- * depends on where the line came from (the determinism contract of fft.h).
- * Private to spectral/. */
+ * (element t of line b at t*pitch + b, "LINES_INTERLEAVED"), in the plan's
+ * scratch. The backend plans that shape once and executes it on the same
+ * scratch every time, so a line's arithmetic never depends on where the
+ * line came from (the determinism contract of fft.h). Private to spectral/. */
 #ifndef TESSERA_SPECTRAL_FFT_BACKEND_H
 #define TESSERA_SPECTRAL_FFT_BACKEND_H
 #include <stddef.h>
@@ -107,7 +111,7 @@ typedef struct tess_fft_backend {
   /* Transform the batch in `in` into `out` (the planning scratch). */
   void (*line_exec)(void *lp, void *in, void *out);
   void (*line_destroy)(void *lp);
-  /* Collective on comm: plan the n shapes d[i] into lp[i] with a measuring
+  /* Collective on the mesh: plan the n shapes d[i] into lp[i] with a measuring
    * rigor so that every rank gets the SAME algorithm for each shape (ranks
    * measuring on their own could pick different ones, which round
    * differently). `wisdom_file` (may be NULL) is read before and written
@@ -141,7 +145,8 @@ void fft_host_exec_copy(const fft_box_t *a, const char *src, const fft_box_t *z,
 
 extern const tess_fft_backend_t tess_fft_backend_fftw;
 
-/* Pick by name (NULL/""/"auto": the first that accepts `space`). */
+/* Pick by name (NULL/""/"auto": the first that accepts `space`);
+ * fft_registry.c. */
 tess_err_t tess_fft_backend_select(const char *name, tess_memspace_t space,
                                    const tess_fft_backend_t **be);
 #endif
