@@ -14,6 +14,9 @@
  *    array and a differently partitioned one holds the formula everywhere;
  *  - uninitialized create gives a usable array; pinned host arrays fill,
  *    reshard to and from host arrays and gather like host arrays;
+ *  - memory spaces: the encoding of device n (kind, index, name, validity),
+ *    pinned host memory allocated, set, copied to and from host memory and
+ *    freed; device memory without a GPU refused with a NULL pointer;
  *  - guard: a borrowed "device" array (pointer never dereferenced) makes
  *    fill, gather, scatter, sum and reshard fail with TESS_ERR_UNSUPPORTED
  *    naming the function; a device array without a GPU fails to create and
@@ -351,6 +354,46 @@ cleanup:
   tess_mesh_destroy(&mesh);
 }
 
+static void memory_spaces(void)
+{
+  tess_memspace_t d3 = tess_memspace_device(3);
+  CHECK(tess_memspace_kind(d3) == TESS_MEM_DEVICE && tess_memspace_device_index(d3) == 3
+            && !tess_memspace_is_host(d3) && tess_memspace_valid(d3)
+            && strcmp(tess_memspace_name(d3), "device 3") == 0, "device 3: %s",
+        tess_memspace_name(d3));
+  CHECK(tess_memspace_device(-1) == TESS_MEM_DEVICE && tess_memspace_device_index(TESS_MEM_DEVICE) == -1
+            && strcmp(tess_memspace_name(TESS_MEM_DEVICE), "device") == 0, "current device");
+  CHECK(tess_memspace_is_host(TESS_MEM_HOST_PINNED) && tess_memspace_valid(TESS_MEM_HOST_PINNED)
+            && tess_memspace_device_index(TESS_MEM_HOST_PINNED) == -1
+            && strcmp(tess_memspace_name(TESS_MEM_HOST_PINNED), "host_pinned") == 0, "pinned");
+  CHECK(!tess_memspace_valid(7) && !tess_memspace_valid(-1) && !tess_memspace_valid(tess_memspace_device(4000))
+            && strcmp(tess_memspace_name(7), "invalid") == 0, "invalid spaces accepted");
+  /* pinned: allocate, set, copy both ways */
+  unsigned char *pin = NULL, host[100];
+  tess_err_t e = tess_malloc(TESS_MEM_HOST_PINNED, 100, (void **)&pin);
+  CHECK(e == TESS_OK && pin != NULL, "pinned malloc: %s", tess_err_name(e));
+  if (pin) {
+    CHECK(tess_memset(TESS_MEM_HOST_PINNED, pin, 0xAB, 100) == TESS_OK && pin[99] == 0xAB,
+          "pinned memset");
+    for (int i = 0; i < 100; i++) host[i] = (unsigned char)i;
+    CHECK(tess_memcpy(TESS_MEM_HOST_PINNED, pin, TESS_MEM_HOST, host, 100) == TESS_OK
+              && memcmp(pin, host, 100) == 0, "host -> pinned");
+    memset(host, 0, sizeof host);
+    CHECK(tess_memcpy(TESS_MEM_HOST, host, TESS_MEM_HOST_PINNED, pin, 100) == TESS_OK
+              && host[57] == 57, "pinned -> host");
+    tess_free(TESS_MEM_HOST_PINNED, (void **)&pin);
+    CHECK(pin == NULL, "tess_free leaves the pointer");
+  }
+  if (!tess_device_available()) {
+    void *d = (void *)host;
+    e = tess_malloc(TESS_MEM_DEVICE, 64, &d);
+    CHECK(e == TESS_ERR_UNSUPPORTED && d == NULL, "device malloc without a GPU: %s",
+          tess_err_name(e));
+    CHECK(tess_device_count() == 0, "device count %d without a GPU", tess_device_count());
+  }
+  tess_error_clear();
+}
+
 /* The host-only guard, on a device array that never is dereferenced. */
 static void device_guard(int nranks)
 {
@@ -412,6 +455,7 @@ int main(int argc, char **argv)
   partition_errors(nranks);
   partition_checkpoint(nranks);
   borrowed_and_pinned(nranks, rank);
+  memory_spaces();
   device_guard(nranks);
   for (int i = 0; i < trials; i++) partition_trial(&s, nranks, rank);
   int rc = tess_test_finish("buffer");
