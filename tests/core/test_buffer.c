@@ -432,6 +432,22 @@ static void device_guard(int nranks)
     CHECK(e != TESS_OK, "device -> host copy without a GPU succeeded");
     tess_error_clear();
   }
+  if (tess_device_available()) {
+    /* A GPU: a real device array, host -> device -> host through copies,
+     * and the guard on it as on the borrowed one. */
+    tess_array_t *h2 = NULL;
+    TESS_CHECK(tess_array_fill(host, ct_fill_fn, &f));
+    TESS_CHECK(tess_array_create(mesh, TESS_F64, 1, shape, &spec, TESS_MEM_DEVICE, &made));
+    TESS_CHECK(tess_array_create_like(host, NULL, &h2));
+    TESS_CHECK(tess_array_copy(made, host));
+    e = tess_array_copy(h2, made);
+    CHECK(e == TESS_OK && ct_count_wrong(h2, f.salt) == 0, "host -> device -> host: %s",
+          tess_err_name(e));
+    tess_array_destroy(&h2);
+    tess_error_clear();
+    expect_unsupported(tess_array_fill(made, ct_fill_fn, &f), "tess_array_fill");
+    expect_unsupported(tess_array_sum(made, &sum), "tess_array_sum");
+  }
   /* destroy does not free the borrowed pointer (it would crash). */
   tess_array_destroy(&dev);
 cleanup:
