@@ -471,6 +471,9 @@ int main(int argc, char **argv)
   partition_errors(nranks);
   partition_checkpoint(nranks);
   borrowed_and_pinned(nranks, rank);
+  if (rank == 0)   /* which branch of the device checks ran */
+    printf("buffer: device backend %s, %d GPU(s) visible\n", tess_device_backend_name(),
+           tess_device_count());
   memory_spaces();
   device_guard(nranks);
   for (int i = 0; i < trials; i++) partition_trial(&s, nranks, rank);
