@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <tessera/checkpoint.h>
+#include <tessera/comm.h>
 #include <tessera/reduce.h>
 #include <tessera/reshard.h>
 
@@ -394,6 +395,32 @@ static void memory_spaces(void)
   tess_error_clear();
 }
 
+/* 16-bit floats move (a bcast of bit patterns) but do not reduce. */
+static void half_comm(int nranks, int rank)
+{
+  tess_err_t err = TESS_OK;
+  tess_mesh_t *mesh = NULL;
+  const char *names[] = {"x"};
+  int sz[] = {nranks};
+  uint16_t v[3] = {0, 0, 0};
+  TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, names, sz, &mesh));
+  if (rank == 0) {
+    v[0] = tess_f32_to_bf16(1.5f);
+    v[1] = 0x7C00;
+    v[2] = 0x8001;
+  }
+  TESS_CHECK(tess_comm_bcast(mesh, TESS_AXES_ALL, v, 3, TESS_F16, 0, TESS_MEM_HOST, NULL));
+  CHECK(v[0] == 0x3FC0 && v[1] == 0x7C00 && v[2] == 0x8001, "bcast of f16 patterns");
+  tess_err_t e = tess_comm_allreduce(mesh, TESS_AXES_ALL, v, v, 3, TESS_BF16, TESS_OP_SUM,
+                                     TESS_MEM_HOST, NULL);
+  CHECK(e == TESS_ERR_ARG && error_mentions("bf16"), "sum of bf16 data: %s", tess_err_name(e));
+  tess_error_clear();
+cleanup:
+  CHECK(err == TESS_OK, "half comm: %s", tess_error_message());
+  tess_error_clear();
+  tess_mesh_destroy(&mesh);
+}
+
 /* The host-only guard, on a device array that never is dereferenced. */
 static void device_guard(int nranks)
 {
@@ -475,6 +502,7 @@ int main(int argc, char **argv)
     printf("buffer: device backend %s, %d GPU(s) visible\n", tess_device_backend_name(),
            tess_device_count());
   memory_spaces();
+  half_comm(nranks, rank);
   device_guard(nranks);
   for (int i = 0; i < trials; i++) partition_trial(&s, nranks, rank);
   int rc = tess_test_finish("buffer");
