@@ -14,6 +14,9 @@
  *    array and a differently partitioned one holds the formula everywhere;
  *  - uninitialized create gives a usable array; pinned host arrays fill,
  *    reshard to and from host arrays and gather like host arrays;
+ *  - memory spaces: the encoding of device n (kind, index, name, validity),
+ *    pinned host memory allocated, set, copied to and from host memory and
+ *    freed; device memory without a GPU refused with a NULL pointer;
  *  - guard: a borrowed "device" array (pointer never dereferenced) makes
  *    fill, gather, scatter, sum and reshard fail with TESS_ERR_UNSUPPORTED
  *    naming the function; a device array without a GPU fails to create and
@@ -26,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <tessera/checkpoint.h>
+#include <tessera/comm.h>
 #include <tessera/reduce.h>
 #include <tessera/reshard.h>
 
@@ -351,6 +355,72 @@ cleanup:
   tess_mesh_destroy(&mesh);
 }
 
+static void memory_spaces(void)
+{
+  tess_memspace_t d3 = tess_memspace_device(3);
+  CHECK(tess_memspace_kind(d3) == TESS_MEM_DEVICE && tess_memspace_device_index(d3) == 3
+            && !tess_memspace_is_host(d3) && tess_memspace_valid(d3)
+            && strcmp(tess_memspace_name(d3), "device 3") == 0, "device 3: %s",
+        tess_memspace_name(d3));
+  CHECK(tess_memspace_device(-1) == TESS_MEM_DEVICE && tess_memspace_device_index(TESS_MEM_DEVICE) == -1
+            && strcmp(tess_memspace_name(TESS_MEM_DEVICE), "device") == 0, "current device");
+  CHECK(tess_memspace_is_host(TESS_MEM_HOST_PINNED) && tess_memspace_valid(TESS_MEM_HOST_PINNED)
+            && tess_memspace_device_index(TESS_MEM_HOST_PINNED) == -1
+            && strcmp(tess_memspace_name(TESS_MEM_HOST_PINNED), "host_pinned") == 0, "pinned");
+  CHECK(!tess_memspace_valid(7) && !tess_memspace_valid(-1) && !tess_memspace_valid(tess_memspace_device(4000))
+            && strcmp(tess_memspace_name(7), "invalid") == 0, "invalid spaces accepted");
+  /* pinned: allocate, set, copy both ways */
+  unsigned char *pin = NULL, host[100];
+  tess_err_t e = tess_malloc(TESS_MEM_HOST_PINNED, 100, (void **)&pin);
+  CHECK(e == TESS_OK && pin != NULL, "pinned malloc: %s", tess_err_name(e));
+  if (pin) {
+    CHECK(tess_memset(TESS_MEM_HOST_PINNED, pin, 0xAB, 100) == TESS_OK && pin[99] == 0xAB,
+          "pinned memset");
+    for (int i = 0; i < 100; i++) host[i] = (unsigned char)i;
+    CHECK(tess_memcpy(TESS_MEM_HOST_PINNED, pin, TESS_MEM_HOST, host, 100) == TESS_OK
+              && memcmp(pin, host, 100) == 0, "host -> pinned");
+    memset(host, 0, sizeof host);
+    CHECK(tess_memcpy(TESS_MEM_HOST, host, TESS_MEM_HOST_PINNED, pin, 100) == TESS_OK
+              && host[57] == 57, "pinned -> host");
+    tess_free(TESS_MEM_HOST_PINNED, (void **)&pin);
+    CHECK(pin == NULL, "tess_free leaves the pointer");
+  }
+  if (!tess_device_available()) {
+    void *d = (void *)host;
+    e = tess_malloc(TESS_MEM_DEVICE, 64, &d);
+    CHECK(e == TESS_ERR_UNSUPPORTED && d == NULL, "device malloc without a GPU: %s",
+          tess_err_name(e));
+    CHECK(tess_device_count() == 0, "device count %d without a GPU", tess_device_count());
+  }
+  tess_error_clear();
+}
+
+/* 16-bit floats move (a bcast of bit patterns) but do not reduce. */
+static void half_comm(int nranks, int rank)
+{
+  tess_err_t err = TESS_OK;
+  tess_mesh_t *mesh = NULL;
+  const char *names[] = {"x"};
+  int sz[] = {nranks};
+  uint16_t v[3] = {0, 0, 0};
+  TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, names, sz, &mesh));
+  if (rank == 0) {
+    v[0] = tess_f32_to_bf16(1.5f);
+    v[1] = 0x7C00;
+    v[2] = 0x8001;
+  }
+  TESS_CHECK(tess_comm_bcast(mesh, TESS_AXES_ALL, v, 3, TESS_F16, 0, TESS_MEM_HOST, NULL));
+  CHECK(v[0] == 0x3FC0 && v[1] == 0x7C00 && v[2] == 0x8001, "bcast of f16 patterns");
+  tess_err_t e = tess_comm_allreduce(mesh, TESS_AXES_ALL, v, v, 3, TESS_BF16, TESS_OP_SUM,
+                                     TESS_MEM_HOST, NULL);
+  CHECK(e == TESS_ERR_ARG && error_mentions("bf16"), "sum of bf16 data: %s", tess_err_name(e));
+  tess_error_clear();
+cleanup:
+  CHECK(err == TESS_OK, "half comm: %s", tess_error_message());
+  tess_error_clear();
+  tess_mesh_destroy(&mesh);
+}
+
 /* The host-only guard, on a device array that never is dereferenced. */
 static void device_guard(int nranks)
 {
@@ -389,6 +459,22 @@ static void device_guard(int nranks)
     CHECK(e != TESS_OK, "device -> host copy without a GPU succeeded");
     tess_error_clear();
   }
+  if (tess_device_available()) {
+    /* A GPU: a real device array, host -> device -> host through copies,
+     * and the guard on it as on the borrowed one. */
+    tess_array_t *h2 = NULL;
+    TESS_CHECK(tess_array_fill(host, ct_fill_fn, &f));
+    TESS_CHECK(tess_array_create(mesh, TESS_F64, 1, shape, &spec, TESS_MEM_DEVICE, &made));
+    TESS_CHECK(tess_array_create_like(host, NULL, &h2));
+    TESS_CHECK(tess_array_copy(made, host));
+    e = tess_array_copy(h2, made);
+    CHECK(e == TESS_OK && ct_count_wrong(h2, f.salt) == 0, "host -> device -> host: %s",
+          tess_err_name(e));
+    tess_array_destroy(&h2);
+    tess_error_clear();
+    expect_unsupported(tess_array_fill(made, ct_fill_fn, &f), "tess_array_fill");
+    expect_unsupported(tess_array_sum(made, &sum), "tess_array_sum");
+  }
   /* destroy does not free the borrowed pointer (it would crash). */
   tess_array_destroy(&dev);
 cleanup:
@@ -412,6 +498,11 @@ int main(int argc, char **argv)
   partition_errors(nranks);
   partition_checkpoint(nranks);
   borrowed_and_pinned(nranks, rank);
+  if (rank == 0)   /* which branch of the device checks ran */
+    printf("buffer: device backend %s, %d GPU(s) visible\n", tess_device_backend_name(),
+           tess_device_count());
+  memory_spaces();
+  half_comm(nranks, rank);
   device_guard(nranks);
   for (int i = 0; i < trials; i++) partition_trial(&s, nranks, rank);
   int rc = tess_test_finish("buffer");
