@@ -81,7 +81,7 @@ static const tess_deck_key_t pinn_keys[] = {
 
 static const tess_deck_schema_t pinn_schema = {
   "pinn", "physics-informed network: residuals from the deck, exact adjoints, Adam then L-BFGS",
-  pinn_keys, sizeof pinn_keys / sizeof pinn_keys[0]
+  pinn_keys, sizeof pinn_keys / sizeof pinn_keys[0], 0   /* resumes: --restart, checkpoint.* */
 };
 
 typedef struct {

@@ -91,8 +91,14 @@ int main(int argc, char **argv)
     int ok = 1;
     struct stat st;
     errno = 0;
+    tess_mesh_t *world = NULL;
     if (rank == 0) ok = stat(o.restart, &st) == 0 && !S_ISDIR(st.st_mode);
-    MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (tess_comm_mesh_of(MPI_COMM_WORLD, &world) != TESS_OK ||
+        tess_comm_bcast(world, TESS_AXES_ALL, &ok, 1, TESS_I32, 0, TESS_MEM_HOST, NULL) != TESS_OK) {
+      if (rank == 0) tess_error_print(stderr);
+      status = TESS_EXIT_RUNTIME;
+      goto done;
+    }
     if (!ok) {
       if (rank == 0) fprintf(stderr, "tessera_app: --restart: cannot read checkpoint '%s'%s%s\n", o.restart,
                              errno ? ": " : "", errno ? strerror(errno) : " (a directory)");
@@ -115,6 +121,13 @@ int main(int argc, char **argv)
   tess_log_event_end(ev_deck);
   const tess_study_t *study = deck ? tess_app_find_study(tess_deck_study(deck)) : NULL;
   if (!err && study && study->check) err = study->check(deck);
+  if (!err && study && o.restart && study->schema->stateless) {
+    /* silently starting over would look like a resumed run */
+    if (rank == 0) fprintf(stderr, "tessera_app: --restart: study '%s' cannot resume from a checkpoint "
+                           "(it always starts from the beginning); run it without --restart\n", study->name);
+    status = TESS_EXIT_USAGE;
+    goto done;
+  }
   if (err || !study) {
     if (rank == 0) print_deck_problems(o.deck);
     status = err ? status_of(err, 0) : TESS_EXIT_DECK;

@@ -6,8 +6,9 @@
  * gradient) has the same shapes and inputs wherever it runs, so it gives
  * the same bits; the loss is the exactly rounded sum of the per-point terms
  * (tess_sum_f64) and the chunk gradients are added over a fixed dyadic tree
- * (pinn_chunk_sum.c). Together: loss and gradient do not depend on the rank
- * count, and neither does any trajectory built from them. */
+ * (tess_chunk_tree_sum, src/tree_sum.c). Together: loss and gradient do
+ * not depend on the rank count, and neither does any trajectory built from
+ * them. */
 #include "pinn_internal.h"
 
 #include <stdlib.h>
@@ -328,8 +329,8 @@ tess_err_t tess_pinn_loss_grad(tess_pinn_t *p, const double *theta, double *loss
   TESS_REQUIRE(p->ready, TESS_ERR_ARG, "call tess_pinn_setup first");
   TESS_CHECK(tess_mlp_set_params(p->mlp, theta));
   if (grad) {
-    TESS_CHECK(pinn_chunk_tree_sum(p->comm, p->nchunks, p->c0, p->c1, p->mlp->nparams, chunk_fn,
-                                   p, grad));
+    TESS_CHECK(tess_chunk_tree_sum_comm(p->comm, p->nchunks, p->c0, p->c1, p->mlp->nparams,
+                                        chunk_fn, p, grad));
   } else {
     for (int64_t c = p->c0; c < p->c1; c++) TESS_CHECK(chunk_run(p, c, NULL));
   }

@@ -786,11 +786,29 @@ tess_err_t tess_checkpoint_read_i64(tess_checkpoint_t *ck, const char *name, int
 
 const char *tess_checkpoint_path(const tess_checkpoint_t *ck) { return ck ? ck->path : NULL; }
 
+/* An abandoned temporary file is deleted below, so its blocks are worth
+ * nothing; give them back before H5Fclose. After a failed write (full disk)
+ * HDF5 still holds metadata it must write on close; with no room that close
+ * fails, and a failed H5Fclose leaves a half-freed file behind its id that
+ * HDF5's own shutdown (run from MPI_Finalize) then dereferences: a segfault
+ * after the right error message. Emptying the file first leaves room. */
+static void discard_tmp(const tess_checkpoint_t *ck)
+{
+  if (ck->parallel) MPI_Barrier(ck->comm);   /* nobody is still writing */
+  if (ck->rank == 0 && ck->tmp_path && truncate(ck->tmp_path, 0) != 0) {
+    /* nothing to free (already gone): the close below is all there is */
+  }
+}
+
 void tess_checkpoint_close(tess_checkpoint_t **pck)
 {
   tess_checkpoint_t *ck = pck ? *pck : NULL;
   if (!ck) return;
-  if (ck->file >= 0) H5Fclose(ck->file);   /* collective in parallel mode */
+  if (ck->file >= 0) {
+    if (ck->writing && !ck->committed) discard_tmp(ck);
+    H5Fclose(ck->file);   /* collective in parallel mode */
+    ck->file = H5I_INVALID_HID;
+  }
   H5Eclear2(H5E_DEFAULT);
   if (ck->writing && !ck->committed && ck->comm != MPI_COMM_NULL) {
     MPI_Barrier(ck->comm);                /* everyone has closed the file */

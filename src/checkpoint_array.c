@@ -2,13 +2,17 @@
  * A dataset holds the whole global array in row-major order, so it does not
  * matter which spec or rank count wrote it: a reader selects the hyperslab of
  * its own block in ITS spec. Blocks are computed from the rule in array.h
- * (tess_block_range per sharded dimension), for this rank or, in rank0 mode,
+ * (the block rule or the array's explicit partition), for this rank or, in rank0 mode,
  * for every rank on rank 0.
  *   write: each block once (replicated copies: only the rank at coordinate 0
  *          of every unused mesh axis writes), collectively in parallel mode;
  *   read:  into scratch memory first, copied into the array only once every
  *          rank has its block, so a failed read leaves the array untouched. */
+#include "array_internal.h"
 #include "checkpoint_internal.h"
+
+#include <errno.h>
+#include <sys/statvfs.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +42,8 @@ static void block_of(const tess_array_t *a, int r, hsize_t start[], hsize_t coun
     int64_t s = 0, l = shape[d];
     if (ax != TESS_REPLICATED) {
       used[ax] = 1;
-      tess_block_range(shape[d], tess_mesh_axis_size(mesh, ax), coords[ax], &s, &l);
+      tess_partition_range_(a->part.off[d], shape[d], tess_mesh_axis_size(mesh, ax), coords[ax],
+                            &s, &l);
     }
     start[d] = (hsize_t)s;
     count[d] = (hsize_t)l;
@@ -220,6 +225,29 @@ static void remember_xdmf(tess_checkpoint_t *ck, const char *name, const tess_ar
   tess_array_global_shape(a, f->shape);
 }
 
+/* Rank 0, before a dataset is created: is there room for it? A write that
+ * runs out of space part way fails differently on different ranks in
+ * MPI-IO (some ranks then wait in HDF5's collectives for ever), so a full
+ * disk is found here, the same way at any rank count, before any byte of the
+ * dataset goes down. The margin covers the 1 MiB alignment and metadata.
+ * Space taken by other writers meanwhile is still caught by the write. */
+static tess_err_t check_room(const tess_checkpoint_t *ck, const char *name, uint64_t need)
+{
+  tess_err_t err = TESS_OK;
+  char dir[4096];
+  const char *slash = strrchr(ck->tmp_path, '/');
+  struct statvfs vfs;
+  if (!slash) snprintf(dir, sizeof dir, ".");
+  else snprintf(dir, sizeof dir, "%.*s", (int)(slash - ck->tmp_path ? slash - ck->tmp_path : 1), ck->tmp_path);
+  if (statvfs(dir, &vfs) != 0) goto cleanup;   /* unknown: let the write tell */
+  uint64_t room = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize, margin = (1u << 20) + (64u << 10);
+  TESS_REQUIRE(room >= need + margin, TESS_ERR_IO, "checkpoint '%s': dataset '%s' needs %.1f MiB, "
+               "the file system of '%s' has %.1f MiB free: %s", ck->path, name, need / 1048576.0, dir,
+               room / 1048576.0, strerror(ENOSPC));
+cleanup:
+  return err;
+}
+
 tess_err_t tess_checkpoint_write_array(tess_checkpoint_t *ck, const char *name,
                                        const tess_array_t *a)
 {
@@ -246,6 +274,11 @@ tess_err_t tess_checkpoint_write_array(tess_checkpoint_t *ck, const char *name,
     TESS_CHECK(tess_malloc(TESS_MEM_HOST, nelem * esize, &staged));
     TESS_CHECK(tess_memcpy(TESS_MEM_HOST, staged, tess_array_memspace(a), mine, nelem * esize));
     mine = staged;
+  }
+  if (ck->rank == 0) {
+    uint64_t need = esize;
+    for (int d = 0; d < nd; d++) need *= (uint64_t)gdims[d];
+    err = check_room(ck, name, need);
   }
   CK_SYNC(ck->comm);
 

@@ -85,7 +85,8 @@ tess_err_t deck_merge_keys(const tess_deck_schema_t *s, const tess_deck_key_t **
   TESS_REQUIRE(s && (s->keys || s->nkeys == 0) && s->study, TESS_ERR_ARG, "schema without study name or keys");
   k = malloc((s->nkeys + nc) * sizeof *k);
   TESS_REQUIRE(k, TESS_ERR_MEM, "schema");
-  for (size_t i = 0; i < nc; i++) k[n++] = &common[i];
+  for (size_t i = 0; i < nc; i++)
+    if (!s->stateless || !is_prefix_path("checkpoint", common[i].path)) k[n++] = &common[i];
   for (size_t i = 0; i < s->nkeys; i++) k[n++] = &s->keys[i];
   /* The schema is code: mistakes in it are Tessera bugs, reported as such. */
   for (size_t i = 0; i < n; i++) {
@@ -149,12 +150,17 @@ tess_err_t tess_deck_schema_print(FILE *fp, const tess_deck_schema_t *schema, in
     keys = schema->keys;
     n = schema->nkeys;
     if (markdown) fprintf(fp, "## Study `%s`\n\n%s\n\n", schema->study, schema->summary ? schema->summary : "");
-    else fprintf(fp, "study \"%s\": %s\nkeys (plus the common keys, see --help-deck common):\n", schema->study,
-                 schema->summary ? schema->summary : "");
+    else fprintf(fp, "study \"%s\": %s\nkeys (plus the common keys%s, see --help-deck common):\n", schema->study,
+                 schema->summary ? schema->summary : "",
+                 schema->stateless ? " but checkpoint.*: this study cannot resume, --restart is refused" : "");
+    if (markdown && schema->stateless)
+      fputs("This study cannot resume from a checkpoint: it refuses `--restart` and has no `checkpoint.*` "
+            "keys.\n\n", fp);
   } else {
     keys = tess_deck_common_keys(&n);
-    if (markdown) fputs("## Keys common to every study\n\n", fp);
-    else fputs("keys common to every study:\n", fp);
+    if (markdown) fputs("## Keys common to every study\n\n`checkpoint.*`: only studies that can resume "
+                        "(`--restart`).\n\n", fp);
+    else fputs("keys common to every study (checkpoint.*: only studies that can resume, --restart):\n", fp);
   }
   if (markdown) {
     fputs("| key | type | default | allowed | units | description |\n", fp);

@@ -43,6 +43,9 @@ typedef struct {
   const char *summary;       /* one line */
   const tess_deck_key_t *keys;
   size_t nkeys;
+  int stateless;             /* 1: the study cannot resume from a checkpoint: the
+                                checkpoint.* common keys are not part of it
+                                (a deck setting one is told the key is unknown) */
 } tess_deck_schema_t;
 
 /* Keys common to all studies, defined once here and merged into every schema
@@ -54,7 +57,8 @@ typedef struct {
  *   checkpoint.every_steps    int, default 0 (0 = off)
  *   checkpoint.every_seconds  float, default 0 (0 = off)
  *   checkpoint.keep           int, default 2
- *   checkpoint.dir            string, default "checkpoints" */
+ *   checkpoint.dir            string, default "checkpoints"
+ * (the checkpoint.* keys only for schemas that are not `stateless`) */
 const tess_deck_key_t *tess_deck_common_keys(size_t *nkeys);
 
 typedef struct tess_deck tess_deck_t;   /* opaque: validated, defaults and overrides applied */

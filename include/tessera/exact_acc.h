@@ -57,8 +57,9 @@ tess_err_t tess_exact_acc_negate(tess_exact_acc_t *acc);
 tess_err_t tess_exact_acc_merge(tess_exact_acc_t *dst, const tess_exact_acc_t *src);
 
 /* Collective on comm: every rank's accumulator becomes the sum over all
- * ranks. One MPI_Allreduce of integer limbs (MPI_INT64_T, MPI_SUM): integer
- * addition is associative, so the reduction order MPI picks cannot matter.
+ * ranks. One allreduce of integer limbs (TESS_I64, SUM, through tess_comm on
+ * tess_comm_mesh_of(comm)): integer addition is associative, so the
+ * reduction order the backend picks cannot matter.
  * No derived datatype or user op is created. */
 tess_err_t tess_exact_acc_allreduce(tess_exact_acc_t *acc, MPI_Comm comm);
 /* Collective: the same for `count` accumulators (count must agree across

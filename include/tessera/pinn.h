@@ -3,9 +3,11 @@
  * (gradient, Hessian entries, forward Laplacian, 3rd/4th order along
  * directions), residual expressions named as text, losses whose parameter
  * gradients are the exact reverse-mode adjoints of the jet recurrences, and
- * the Adam and L-BFGS optimizers. Training is data parallel over an MPI
- * communicator (the `dp` mesh axis): points are cut into fixed-size global
- * chunks, so the loss and gradient are bitwise identical at any rank count.
+ * the Adam and L-BFGS optimizers. Training is data parallel over the MPI
+ * communicator given to tess_pinn_setup (every rank of it holds a block of
+ * chunks; there is no mesh axis here yet): points are cut into fixed-size
+ * global chunks, so the loss and gradient are bitwise identical at any rank
+ * count.
  * The design notes and the expression grammar are in docs/pinn.md.
  *
  * Parameters are always exchanged as f64 vectors (the optimizers keep an f64
@@ -145,7 +147,8 @@ size_t tess_pinn_nparams(const tess_pinn_t *pinn);
 /* Collective. theta (f64, replicated) -> loss and its exact gradient (grad
  * may be NULL), identical bits on every rank and at every rank count. The
  * loss is an exactly rounded sum of the per-point terms (tess_sum_f64); the
- * gradient sums per-chunk partials over a fixed dyadic tree of chunks. */
+ * gradient sums per-chunk partials over a fixed dyadic tree of chunks
+ * (tess_chunk_tree_sum, tessera/tree_sum.h). */
 tess_err_t tess_pinn_loss_grad(tess_pinn_t *pinn, const double *theta, double *loss,
                                double *grad);
 /* Per-set loss terms of the last tess_pinn_loss_grad (nsets values). */

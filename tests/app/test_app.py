@@ -101,7 +101,8 @@ def cli(app, toml2json, src, work):
     expect([app, "--help"], 0, "exit status: 0 success, 2 usage error, 3 invalid deck", stream="stdout")
     expect([app, "--version"], 0, "tessera_app ", stream="stdout")
     expect([app, ok, "--log-view", "--log-level", "warn"], 0, "DeckLoad", "StudyRun", stream="stdout")
-    expect([app, "--help-deck", "mesh_info"], 0, "grid.n", "checkpoint.keep", stream="stdout")
+    out, _ = expect([app, "--help-deck", "mesh_info"], 0, "grid.n", "this study cannot resume", stream="stdout")
+    expect([app, "--help-deck", "pinn"], 0, "model.hidden", stream="stdout")
     # --dry-run: effective deck (valid TOML, overrides in it) and the plan, no work
     out, _ = expect([app, ok, "--dry-run", "--set", "work.repeat=4", "--set", "report.per_rank=true"], 0,
                     "repeat = 4  # --set", "planned work: distribute 30 cells over 1 rank", stream="stdout")
@@ -113,7 +114,8 @@ def cli(app, toml2json, src, work):
         j = json.loads(p.stdout)
         check(j["work"]["repeat"] == {"type": "integer", "value": "4"}, f"override not in deck: {j['work']}")
         check(j["grid"]["length"][1] == {"type": "float", "value": "2"}, f"float key as float: {j['grid']}")
-        check(j["checkpoint"]["keep"]["value"] == "2", "common default in the effective deck")
+        check(j["run"]["seed"]["value"] == "1", "common default in the effective deck")
+        check("checkpoint" not in j, "checkpoint.* in the deck of a study that cannot resume")
         # and the effective deck is itself a valid deck giving the same plan
         eff = write(f"{work}/effective.toml", deck)
         out2, _ = expect([app, eff, "--dry-run"], 0, "planned work: distribute 30 cells", stream="stdout")

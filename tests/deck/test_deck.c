@@ -26,9 +26,9 @@ static const tess_deck_key_t keys[] = {
    .help = "fields to write"},
   {.path = "label", .type = TESS_KEY_STRING, .default_toml = "\"tab\\there \\\"q\\\" é\"", .help = "free text"},
 };
-static const tess_deck_schema_t schema = {"demo", "a test study", keys, sizeof keys / sizeof keys[0]};
+static const tess_deck_schema_t schema = {"demo", "a test study", keys, sizeof keys / sizeof keys[0], 0};
 static const tess_deck_key_t other_keys[] = {{.path = "x", .type = TESS_KEY_INT, .default_toml = "1", .help = "x"}};
-static const tess_deck_schema_t other = {"other", "another", other_keys, 1};
+static const tess_deck_schema_t other = {"other", "another", other_keys, 1, 0};
 static const tess_deck_schema_t *const schemas[] = {&schema, &other};
 
 static tess_deck_t *load(const char *text, const char *const *sets, size_t nsets)
@@ -210,9 +210,9 @@ static void test_print(void)
 static void test_schema_bugs(void)
 {
   static const tess_deck_key_t dup[] = {{.path = "run.seed", .type = TESS_KEY_INT, .default_toml = "1", .help = "x"}};
-  static const tess_deck_schema_t sd = {"dup", "", dup, 1};
+  static const tess_deck_schema_t sd = {"dup", "", dup, 1, 0};
   static const tess_deck_key_t baddef[] = {{.path = "a", .type = TESS_KEY_INT, .default_toml = "1 2", .help = "x"}};
-  static const tess_deck_schema_t sb = {"baddef", "", baddef, 1};
+  static const tess_deck_schema_t sb = {"baddef", "", baddef, 1, 0};
   const tess_deck_schema_t *const s[] = {&sd, &sb};
   tess_deck_t *d = NULL;
   CHECK(tess_deck_load_string("study = \"dup\"", 13, "x", NULL, 0, s, 2, &d) == TESS_ERR_INTERNAL &&
