@@ -3,11 +3,11 @@
  * (gradient, Hessian entries, forward Laplacian, 3rd/4th order along
  * directions), residual expressions named as text, losses whose parameter
  * gradients are the exact reverse-mode adjoints of the jet recurrences, and
- * the Adam and L-BFGS optimizers. Training is data parallel over the MPI
- * communicator given to tess_pinn_setup (every rank of it holds a block of
- * chunks; there is no mesh axis here yet): points are cut into fixed-size
- * global chunks, so the loss and gradient are bitwise identical at any rank
- * count.
+ * the Adam and L-BFGS optimizers. Training is data parallel over one mesh
+ * axis given to tess_pinn_setup (the `dp` axis: every rank along it holds a
+ * block of chunks; tess_pinn_setup_comm takes a communicator instead):
+ * points are cut into fixed-size global chunks, so the loss and gradient
+ * are bitwise identical at any rank count.
  * The design notes and the expression grammar are in docs/pinn.md.
  *
  * Parameters are always exchanged as f64 vectors (the optimizers keep an f64
