@@ -57,4 +57,23 @@ $MPI "$APP" "$DECK" "${S[@]}" --set 'run.output_dir="c"' --set 'checkpoint.dir="
 grep -q "had 0 of the 60 rows" c.txt || { cat c.txt; fail "no note about the missing rows"; }
 [ "$(wc -l < c/loss_history.csv)" = 41 ] && tail -n 40 c/loss_history.csv | cmp - <(tail -n 40 a/loss_history.csv) \
   || fail "fresh-directory restart rows"
+# 3. a real hard kill: the app alone (no mpirun, so the kill reaches the
+#    process that writes), SIGKILL soon after its first checkpoint, then
+#    --restart from its newest checkpoint at NP ranks; truth: the same deck
+#    uninterrupted.
+K=(--set train.adam_steps=12000 --set train.lbfgs_steps=10 --set checkpoint.every_steps=500 --set checkpoint.keep=3)
+"$APP" "$DECK" "${S[@]}" "${K[@]}" --set 'run.output_dir="k"' --set 'checkpoint.dir="ckk"' > k.txt 2>&1 &
+kpid=$!
+for i in $(seq 1 600); do [ -e ckk/pinn_000000500.h5 ] && break; sleep 0.1; done
+sleep 0.3
+kill -9 $kpid 2>/dev/null; wait $kpid 2>/dev/null
+echo "killed at $(tail -c 60 k/loss_history.csv | tail -n 1 | cut -c1-30)... ($(wc -l < k/loss_history.csv) lines on disk)"
+last=$(ls ckk/pinn_*.h5 2>/dev/null | sort | tail -1)
+[ -n "$last" ] || fail "the killed run left no checkpoint"
+if [ "$last" = ckk/pinn_000012010.h5 ]; then echo "kill: the run finished before the kill (machine too fast); restart still checked"; fi
+$MPI "$APP" "$DECK" "${S[@]}" "${K[@]}" --set 'run.output_dir="k"' --set 'checkpoint.dir="ckk2"' --restart "$last" > k2.txt 2>&1 \
+  || { cat k2.txt; fail "restart after kill"; }
+$MPI "$APP" "$DECK" "${S[@]}" "${K[@]}" --set 'run.output_dir="u"' --set 'checkpoint.dir="cku"' > u.txt 2>&1 || fail "uninterrupted 12010 steps"
+cmp u/loss_history.csv k/loss_history.csv || { diff u/loss_history.csv k/loss_history.csv | head; fail "history after kill + restart from $last differs"; }
+echo "hard kill: restart from $last, history byte-identical to the uninterrupted run"
 echo "pinn history: full disk is exit 4 naming the file; restart history byte-identical; ok"
