@@ -211,40 +211,53 @@ static int xb_prepare(tess_exact_acc_t *acc, xb_state_t *b, unsigned lo, unsigne
  * vectorised pass per block forms the signed mantissas and chunk indices
  * and the block's exponent range; the second is the scalar scatter-add,
  * over XL_WAYS tables taking alternate elements, so that runs of equal
- * exponents do not chain through store-to-load forwarding. A chunk of one
- * table takes < 2^10 adds of < 2^53 before it could overflow, so the
- * chunks in use go to the superaccumulator (one 3-digit add each) every
- * XL_FLUSH elements and at the end. Blocks spanning more than XL_SPAN_MAX
- * binades would make that flush cost more than the small superaccumulator:
- * they go there instead. */
+ * exponents do not chain through store-to-load forwarding. As in Neal's
+ * xsum, each chunk counts down the adds it can still take: XL_CAP adds of
+ * |v| < 2^53 stay below 2^63, and a chunk that reaches 0 goes alone to the
+ * small superaccumulator (one 3-digit add; once per XL_CAP elements at
+ * most). So the cost does not depend on the range: the chunks touched are
+ * scanned once, at the end of the call. Between calls every chunk is 0 and
+ * every count XL_CAP. */
 #define XL_WAYS 4
-#define XL_FLUSH (1024 * XL_WAYS)
-#define XL_SPAN_MAX 256
+#define XL_CAP 1023
 typedef struct {
   int64_t c[XL_WAYS][2048];
+  int16_t left[XL_WAYS][2048];   /* adds chunk c[w][be] can still take */
   int64_t v[XS_BLOCK];      /* the block's signed mantissas */
   uint16_t ix[XS_BLOCK];    /* and their chunk indices (biased exponents) */
-  size_t pending;           /* elements added since the last flush */
-  unsigned lo, hi;          /* the range of chunks they may occupy */
+  unsigned lo, hi;          /* the range of chunks touched since the last flush */
+  int ready;                /* the invariant above holds */
 } xl_state_t;
 
+/* One full chunk to the small superaccumulator (rare: not inlined). */
+__attribute__((noinline)) static void xl_spill_chunk(tess_exact_acc_t *acc, xl_state_t *t, int w,
+                                                     unsigned be)
+{
+  tess_xacc_reserve(acc, 1);
+  tess_xacc_add_i64(acc, t->c[w][be], (int)(be ? be : 1) - 1075);
+  t->c[w][be] = 0;
+  t->left[w][be] = XL_CAP;
+}
+
+/* Every touched chunk to the small superaccumulator; the invariant again. */
 static void xl_flush(tess_exact_acc_t *acc, xl_state_t *t)
 {
-  if (!t->pending) return;
+  if (t->lo > t->hi) return;
   tess_xacc_reserve(acc, (int64_t)XL_WAYS * (t->hi - t->lo + 1));
   for (unsigned be = t->lo; be <= t->hi; be++)
-    for (int w = 0; w < XL_WAYS; w++)
+    for (int w = 0; w < XL_WAYS; w++) {
       if (t->c[w][be]) {
         tess_xacc_add_i64(acc, t->c[w][be], (int)(be ? be : 1) - 1075);
         t->c[w][be] = 0;
       }
-  t->pending = 0;
+      t->left[w][be] = XL_CAP;
+    }
   t->lo = 2047;
   t->hi = 0;
 }
 
-/* Returns 0; or, having added nothing, 1 if the block holds Inf/NaN, 2 if
- * it spans too many binades (the caller uses the small superaccumulator). */
+/* Returns 0; or 1, having added nothing, if the block holds Inf/NaN (the
+ * caller uses the small superaccumulator). */
 #define XS_DEFINE_LARGE(NAME, ATTR)                                                 \
   ATTR static int NAME(tess_exact_acc_t *acc, xl_state_t *t, const double *x, size_t n) \
   {                                                                                 \
@@ -262,15 +275,21 @@ static void xl_flush(tess_exact_acc_t *acc, xl_state_t *t)
     }                                                                               \
     if (n == 0) return 0;                                                           \
     if (hi == 0x7ff) return 1;                                                      \
-    if (hi - lo > XL_SPAN_MAX) return 2;                                            \
-    if (t->pending + n > XL_FLUSH) xl_flush(acc, t);                                \
     t->lo = (unsigned)lo < t->lo ? (unsigned)lo : t->lo;                            \
     t->hi = (unsigned)hi > t->hi ? (unsigned)hi : t->hi;                            \
-    t->pending += n;                                                                \
     size_t i = 0;                                                                   \
     for (; i + XL_WAYS <= n; i += XL_WAYS)                                          \
-      for (int w = 0; w < XL_WAYS; w++) t->c[w][t->ix[i + (size_t)w]] += t->v[i + (size_t)w]; \
-    for (; i < n; i++) t->c[i % XL_WAYS][t->ix[i]] += t->v[i];                      \
+      for (int w = 0; w < XL_WAYS; w++) {                                           \
+        unsigned k = t->ix[i + (size_t)w];                                          \
+        t->c[w][k] += t->v[i + (size_t)w];                                          \
+        if (__builtin_expect(--t->left[w][k] == 0, 0)) xl_spill_chunk(acc, t, w, k); \
+      }                                                                             \
+    for (; i < n; i++) {                                                            \
+      int w = (int)(i % XL_WAYS);                                                   \
+      unsigned k = t->ix[i];                                                        \
+      t->c[w][k] += t->v[i];                                                        \
+      if (--t->left[w][k] == 0) xl_spill_chunk(acc, t, w, k);                       \
+    }                                                                               \
     return 0;                                                                       \
   }
 
@@ -499,21 +518,25 @@ static size_t xs_spill(tess_exact_acc_t *acc, const double *rem, size_t n)
   return k;
 }
 
-/* The per-block switch between four exact paths, cheapest first: the
+/* The per-block switch between three exact paths, cheapest first: the
  * 2-term expansion (level 0), the fixed bins (1), the large
- * superaccumulator (2), the small one alone (3, for data over the whole
- * exponent range, where the others cost more than they save). A block that spills more than 1/XS_SPILL_FRAC of
- * its elements (or overflows a lane) sends the next backoff[L] blocks one
- * level up; then one block tries level L again, and each retry that still
- * spills doubles backoff[L] (up to XS_BACKOFF_MAX). */
+ * superaccumulator (2; range-independent). A block that spills more than
+ * 1/XS_SPILL_FRAC of its elements (or overflows a lane, or, for the bins,
+ * has exponents at the ends of the range) sends the next backoff[L] blocks
+ * one level up; then one block tries level L again, and each retry that
+ * still fails doubles backoff[L] (up to XS_BACKOFF_MAX). */
 #define XS_SPILL_FRAC 32
 #define XS_BACKOFF_MIN 16
 #define XS_BACKOFF_MAX 1024
 
-/* The level the last call of this thread ended on: the next call starts
- * there (data of one kind tend to come in many calls, and a call in cache
- * is only ~64 blocks). A hint for speed only: every level is exact. */
-static _Thread_local int xs_level_hint;
+/* The switch's state carries over from call to call of a thread (data of
+ * one kind tend to come in many calls, and a call in cache is only ~64
+ * blocks). It steers speed only: every level is exact. */
+typedef struct {
+  int level, init;
+  size_t wait, backoff[2];
+} xs_switch_t;
+static _Thread_local xs_switch_t xs_sw;
 
 static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
 {
@@ -522,8 +545,9 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
   xl_state_t *lt = NULL;   /* the large superaccumulator, zeroed on first use */
   static _Thread_local xl_state_t lt_store;
   xb_state_t bs;
-  int level = xs_level_hint;
-  size_t wait = level ? XS_BACKOFF_MIN : 0, backoff[3] = {XS_BACKOFF_MIN, XS_BACKOFF_MIN, XS_BACKOFF_MIN};
+  if (!xs_sw.init) xs_sw = (xs_switch_t){0, 1, 0, {XS_BACKOFF_MIN, XS_BACKOFF_MIN}};
+  int level = xs_sw.level;
+  size_t wait = xs_sw.wait, backoff[2] = {xs_sw.backoff[0], xs_sw.backoff[1]};
   /* scratch (32 KiB of stack): values fed to the kernel, their spills */
   _Alignas(64) double bp[XS_BLOCK], be[XS_BLOCK], rp[XS_BLOCK], re[XS_BLOCK];
   memset(&st, 0, sizeof st);
@@ -598,28 +622,29 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
         goto next;
       }
       mode = 2;                          /* exponents at the ends of the range */
+      high = 1;                          /* likely again: skip the bins for a while */
     }
     if (mode == 2) {
       if (!lt) {
         lt = &lt_store;
-        memset(lt->c, 0, sizeof lt->c);
-        lt->pending = 0;
-        lt->lo = 2047;
-        lt->hi = 0;
+        if (!lt->ready) {
+          memset(lt->c, 0, sizeof lt->c);
+          for (int w = 0; w < XL_WAYS; w++)
+            for (int k = 0; k < 2048; k++) lt->left[w][k] = XL_CAP;
+          lt->lo = 2047;
+          lt->hi = 0;
+          lt->ready = 1;
+        }
       }
-      int rc = kern->large(acc, lt, p, padded);
-      if (rc) {
-        xs_slow(acc, s, i0, len);        /* Inf/NaN, or a very wide range */
-        high = rc == 2;
+      if (kern->large(acc, lt, p, padded))
+        xs_slow(acc, s, i0, len);        /* Inf/NaN: counted one by one */
+      else if (e && kern->large(acc, lt, e, padded))   /* e is finite when p is */
+        xs_spill(acc, e, padded);
+      if (high) {                        /* here from the bins: raise the level */
+        mode = 1;
         goto next;
       }
-      if (e && kern->large(acc, lt, e, padded))   /* finite (the product check passed) */
-        xs_spill(acc, e, padded);                  /* but too wide: one by one */
-      continue;                          /* the level stays */
-    }
-    if (mode == 3) {                     /* the whole range: the small one directly */
-      xs_slow(acc, s, i0, len);
-      continue;
+      continue;                          /* the top level: it stays */
     }
 
     saved = st;
@@ -642,7 +667,7 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
     if (fe & XS_SPILL) spills += xs_spill(acc, re, padded);
     high = spills * XS_SPILL_FRAC > padded;
   next:
-    if (kern->force || mode >= 3) continue;
+    if (kern->force) continue;
     if (high) {
       level = mode + 1;
       wait = backoff[mode];
@@ -651,7 +676,7 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
       backoff[mode] = XS_BACKOFF_MIN;    /* the cheaper path works again */
     }
   }
-  if (!kern->force) xs_level_hint = level;
+  if (!kern->force) xs_sw = (xs_switch_t){level, 1, wait, {backoff[0], backoff[1]}};
   xs_flush(acc, &st);
   if (bs.e0 != INT_MIN) xb_flush(acc, &bs);
   if (lt) xl_flush(acc, lt);

@@ -78,7 +78,9 @@ tess_err_t tess_exact_acc_round_f32(const tess_exact_acc_t *acc, float *result);
  * same bits; they differ in speed only. */
 const char *tess_exact_acc_kernel(void);
 /* For tests and benchmarks: force a kernel by name, or "auto". Process-wide,
- * not thread-safe. TESS_ERR_UNSUPPORTED if this CPU cannot run it. */
+ * not thread-safe. TESS_ERR_UNSUPPORTED if this CPU cannot run it. "bins"
+ * and "large" force one level of the fast path's per-block switch (fixed
+ * bins, large superaccumulator; see docs/reductions.md) on the best ISA. */
 tess_err_t tess_exact_acc_set_kernel(const char *name);
 /* Sign of the exact finite part: -1, 0 or +1 (ignores NaN/Inf counts). */
 int tess_exact_acc_sign(const tess_exact_acc_t *acc);

@@ -244,6 +244,24 @@ int main(int argc, char **argv)
     }
     check(kind_name[k], g, h, n);
   }
+  /* long enough that a bin lane passes its 1024 adds and a chunk of the
+   * large superaccumulator fills (1023 adds) inside one call */
+  {
+    const size_t nl = 200003;
+    double *gl = malloc(nl * sizeof *gl), *hl = malloc(nl * sizeof *hl);
+    static const kind_t longk[] = {K_UNIFORM, K_SIGN60, K_POS20};
+    for (size_t j = 0; j < sizeof longk / sizeof longk[0]; j++) {
+      for (size_t i = 0; i < nl; i++) {
+        gl[i] = value(longk[j], i, nl);
+        hl[i] = sgn(i + nl) * exp2(60.0 * unit(21, i) - 30.0);
+      }
+      char name[40];
+      snprintf(name, sizeof name, "%s long", kind_name[longk[j]]);
+      check(name, gl, hl, nl);
+    }
+    free(gl);
+    free(hl);
+  }
   /* Inf/NaN inside blocks that the wide paths take */
   for (size_t i = 0; i < n; i++) {
     g[i] = value(K_SIGN60, i, n);
