@@ -11,17 +11,6 @@
 #include <tessera/comm.h>
 #include <tessera/reduce.h>
 
-/* Mask of the mesh axes a's spec uses: one copy of the array. */
-static unsigned owner_axes(const tess_array_t *a)
-{
-  tess_shardspec_t sp;
-  unsigned mask = 0;
-  tess_array_spec(a, &sp);
-  for (int i = 0; i < sp.ndim; i++)
-    if (sp.axis[i] >= 0) mask |= 1u << sp.axis[i];
-  return mask;
-}
-
 tess_err_t denoise_sum_sq(const tess_array_t *a, double *out)
 {
   tess_err_t err = TESS_OK;
@@ -83,7 +72,7 @@ tess_err_t tess_denoise_fingerprint(const tess_array_t *a, uint64_t *hash)
 {
   tess_err_t err = TESS_OK;
   tess_mesh_t *mesh = tess_array_mesh(a);
-  unsigned axes = owner_axes(a);
+  unsigned axes = spec_owner_axes(a);
   const double *x = tess_array_local_data_const(a);
   int64_t gidx[TESS_MAX_NDIM];
   uint64_t s = 0, *all = NULL;

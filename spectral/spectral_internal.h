@@ -19,6 +19,19 @@ static inline void spec_set(void *e, int single, double re, double im)
   else { double *f = e; f[0] = re; f[1] = im; }
 }
 
+/* The mesh axes of one full copy of the array (those its spec uses): sums
+ * over them count every element once even when the mesh has axes the array
+ * is replicated over. */
+static inline unsigned spec_owner_axes(const tess_array_t *a)
+{
+  tess_shardspec_t sp;
+  unsigned mask = 0;
+  tess_array_spec(a, &sp);
+  for (int i = 0; i < sp.ndim; i++)
+    if (sp.axis[i] >= 0) mask |= 1u << sp.axis[i];
+  return mask;
+}
+
 /* Communicator over one full copy of the array (the mesh axes its spec
  * uses): sums over it count every element once even when the mesh has axes
  * the array is replicated over. Borrowed from the mesh. */

@@ -30,19 +30,6 @@ cleanup:
   return err;
 }
 
-/* The mesh axes of one full copy of the array (those its spec uses): sums
- * over them count every element once even when the mesh has axes the array
- * is replicated over. */
-static unsigned owner_axes(const tess_array_t *a)
-{
-  tess_shardspec_t sp;
-  unsigned mask = 0;
-  tess_array_spec(a, &sp);
-  for (int i = 0; i < sp.ndim; i++)
-    if (sp.axis[i] >= 0) mask |= 1u << sp.axis[i];
-  return mask;
-}
-
 static uint64_t key_of(double re, double im)
 {
   double m2 = re * re + im * im;
@@ -154,7 +141,7 @@ tess_err_t tess_spectral_threshold(tess_array_t *X, const tess_spectral_grid_t *
   memset(&c, 0, sizeof c);
   TESS_REQUIRE(X && g, TESS_ERR_ARG, "NULL argument");
   mesh = tess_array_mesh(X);
-  owners = owner_axes(X);
+  owners = spec_owner_axes(X);
   TESS_REQUIRE(rule >= TESS_THRESH_HARD && rule <= TESS_THRESH_KEEP_FRACTION, TESS_ERR_ARG,
                "unknown threshold rule %d", (int)rule);
   TESS_REQUIRE(isfinite(value) && value >= 0, TESS_ERR_ARG,
@@ -243,7 +230,7 @@ tess_err_t tess_spectral_count_nonzero(tess_array_t *X, const tess_spectral_grid
   cnt[1] = c.kept_w;
   cnt[2] = c.total;
   cnt[3] = c.total_w;
-  TESS_CHECK(tess_comm_allreduce(tess_array_mesh(X), owner_axes(X), cnt, cnt, 4, TESS_I64,
+  TESS_CHECK(tess_comm_allreduce(tess_array_mesh(X), spec_owner_axes(X), cnt, cnt, 4, TESS_I64,
                                  TESS_OP_SUM, TESS_MEM_HOST, NULL));
   TESS_CHECK(tess_comm_allreduce(tess_array_mesh(X), TESS_AXES_ALL, &c.maxabs, &c.maxabs, 1,
                                  TESS_F64, TESS_OP_MAX, TESS_MEM_HOST, NULL));

@@ -274,7 +274,7 @@ tess_err_t tess_exact_acc_set_kernel(const char *name)
   TESS_REQUIRE(name != NULL, TESS_ERR_ARG, "NULL kernel name");
   int rc = tess_xacc_kernel_select(name);
   TESS_REQUIRE(rc != -1, TESS_ERR_ARG,
-               "unknown exact-sum kernel \"%s\" (expected auto, avx512, avx2, generic or superacc)",
+               "unknown exact-sum kernel \"%s\" (expected auto, avx512, avx2, generic, superacc, bins or large)",
                name);
   TESS_REQUIRE(rc != -2, TESS_ERR_UNSUPPORTED, "exact-sum kernel \"%s\" needs CPU features "
                "this machine lacks", name);
