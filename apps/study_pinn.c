@@ -175,7 +175,7 @@ typedef struct {
 
 static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_deck_t *d, int64_t step,
                             uint64_t seed, const double *th, size_t n, const tess_adam_t *adam,
-                            const tess_lbfgs_t *lb, char *path_out)
+                            const tess_lbfgs_t *lb, char *path_out, int on_signal)
 {
   tess_err_t err = TESS_OK;
   tess_checkpoint_t *ck = NULL;
@@ -184,6 +184,8 @@ static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_deck_t *d
   st = malloc((na > nl ? na : nl) * sizeof *st);
   TESS_REQUIRE(st, TESS_ERR_MEM, "optimizer state");
   TESS_CHECK(tess_checkpoint_manager_begin(mgr, step, &ck));
+  if (path_out) snprintf(path_out, 512, "%s", tess_checkpoint_path(ck));
+  if (on_signal) tess_study_checkpoint_note(path_out, 0);
   tess_checkpoint_meta_t meta = { .study = "pinn", .deck_text = tess_deck_text(d), .step = step,
                                   .rng_seed = seed };
   TESS_CHECK(tess_checkpoint_set_meta(ck, &meta));
@@ -192,8 +194,8 @@ static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_deck_t *d
   TESS_CHECK(tess_checkpoint_write_f64(ck, "pinn/adam", st, na));
   TESS_CHECK(tess_lbfgs_state_get(lb, st));
   TESS_CHECK(tess_checkpoint_write_f64(ck, "pinn/lbfgs", st, nl));
-  if (path_out) snprintf(path_out, 512, "%s", tess_checkpoint_path(ck));
   TESS_CHECK(tess_checkpoint_commit(&ck));
+  if (on_signal) tess_study_checkpoint_note(path_out, 1);
 cleanup:
   tess_checkpoint_close(&ck);
   free(st);
@@ -379,14 +381,17 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
                (long long)s + 1, (long long)total, s < adam_steps ? "adam " : "lbfgs", f, sl[0], sl[1],
                tess_wtime() - t0);
     }
+    /* The safe point, once per step: a signal seen here is checkpointed
+     * here, before stopping (checking it a second time after the save let
+     * a signal arriving in between stop the run with no checkpoint). */
     int due = 0, pending = 0;
-    TESS_CHECK(tess_checkpoint_manager_due(mgr, s + 1, &due));
-    if (due || s + 1 == total || stalled) {
-      char cpath[512] = "";
-      TESS_CHECK(save_ckpt(mgr, d, s + 1, (uint64_t)seed, th, n, adam, lb, cpath));
-      if (rank == 0 && (due || stalled)) printf("pinn: checkpoint %s\n", cpath);
-    }
     TESS_CHECK(tess_signal_pending(MPI_COMM_WORLD, &pending));
+    if (!pending) TESS_CHECK(tess_checkpoint_manager_due(mgr, s + 1, &due));
+    if (pending || due || s + 1 == total || stalled) {
+      char cpath[512] = "";
+      TESS_CHECK(save_ckpt(mgr, d, s + 1, (uint64_t)seed, th, n, adam, lb, cpath, pending));
+      if (rank == 0 && (due || stalled || pending)) printf("pinn: checkpoint %s\n", cpath);
+    }
     if (pending) { interrupted = 1; break; }
   }
   double t_train = tess_wtime() - t0;

@@ -14,7 +14,7 @@ TESS_API_BEGIN
 /* Exit status of tessera_app after a signal-triggered checkpoint was written. */
 #define TESS_EXIT_CHECKPOINTED 5
 
-/* Install the flag-setting handler for SIGTERM and SIGUSR1 (SA_RESTART, not
+/* Install the flag-setting handler for SIGTERM, SIGUSR1 and SIGUSR2 (SA_RESTART, not
  * collective). Idempotent. */
 tess_err_t tess_signal_install(void);
 /* This process's flag: the last signal number caught, or 0. No MPI; safe to

@@ -22,9 +22,6 @@ ALLOW=(
   # tess_comm_mesh_of(comm), the one-axis mesh of the caller's MPI_Comm.
   src/exact_acc.c
 
-  # the signal agreement (LOR of one int) -> tess_comm_allreduce(TESS_OP_LOR).
-  src/signal.c
-
   # Checkpoints. checkpoint.c / checkpoint_manager.c: status agreement and
   # rank-0-read metadata (Bcast/Allreduce/Barrier of host scalars and strings
   # on the checkpoint's communicator, the one HDF5 is opened on): control
