@@ -22,7 +22,8 @@ ALLOW=(
   # tess_comm_mesh_of(comm), the one-axis mesh of the caller's MPI_Comm.
   src/exact_acc.c
 
-  # Checkpoints. checkpoint.c / checkpoint_manager.c: status agreement and
+  # Checkpoints (checkpoint_manager.c moved: due and latest go through
+  # tess_comm). checkpoint.c: status agreement and
   # rank-0-read metadata (Bcast/Allreduce/Barrier of host scalars and strings
   # on the checkpoint's communicator, the one HDF5 is opened on): control
   # plane, like communicator set-up, but still a collective: move to
@@ -31,7 +32,6 @@ ALLOW=(
   # movement and must move (tess_comm_isend/irecv + wait), so device arrays
   # get staging from the comm backend instead of a host-only path.
   src/checkpoint.c
-  src/checkpoint_manager.c
   src/checkpoint_array.c
 )
 APPS_ALLOW=1   # apps/ (other branch): the studies' own reductions; see the report below
