@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <tessera/comm.h>
 #include <tessera/config.h>
 #include <tessera/init.h>
 
@@ -108,6 +109,9 @@ static tess_err_t handle_new(MPI_Comm comm, const char *path, int writing,
   ck->file = H5I_INVALID_HID;
   ck->writing = writing;
   TESS_MPI_CHECK(MPI_Comm_dup(comm, &ck->comm));
+  /* collective the first time: made here, where every rank is, not in a
+   * transfer that only some ranks take part in */
+  TESS_CHECK(tess_comm_mesh_of(ck->comm, &ck->mesh));
   MPI_Comm_rank(ck->comm, &ck->rank);
   MPI_Comm_size(ck->comm, &ck->size);
   ck->path = dup_str(path);

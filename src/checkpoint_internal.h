@@ -27,6 +27,7 @@ typedef struct {
 
 struct tess_checkpoint {
   MPI_Comm comm;
+  tess_mesh_t *mesh;           /* borrowed: tess_comm_mesh_of(comm), made in handle_new */
   int rank, size;
   int writing;                 /* 1: begun for writing, 0: opened for reading */
   int committed;               /* renamed to its final name */

@@ -22,17 +22,13 @@ ALLOW=(
   # tess_comm_mesh_of(comm), the one-axis mesh of the caller's MPI_Comm.
   src/exact_acc.c
 
-  # Checkpoints (checkpoint_manager.c moved: due and latest go through
-  # tess_comm). checkpoint.c: status agreement and
-  # rank-0-read metadata (Bcast/Allreduce/Barrier of host scalars and strings
-  # on the checkpoint's communicator, the one HDF5 is opened on): control
-  # plane, like communicator set-up, but still a collective: move to
-  # tess_comm_* over tess_comm_mesh_of(ck->comm). checkpoint_array.c funnels
-  # array blocks to rank 0 for serial HDF5 (MPI_Send/Recv): that IS data
-  # movement and must move (tess_comm_isend/irecv + wait), so device arrays
-  # get staging from the comm backend instead of a host-only path.
+  # Checkpoints: checkpoint.c's status agreement and rank-0-read metadata
+  # (Bcast/Allreduce/Barrier of host scalars and strings on the checkpoint's
+  # communicator): move to tess_comm_* over ck->mesh (already made in
+  # handle_new); strings need padding to 4-byte words (no byte dtype).
+  # checkpoint_manager.c and checkpoint_array.c (blocks funnelled to rank 0
+  # as tess_comm_isend/irecv) have moved.
   src/checkpoint.c
-  src/checkpoint_array.c
 )
 APPS_ALLOW=1   # apps/ (other branch): the studies' own reductions; see the report below
 
