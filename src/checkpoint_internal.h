@@ -71,6 +71,9 @@ void ck_h5_silence(void);
  * ranks that did not get the failing rank's first message pushed as their
  * own error, so rank 0 can print what went wrong anywhere. */
 tess_err_t ck_agree(MPI_Comm comm, tess_err_t err);
+/* Collective: `bytes` of buf from root, and a barrier (through tess_comm). */
+tess_err_t ck_bcast(MPI_Comm comm, void *buf, size_t bytes, int root);
+tess_err_t ck_barrier(MPI_Comm comm);
 
 /* Sync points inside one collective function. A rank that fails locally
  * jumps to cleanup early; CK_SYNC_REST there makes it take part in the sync

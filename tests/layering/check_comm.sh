@@ -21,14 +21,6 @@ ALLOW=(
   # int span (MAX) -> tess_comm_allreduce(TESS_I64/I32) over
   # tess_comm_mesh_of(comm), the one-axis mesh of the caller's MPI_Comm.
   src/exact_acc.c
-
-  # Checkpoints: checkpoint.c's status agreement and rank-0-read metadata
-  # (Bcast/Allreduce/Barrier of host scalars and strings on the checkpoint's
-  # communicator): move to tess_comm_* over ck->mesh (already made in
-  # handle_new); strings need padding to 4-byte words (no byte dtype).
-  # checkpoint_manager.c and checkpoint_array.c (blocks funnelled to rank 0
-  # as tess_comm_isend/irecv) have moved.
-  src/checkpoint.c
 )
 APPS_ALLOW=1   # apps/ (other branch): the studies' own reductions; see the report below
 
