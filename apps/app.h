@@ -17,7 +17,7 @@ enum {
   TESS_EXIT_USAGE = 2,        /* bad command line */
   TESS_EXIT_DECK = 3,         /* deck missing, unreadable, not TOML, or fails its schema */
   TESS_EXIT_RUNTIME = 4,      /* the study failed while running */
-  TESS_EXIT_SIGNAL = 5        /* stopped by SIGTERM/SIGUSR1 after writing a checkpoint */
+  TESS_EXIT_SIGNAL = 5        /* stopped by SIGTERM/SIGUSR1/SIGUSR2 after writing a checkpoint */
 };
 
 /* The generated registry: NULL-terminated, sorted by file name. */
