@@ -53,7 +53,7 @@ const tess_study_t *tess_app_find_study(const char *name);
  * checkpoint and the --restart command. */
 void tess_app_status_cmdline(int argc, char **argv);
 tess_err_t tess_app_output_ready(const tess_deck_t *deck);
-void tess_app_status_final(int exit_status, const char *detail);
+void tess_app_status_final(int exit_status, const char *detail);   /* by the reporting rank only */
 const char *tess_app_signal_name(int sig);
 /* --help-deck: "all", "common" or a study name; markdown for docs/decks.md. */
 tess_err_t tess_app_help_deck(FILE *fp, const char *which, int markdown);
