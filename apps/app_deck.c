@@ -4,9 +4,11 @@
  * rank then parses and validates the same text, so all reach the same verdict
  * without further communication and only rank 0 needs to print it. */
 #include "app.h"
+#include <tessera/comm.h>
 
 #include <errno.h>
 #include <mpi.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,9 +65,26 @@ static int read_deck(const char *path, char **text, long long *len, char *msg, s
   return 0;
 }
 
+/* Broadcast n bytes from rank 0 through tess_comm, which moves typed
+ * elements: the bytes travel packed in 64-bit words (the tail zero-padded). */
+static tess_err_t bcast_bytes(tess_mesh_t *world, void *buf, size_t n)
+{
+  tess_err_t err = TESS_OK;
+  size_t nw = (n + 7) / 8;
+  uint64_t *w = calloc(nw ? nw : 1, sizeof *w);
+  TESS_REQUIRE(w, TESS_ERR_MEM, "broadcast buffer (%zu bytes)", n);
+  if (tess_mesh_rank(world) == 0 && n) memcpy(w, buf, n);
+  TESS_CHECK(tess_comm_bcast(world, TESS_AXES_ALL, w, nw, TESS_I64, 0, TESS_MEM_HOST, NULL));
+  if (n) memcpy(buf, w, n);
+cleanup:
+  free(w);
+  return err;
+}
+
 tess_err_t tess_app_load_deck(const tess_app_opts_t *opts, tess_deck_t **deck)
 {
   tess_err_t err = TESS_OK;
+  tess_mesh_t *world = NULL;
   int rank = 0;
   long long len = 0;
   char *text = NULL, msg[512] = "";
@@ -73,9 +92,15 @@ tess_err_t tess_app_load_deck(const tess_app_opts_t *opts, tess_deck_t **deck)
   *deck = NULL;
   TESS_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
   if (rank == 0 && read_deck(opts->deck, &text, &len, msg, sizeof msg) != 0) len = -1;
-  TESS_MPI_CHECK(MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
+  TESS_CHECK(tess_comm_mesh_of(MPI_COMM_WORLD, &world));
+  {
+    int64_t l64 = len;
+    TESS_CHECK(tess_comm_bcast(world, TESS_AXES_ALL, &l64, 1, TESS_I64, 0, TESS_MEM_HOST, NULL));
+    len = (long long)l64;
+  }
   if (len < 0) {
-    TESS_MPI_CHECK(MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, 0, MPI_COMM_WORLD));
+    TESS_CHECK(bcast_bytes(world, msg, sizeof msg));
+    msg[sizeof msg - 1] = '\0';
     err = tess_error_push(TESS_ERR_IO, __FILE__, __LINE__, __func__, "%s", msg);
     goto cleanup;
   }
@@ -83,11 +108,7 @@ tess_err_t tess_app_load_deck(const tess_app_opts_t *opts, tess_deck_t **deck)
     text = malloc((size_t)len + 1);
     TESS_REQUIRE(text, TESS_ERR_MEM, "deck of %lld bytes", len);
   }
-  for (long long off = 0; off < len;) {   /* in chunks: MPI counts are int */
-    int chunk = len - off > (1 << 30) ? (1 << 30) : (int)(len - off);
-    TESS_MPI_CHECK(MPI_Bcast(text + off, chunk, MPI_CHAR, 0, MPI_COMM_WORLD));
-    off += chunk;
-  }
+  TESS_CHECK(bcast_bytes(world, text, (size_t)len));
   schemas = malloc((tess_app_nstudies + 1) * sizeof *schemas);
   TESS_REQUIRE(schemas, TESS_ERR_MEM, "schemas");
   for (size_t i = 0; i < tess_app_nstudies; i++) schemas[i] = tess_app_studies[i]->schema;

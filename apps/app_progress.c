@@ -17,6 +17,7 @@ void tess_progress_start(tess_progress_t *p, const tess_deck_t *deck, const char
   p->what = what ? what : "run";
   p->total = total;
   p->every = 10.0;
+  p->first = 0;
   if (tess_deck_get_double(deck, "run.progress_seconds", &p->every) != TESS_OK) tess_error_clear();
   p->t0 = p->last = tess_wtime();
 }
@@ -27,7 +28,7 @@ void tess_progress_step(tess_progress_t *p, long done)
   double now = tess_wtime();
   if (now - p->last < p->every || !is_root()) return;
   p->last = now;
-  double rate = done > 0 ? (double)done / (now - p->t0) : 0.0;
+  double rate = done > p->first ? (double)(done - p->first) / (now - p->t0) : 0.0;
   if (p->total > 0 && rate > 0)
     tess_log(TESS_LOG_INFO, "%s: step %ld/%ld  %.3g steps/s  ETA %.0f s", p->what, done, p->total, rate,
              (double)(p->total - done) / rate);
@@ -38,6 +39,7 @@ void tess_progress_step(tess_progress_t *p, long done)
 void tess_progress_end(tess_progress_t *p, long done)
 {
   double t = tess_wtime() - p->t0;
+  done -= p->first;
   if (is_root())
     tess_log(TESS_LOG_INFO, "%s: %ld steps in %.3f s (%.3g steps/s)", p->what, done, t,
              t > 0 ? (double)done / t : 0.0);

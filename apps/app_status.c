@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <tessera/comm.h>
 #include <tessera/fs.h>
 #include <tessera/signal.h>
 
@@ -127,14 +128,16 @@ tess_err_t tess_app_output_ready(const tess_deck_t *deck)
 {
   tess_err_t err = TESS_OK;
   const char *dir = NULL;
-  char msg[256] = "";
-  int ok = 1;
+  char msg[256] = "";   /* a whole number of 4-byte words: it travels as TESS_I32 */
+  int32_t ok = 1;
+  tess_mesh_t *world = NULL;   /* borrowed */
   TESS_CHECK(tess_deck_get_string(deck, "run.output_dir", &dir));
   snprintf(outdir, sizeof outdir, "%s", dir);
   TESS_CHECK(tess_mkdir_all(MPI_COMM_WORLD, outdir, "run.output_dir"));
   if (world_rank() == 0) ok = write_status("running", -1, NULL, msg, sizeof msg) == 0;
-  TESS_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
-  TESS_MPI_CHECK(MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, 0, MPI_COMM_WORLD));
+  TESS_CHECK(tess_comm_mesh_of(MPI_COMM_WORLD, &world));
+  TESS_CHECK(tess_comm_bcast(world, TESS_AXES_ALL, &ok, 1, TESS_I32, 0, TESS_MEM_HOST, NULL));
+  TESS_CHECK(tess_comm_bcast(world, TESS_AXES_ALL, msg, sizeof msg / 4, TESS_I32, 0, TESS_MEM_HOST, NULL));
   TESS_REQUIRE(ok, TESS_ERR_IO, "%s: run.output_dir '%s': cannot write a file there (checked before any "
                "work): %s", tess_deck_path(deck), outdir, msg);
 cleanup:

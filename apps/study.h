@@ -49,6 +49,7 @@ typedef struct {
   long total;               /* steps planned (<= 0: unknown, no ETA) */
   double every;             /* seconds between lines */
   double t0, last;          /* start time, time of the last line */
+  long first;               /* steps done before start (a restart): numbered, not in the rate; 0 */
 } tess_progress_t;
 
 void tess_progress_start(tess_progress_t *p, const tess_deck_t *deck, const char *what, long total);

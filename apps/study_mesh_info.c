@@ -69,6 +69,20 @@ cleanup:
   return err;
 }
 
+/* Ranks print in turn: a one-int reduction through tess_comm as the
+ * barrier between turns. */
+static tess_err_t world_barrier(void)
+{
+  tess_err_t err = TESS_OK;
+  tess_mesh_t *world = NULL;
+  int one = 1, all = 0;
+  TESS_CHECK(tess_comm_mesh_of(MPI_COMM_WORLD, &world));
+  TESS_CHECK(tess_comm_allreduce(world, TESS_AXES_ALL, &one, &all, 1, TESS_I32, TESS_OP_MAX,
+                                 TESS_MEM_HOST, NULL));
+cleanup:
+  return err;
+}
+
 static void fill_index(const int64_t gidx[], int ndim, void *value, void *ctx)
 {
   const int64_t *shape = ctx;
@@ -115,7 +129,7 @@ static tess_err_t array_sum(const tess_deck_t *deck, const int64_t *n, size_t nd
     int r = tess_mesh_rank(mesh);
     for (int q = 0; q < size; q++) {
       if (q == r) { printf("rank %d: array block [%s]%s\n", r, buf, owner ? "" : " (replica)"); fflush(stdout); }
-      TESS_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+      TESS_CHECK(world_barrier());
     }
   }
 cleanup:
@@ -170,7 +184,10 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
     int64_t local = count > 0 ? (lo + lo + count - 1) * count / 2 : 0;   /* sum of lo..lo+count-1 */
     TESS_REQUIRE(rank != fail_rank, TESS_ERR_NUMERIC, "rank %d failed on purpose (debug.fail_rank = %" PRId64 ")",
                  rank, fail_rank);
-    TESS_MPI_CHECK(MPI_Allreduce(&local, &sum, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
+    tess_mesh_t *world = NULL;
+    TESS_CHECK(tess_comm_mesh_of(MPI_COMM_WORLD, &world));
+    TESS_CHECK(tess_comm_allreduce(world, TESS_AXES_ALL, &local, &sum, 1, TESS_I64, TESS_OP_SUM,
+                                   TESS_MEM_HOST, NULL));
     tess_progress_step(&prog, (long)(r + 1));
   }
   tess_progress_end(&prog, (long)repeat);
@@ -178,7 +195,7 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
   if (per_rank) {
     for (int r = 0; r < size; r++) {   /* in rank order */
       if (r == rank) { printf("rank %d: cells %" PRId64 "..%" PRId64 " (%" PRId64 ")\n", rank, lo, lo + count - 1, count); fflush(stdout); }
-      TESS_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+      TESS_CHECK(world_barrier());
     }
   }
   double asum = -1;

@@ -22,29 +22,53 @@
  * before it decides they are stuck in a collective and aborts the job. */
 #define TESS_AGREE_SECONDS 10.0
 
-/* After the study, on `agree` (a duplicate of MPI_COMM_WORLD, so it cannot
- * match a collective the study left pending on the world): the status of
- * the lowest failing rank, into *status and *who (-1: none failed). Returns
- * 0 when every rank took part; 1 when this rank failed and the others did
- * not come back within TESS_AGREE_SECONDS. A rank that succeeded waits for
- * as long as it takes: if a peer is stuck, the failing rank's abort ends it. */
-static int agree_outcome(MPI_Comm agree, int *status, int *who)
+/* After the study, on `agree` (the one-axis mesh of a duplicate of
+ * MPI_COMM_WORLD, made before the study so that making it cannot block
+ * here, and a separate communicator so that it cannot match a collective
+ * the study left pending on the world): the status of the lowest failing
+ * rank, into *status and *who (-1: none failed). Every rank sends its key to
+ * every other (a non-blocking all-to-all through tess_comm: tess_comm has no
+ * non-blocking allreduce) and takes the maximum. Returns 0 when every rank
+ * took part; 1 when this rank failed and the others did not come back
+ * within TESS_AGREE_SECONDS. A rank that succeeded waits for as long as it
+ * takes: if a peer is stuck, the failing rank's abort ends it. */
+static int agree_outcome(tess_mesh_t *agree, int *status, int *who)
 {
   int rank = 0, size = 1, done = 0;
-  MPI_Request req;
-  MPI_Comm_rank(agree, &rank);
-  MPI_Comm_size(agree, &size);
+  tess_comm_request_t req = TESS_COMM_REQUEST_NULL;
+  int32_t *keys = NULL;
+  size_t *cnt = NULL, *dsp = NULL;
+  if (tess_comm_rank_size(agree, TESS_AXES_ALL, &rank, &size) != TESS_OK) return *status != 0;
+  keys = malloc(2 * (size_t)size * sizeof *keys);
+  cnt = malloc((size_t)size * sizeof *cnt);
+  dsp = malloc((size_t)size * sizeof *dsp);
+  if (!keys || !cnt || !dsp) { free(keys); free(cnt); free(dsp); return *status != 0; }
   /* key: higher for lower failing ranks; status in the low 4 bits (< 16) */
-  int key = *status ? (size - rank) * 16 + *status : 0, all = 0;
+  for (int r = 0; r < size; r++) {
+    keys[r] = *status ? (size - rank) * 16 + *status : 0;
+    cnt[r] = 1;
+    dsp[r] = (size_t)r;
+  }
   *who = -1;
-  if (MPI_Iallreduce(&key, &all, 1, MPI_INT, MPI_MAX, agree, &req) != MPI_SUCCESS) return *status != 0;
+  if (tess_comm_ialltoallv(agree, TESS_AXES_ALL, keys, cnt, dsp, keys + size, cnt, dsp, TESS_I32,
+                           TESS_MEM_HOST, NULL, &req) != TESS_OK) {
+    free(keys); free(cnt); free(dsp);
+    return *status != 0;
+  }
   double t0 = MPI_Wtime();
+  /* polled through the MPI handle (host memory: the MPI backend); a rank
+   * that gives up leaves the request to MPI_Abort */
   while (!done) {
-    if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return *status != 0;
+    if (MPI_Test(&req.mpi, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return *status != 0;
     if (done) break;
     if (*status && MPI_Wtime() - t0 > TESS_AGREE_SECONDS) return 1;
     nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
   }
+  tess_comm_wait(&req);   /* frees what the operation kept */
+  int32_t all = 0;
+  for (int r = 0; r < size; r++)
+    if (keys[size + r] > all) all = keys[size + r];
+  free(keys); free(cnt); free(dsp);
   if (all) {
     *who = size - all / 16;
     *status = all % 16;
@@ -130,8 +154,14 @@ int main(int argc, char **argv)
     int ok = 1;
     struct stat st;
     errno = 0;
+    tess_mesh_t *world = NULL;
     if (rank == 0) ok = stat(o.restart, &st) == 0 && !S_ISDIR(st.st_mode);
-    MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (tess_comm_mesh_of(MPI_COMM_WORLD, &world) != TESS_OK ||
+        tess_comm_bcast(world, TESS_AXES_ALL, &ok, 1, TESS_I32, 0, TESS_MEM_HOST, NULL) != TESS_OK) {
+      if (rank == 0) tess_error_print(stderr);
+      status = TESS_EXIT_RUNTIME;
+      goto done;
+    }
     if (!ok) {
       if (rank == 0) fprintf(stderr, "tessera_app: --restart: cannot read checkpoint '%s'%s%s\n", o.restart,
                              errno ? ": " : "", errno ? strerror(errno) : " (a directory)");
@@ -191,13 +221,18 @@ int main(int argc, char **argv)
 
   tess_study_opts_t so = {.restart = o.restart, .dry_run = o.dry_run};
   double t0 = tess_wtime();
+  tess_mesh_t *amesh = NULL;   /* borrowed: cached on `agree` */
   if (MPI_Comm_dup(MPI_COMM_WORLD, &agree) != MPI_SUCCESS) agree = MPI_COMM_NULL;
+  if (agree != MPI_COMM_NULL && tess_comm_mesh_of(agree, &amesh) != TESS_OK) {
+    tess_error_clear();
+    amesh = NULL;
+  }
   tess_log_event_begin(ev_run);
   err = study->run(deck, &so);
   tess_log_event_end(ev_run);
   status = status_of(err, 1);
   int who = err ? rank : -1, mine = status;
-  if (agree != MPI_COMM_NULL && size > 1 && agree_outcome(agree, &status, &who)) {
+  if (amesh && size > 1 && agree_outcome(amesh, &status, &who)) {
     /* the others are stuck where this rank left them: only an abort ends it */
     fprintf(stderr, "[rank %d] tessera_app: study '%s' failed (exit %d); the other ranks did not return "
             "within %.0f s: aborting the job\n", rank, study->name, status, TESS_AGREE_SECONDS);

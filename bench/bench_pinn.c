@@ -50,7 +50,7 @@ int main(int argc, char **argv)
   TESS_CHECK(tess_pinn_define(p, "forcing", "sin(x)*cos(y)"));
   TESS_CHECK(tess_pinn_set_chunk(p, chunk));
   TESS_CHECK(tess_pinn_add_set(p, "interior", N, tess_pinn_box_interior, &box, 1.0, 2, res));
-  TESS_CHECK(tess_pinn_setup(p, MPI_COMM_WORLD));
+  TESS_CHECK(tess_pinn_setup_comm(p, MPI_COMM_WORLD));
   size_t n = tess_pinn_nparams(p);
   tess_jet_spec_t spec;
   TESS_CHECK(tess_pinn_jet_spec(p, &spec));

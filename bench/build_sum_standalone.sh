@@ -20,6 +20,6 @@ cat > "$CFG/tessera/config.h" <<'H'
 H
 mpicc -std=c11 -O3 -DNDEBUG -D_POSIX_C_SOURCE=200809L -Wall -Wextra \
   -I"$ROOT/include" -I"$CFG" -I"$ROOT/src" \
-  "$ROOT"/src/{exact_acc,exact_sum_fast,reduce_sum,error,rng,memory}.c "$ROOT/bench/bench_sum.c" \
+  "$ROOT"/src/{exact_acc,exact_sum_fast,reduce_sum,error,rng,memory,comm,comm_host_mpi,mesh,dtype}.c "$ROOT/bench/bench_sum.c" \
   -lm -o "$OUT"
 rm -rf "$CFG"

@@ -43,7 +43,7 @@ rows+=("$(run_pair 128 4 7 " (oversubscribed, 2 cores)")")
 rows+=("$(run_pair 256 1 3 "")")
 rows+=("$(run_pair 256 2 3 "")")
 rows+=("$(run_pair 256 4 3 " (oversubscribed, 2 cores)")")
-# Tessera asks for transparent huge pages for big arrays (src/memory.c); FFTW
+# Tessera asks for transparent huge pages for big arrays (src/device_host.c); FFTW
 # does not. These rows give the anchor huge pages too (glibc's malloc tunable
 # madvises its mmap'ed blocks), so the ratio shows what is left without them.
 HP="GLIBC_TUNABLES=glibc.malloc.hugetlb=1"

@@ -1,91 +1,116 @@
 #!/usr/bin/env bash
-# bench/run_sum.sh: exact sum (tess_sum_f64) against plain sums in the same
-# run, single rank, out of cache (2^27 doubles = 1 GiB) and in cache (2^16
-# doubles = 512 KiB, many calls per timing); then one multi-rank run that
-# counts MPI_Allreduce calls per sum. Writes bench/results/sum.md.
-# Usage: bench/run_sum.sh [build-dir]   (ROUNDS_BIG, ROUNDS_SMALL, NP override)
+# bench/run_sum.sh: the exact sum (tess_sum_f64) against plain sums, on every
+# data kind of bench_sum (uniform, normal, sign20, pos20, sign60, full), out of
+# cache (2^27 doubles = 1 GiB) and in cache (2^16 doubles = 512 KiB), before
+# and after: "before" is bench_sum.c built against the library sources of
+# BEFORE_REV (default: the commit before the spread-data work), "after" the
+# CMake build here. The two binaries alternate kind by kind; inside each run
+# every kernel is interleaved round by round and the best round is kept (a
+# shared machine: the least disturbed). Then one multi-rank run counts
+# MPI_Allreduce calls per sum. Writes bench/results/sum.md.
+# Usage: bench/run_sum.sh [build-dir]   (ROUNDS_BIG, ROUNDS_SMALL, NP, BEFORE_REV, KINDS, SIZES)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${1:-$ROOT/build}"
-ROUNDS_BIG="${ROUNDS_BIG:-5}"
-ROUNDS_SMALL="${ROUNDS_SMALL:-11}"
+ROUNDS_BIG="${ROUNDS_BIG:-3}"
+ROUNDS_SMALL="${ROUNDS_SMALL:-9}"
 NP="${NP:-4}"
+BEFORE_REV="${BEFORE_REV:-bd3a815}"
+KINDS="${KINDS:-uniform normal sign20 pos20 sign60 full}"
+SIZES="${SIZES:-27 16}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 if [ ! -x "$BUILD/bench/bench_sum" ]; then
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
 cmake --build "$BUILD" -j2 --target bench_sum >/dev/null
-B="$BUILD/bench/bench_sum"
+AFTER="$BUILD/bench/bench_sum"
 OUT="$ROOT/bench/results/sum.md"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
-echo "bench_sum: 2^27 doubles, $ROUNDS_BIG rounds" >&2
-"$B" 27 "$ROUNDS_BIG" | tee "$TMP/big.txt" >&2
-echo "bench_sum: 2^16 doubles, $ROUNDS_SMALL rounds" >&2
-"$B" 16 "$ROUNDS_SMALL" | tee "$TMP/small.txt" >&2
-echo "bench_sum: mpi, 2 and $NP ranks" >&2
-mpirun -n 2 "$B" mpi | tee "$TMP/mpi.txt" >&2
-mpirun -n "$NP" "$B" mpi | tee -a "$TMP/mpi.txt" >&2
+# "before": that revision's library sources (its exact sum needs only these),
+# today's bench_sum.c (kernels the old library lacks print n/a)
+mkdir -p "$TMP/before/tessera"
+git -C "$ROOT" archive "$BEFORE_REV" src include | tar -x -C "$TMP/before"
+cat > "$TMP/before/tessera/config.h" <<'H'
+#ifndef TESSERA_CONFIG_H
+#define TESSERA_CONFIG_H
+#define TESSERA_VERSION "before"
+#define TESSERA_GIT_REVISION "before"
+#define TESSERA_HAVE_PARALLEL_HDF5 0
+#define TESSERA_HAVE_CUDA 0
+#define TESSERA_HAVE_OPENBLAS 0
+#define TESSERA_HAVE_PETSC 0
+#endif
+H
+B="$TMP/before"
+mpicc -std=c11 -O3 -DNDEBUG -D_POSIX_C_SOURCE=200809L -I"$B/include" -I"$B" -I"$B/src" \
+  "$B"/src/{exact_acc,exact_sum_fast,reduce_sum,error,rng,memory}.c "$ROOT/bench/bench_sum.c" \
+  -lm -o "$TMP/bench_before"
 
-# table rows: kernel | s/call | GB/s | ns/elem | time ratio to plain_O2 | to plain_simd
-rows() {
-  awk '$2 == "median" { printf "| %s | %s | %s | %s | %s | %s |\n", $1, $3, $5, $7, $10, $12 }' "$1"
+for k in $KINDS; do
+  for size in $SIZES; do
+    r=$ROUNDS_SMALL; [ "$size" = 27 ] && r=$ROUNDS_BIG
+    echo "bench_sum: 2^$size $k, $r rounds (before, after)" >&2
+    "$TMP/bench_before" "$size" "$r" "$k" > "$TMP/before_${size}_$k.txt"
+    "$AFTER" "$size" "$r" "$k" > "$TMP/after_${size}_$k.txt"
+    cat "$TMP/before_${size}_$k.txt" "$TMP/after_${size}_$k.txt" >&2
+  done
+done
+echo "bench_sum: mpi, 2 and $NP ranks" >&2
+mpirun -n 2 "$AFTER" mpi | tee "$TMP/mpi.txt" >&2
+mpirun -n "$NP" "$AFTER" mpi | tee -a "$TMP/mpi.txt" >&2
+
+col() {   # file kernel field -> value (n/a if absent)
+  awk -v k="$2" -v f="$3" '$1 == k && $2 == "best" { v = ($3 == "n/a") ? "n/a" : $f } END { print (v == "" ? "n/a" : v) }' "$1"
 }
-# throughput of the exact sum relative to a plain sum = inverse time ratio
-ratio() {   # file kernel column(10 = vs O2, 12 = vs simd)
-  awk -v k="$2" -v c="$3" '$1 == k && $2 == "median" { printf "%.2f", 1.0 / $c }' "$1"
+inv() { awk -v v="$1" 'BEGIN { if (v == "n/a" || v == 0) print "n/a"; else printf "%.2f", 1.0 / v }'; }
+table() {   # size
+  echo "| data | plain ns/elem | before: exact time/plain | after: exact time/plain | after: exact throughput/plain | superacc time/plain | bins | large | after/before speed-up |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  for k in $KINDS; do
+    b="$TMP/before_${1}_$k.txt"; a="$TMP/after_${1}_$k.txt"
+    eb=$(col "$b" exact 12); ea=$(col "$a" exact 12)
+    echo "| $k | $(col "$a" plain_simd 7) | $eb | $ea | **$(inv "$ea")** | $(col "$a" superacc 12) | $(col "$a" bins 12) | $(col "$a" large 12) | $(awk -v b="$eb" -v a="$ea" 'BEGIN { printf "%.2fx", b / a }') |"
+  done
 }
 {
-  echo "# Exact sum vs plain sums (bench/run_sum.sh)"
+  echo "# Exact sum vs the plain loop, by data kind (bench/run_sum.sh)"
   echo
   echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
-       "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: noisy)." \
-       "Every kernel runs on the same data, interleaved round by round; medians of $ROUNDS_BIG (out of cache)" \
-       "and $ROUNDS_SMALL (in cache) rounds. Data: uniform in [-0.5, 0.5)."
+       "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared with other jobs: noisy;" \
+       "ratios are taken inside one run, kernels interleaved round by round, best of $ROUNDS_BIG rounds" \
+       "out of cache and $ROUNDS_SMALL in cache). Kernel chosen at run time: $(awk '{for(i=1;i<=NF;i++) if ($i ~ /^kernel_isa=/) {sub("kernel_isa=","",$i); print $i; exit}}' "$(ls "$TMP"/after_*.txt | head -1)")."
   echo
-  echo "- \`plain_O2\`: \`for (i) s += x[i]\` at -O2 (the plain loop; scalar, latency-bound)."
-  echo "- \`plain_simd\`: the same loop at -O3 with AVX-512 and reassociation allowed, i.e. what"
-  echo "  \`-O3 -march=native -ffast-math\` makes of it (target/optimize attributes in bench_sum.c)."
-  echo "  Not exact, not reproducible: the memory-bandwidth reference."
-  echo "- \`exact\`: \`tess_sum_f64(x, n, MPI_COMM_SELF, &r)\`, kernel chosen at run time ($(awk '{for(i=1;i<=NF;i++) if ($i ~ /^kernel_isa=/) {sub("kernel_isa=","",$i); print $i}}' "$TMP/big.txt"))."
-  echo "- \`exact_avx2\`, \`exact_sse2\`: the same call with the AVX2+FMA / baseline x86-64 kernel forced."
-  echo "- \`superacc\`: the same call with no fast path: every element into the superaccumulator."
+  echo "- *plain*: \`for (i) s += x[i]\` at -O3 with the widest vector ISA and reassociation"
+  echo "  (\`plain_simd\` in bench_sum.c: what \`-O3 -march=native -ffast-math\` makes of it, several"
+  echo "  vector accumulators). Not exact, not reproducible: the bandwidth reference. \"time/plain\" is"
+  echo "  the exact sum's time over its time on the same data in the same run; throughput = 1/that."
+  echo "- *before*: the library at $BEFORE_REV (2-term expansion, spills to the small superaccumulator)."
+  echo "- *after*: this tree: the per-block switch expansion -> fixed bins -> large superaccumulator"
+  echo "  -> small superaccumulator (docs/reductions.md). *superacc*, *bins*, *large*: one path forced."
+  echo "- Data: uniform [-0.5, 0.5); normal(0,1); sign20 = random sign x 2^U(-20,20); pos20 ="
+  echo "  2^U(-20,20); sign60 = random sign x 2^U(-60,60); full = random sign, mantissa and biased"
+  echo "  exponent 1..2046 (the sum overflows: -inf)."
   echo
-  echo "## Out of cache: 2^27 doubles (1 GiB)"
-  echo
-  echo "| kernel | s/call | GB/s | ns/elem | time / plain_O2 | time / plain_simd |"
-  echo "|---|---|---|---|---|---|"
-  rows "$TMP/big.txt"
-  echo
-  echo "Throughput of the exact sum: **$(ratio "$TMP/big.txt" exact 10)x the plain -O2 loop** (target >= 0.9x)," \
-       "**$(ratio "$TMP/big.txt" exact 12)x the vectorised plain sum**."
-  echo
-  echo "## In cache: 2^16 doubles (512 KiB), many calls per timing"
-  echo
-  echo "| kernel | s/call | GB/s | ns/elem | time / plain_O2 | time / plain_simd |"
-  echo "|---|---|---|---|---|---|"
-  rows "$TMP/small.txt"
-  echo
-  echo "Time of the exact sum: **$(awk '$1=="exact" && $2=="median" {print $10}' "$TMP/small.txt")x the plain -O2 loop** (target <= 2x)," \
-       "**$(awk '$1=="exact" && $2=="median" {print $12}' "$TMP/small.txt")x the vectorised plain sum**."
-  echo
+  for size in $SIZES; do
+    if [ "$size" = 27 ]; then echo "## Out of cache: 2^27 doubles (1 GiB)"
+    elif [ "$size" = 16 ]; then echo "## In cache: 2^16 doubles (512 KiB), many calls per timing"
+    else echo "## 2^$size doubles"; fi
+    echo
+    table "$size"
+    echo
+  done
   echo "## Several ranks: one MPI_Allreduce per call"
-  echo
-  echo "MPI_Allreduce is interposed (PMPI) in bench_sum and counted over 200 calls of"
-  echo "\`tess_sum_f64\` (2^16 doubles per rank) and one \`tess_dot_f64\`:"
   echo
   echo '```'
   cat "$TMP/mpi.txt"
   echo '```'
   echo
-  echo "Figures from an idle 16-core Xeon (same benchmark, standalone build, with an A/B of"
-  echo "the software prefetch): bench/results/sum_xeon_quiet.md."
-  echo
-  echo "Raw output:"
+  echo "Raw output (before, after for each kind and size):"
   echo
   echo '```'
-  cat "$TMP/big.txt" "$TMP/small.txt"
+  for k in $KINDS; do for size in $SIZES; do cat "$TMP/before_${size}_$k.txt" "$TMP/after_${size}_$k.txt"; done; done
   echo '```'
 } > "$OUT"
 echo "wrote $OUT" >&2

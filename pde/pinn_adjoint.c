@@ -146,13 +146,13 @@ void PINN_ADJ_S(pinn_jet_backward)(const tess_mlp_t *mlp, const pinn_layout_t *L
   for (int l = mlp->nlayers - 1; l >= 0; l--) {
     const size_t nin = (size_t)mlp->width[l], nout = (size_t)mlp->width[l + 1];
     const T *W = theta + mlp->woff[l];
-    PINN_ADJ_S(pinn_gemm_tn)(nout, nin, C * B, zb, w->H[l], g + mlp->woff[l]);
+    PINN_ADJ_S(tess_gemm_tn)(nout, nin, C * B, zb, w->H[l], g + mlp->woff[l]);
     T *gb = g + mlp->boff[l];
     for (size_t j = 0; j < nout; j++) gb[j] = 0;
     for (size_t b = 0; b < B; b++)
       for (size_t j = 0; j < nout; j++) gb[j] += zb[b * nout + j];
     if (l == 0) break;
-    PINN_ADJ_S(pinn_gemm_nn_acc)(C * B, nin, nout, zb, W, hb);   /* hb is all zeros here */
+    PINN_ADJ_S(tess_gemm_nn_acc)(C * B, nin, nout, zb, W, hb);   /* hb is all zeros here */
     PINN_ADJ_S(act_backward_strips)(mlp->act, L, B * nin, w->Z[l - 1], w->H[l], hb, zb, w->S);
   }
 }

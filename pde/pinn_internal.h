@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <mpi.h>
 #include <tessera/pinn.h>
+#include <tessera/gemm.h>
+#include <tessera/tree_sum.h>
 
 struct tess_mlp {
   int nlayers;                 /* weight layers */
@@ -52,18 +54,7 @@ tess_err_t pinn_work_create(const tess_mlp_t *mlp, const pinn_layout_t *lay, siz
 size_t pinn_auto_chunk(const tess_mlp_t *mlp, const pinn_layout_t *lay);
 void pinn_work_destroy(const tess_mlp_t *mlp, pinn_work_t *w);
 
-/* Force one BLAS thread per rank (deterministic blocking); idempotent. */
-void pinn_blas_single_thread(void);
-/* Row-major dense products (pde/gemm.c):
- * nt_acc: C[m x n] += A[m x k] B[n x k]^T (C holds the bias: no zeroing pass);
- * tn: C[m x n] = A[k x m]^T B[k x n];  nn_acc: C[m x n] += A[m x k] B[k x n].
- * Same shapes give the same bits. */
-void pinn_gemm_nt_acc_f64(size_t m, size_t n, size_t k, const double *A, const double *B, double *C);
-void pinn_gemm_tn_f64(size_t m, size_t n, size_t k, const double *A, const double *B, double *C);
-void pinn_gemm_nn_acc_f64(size_t m, size_t n, size_t k, const double *A, const double *B, double *C);
-void pinn_gemm_nt_acc_f32(size_t m, size_t n, size_t k, const float *A, const float *B, float *C);
-void pinn_gemm_tn_f32(size_t m, size_t n, size_t k, const float *A, const float *B, float *C);
-void pinn_gemm_nn_acc_f32(size_t m, size_t n, size_t k, const float *A, const float *B, float *C);
+/* Dense products: tessera/gemm.h (src/gemm.c), shared with the ML layer. */
 
 /* Forward jets of B points x (B x din, f64) through the network; the output
  * jet is w->Z[L-1] (C x B x dout, network dtype). */
@@ -86,13 +77,7 @@ void pinn_act_eval_f64(tess_act_t act, size_t n, const double *z, const double *
 void pinn_act_eval_f32(tess_act_t act, size_t n, const float *z, const float *h0, int m,
                        float *s);
 
-/* ---- deterministic sum of chunk vectors (pde/pinn_chunk_sum.c) ----------- */
-/* fn(c, out) writes chunk c's vector (len values). Collective on comm: this
- * rank holds chunks [c0, c1) of nchunks (contiguous blocks in rank order).
- * result (len) gets the same bits on every rank at any rank count. */
-typedef tess_err_t (*pinn_chunk_fn)(int64_t c, double *out, void *ctx);
-tess_err_t pinn_chunk_tree_sum(MPI_Comm comm, int64_t nchunks, int64_t c0, int64_t c1,
-                               size_t len, pinn_chunk_fn fn, void *ctx, double *result);
+/* The deterministic sum of chunk vectors is tessera/tree_sum.h (src/tree_sum.c). */
 
 /* ---- expressions (pde/pinn_expr.c) ---------------------------------------- */
 typedef struct pinn_expr pinn_expr_t;

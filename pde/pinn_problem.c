@@ -6,8 +6,9 @@
  * gradient) has the same shapes and inputs wherever it runs, so it gives
  * the same bits; the loss is the exactly rounded sum of the per-point terms
  * (tess_sum_f64) and the chunk gradients are added over a fixed dyadic tree
- * (pinn_chunk_sum.c). Together: loss and gradient do not depend on the rank
- * count, and neither does any trajectory built from them. */
+ * (tess_chunk_tree_sum, src/tree_sum.c). Together: loss and gradient do
+ * not depend on the rank count, and neither does any trajectory built from
+ * them. */
 #include "pinn_internal.h"
 
 #include <stdlib.h>
@@ -185,7 +186,18 @@ cleanup:
   return err;
 }
 
-tess_err_t tess_pinn_setup(tess_pinn_t *p, MPI_Comm comm)
+tess_err_t tess_pinn_setup(tess_pinn_t *p, tess_mesh_t *mesh, const char *dp_axis)
+{
+  tess_err_t err = TESS_OK;
+  int ax = -1;
+  TESS_REQUIRE(mesh && dp_axis, TESS_ERR_ARG, "NULL mesh or axis name");
+  TESS_CHECK(tess_mesh_axis_find(mesh, dp_axis, &ax));
+  TESS_CHECK(tess_pinn_setup_comm(p, tess_mesh_axis_comm(mesh, ax)));
+cleanup:
+  return err;
+}
+
+tess_err_t tess_pinn_setup_comm(tess_pinn_t *p, MPI_Comm comm)
 {
   tess_err_t err = TESS_OK;
   int rank = 0, size = 1;
@@ -317,8 +329,8 @@ tess_err_t tess_pinn_loss_grad(tess_pinn_t *p, const double *theta, double *loss
   TESS_REQUIRE(p->ready, TESS_ERR_ARG, "call tess_pinn_setup first");
   TESS_CHECK(tess_mlp_set_params(p->mlp, theta));
   if (grad) {
-    TESS_CHECK(pinn_chunk_tree_sum(p->comm, p->nchunks, p->c0, p->c1, p->mlp->nparams, chunk_fn,
-                                   p, grad));
+    TESS_CHECK(tess_chunk_tree_sum_comm(p->comm, p->nchunks, p->c0, p->c1, p->mlp->nparams,
+                                        chunk_fn, p, grad));
   } else {
     for (int64_t c = p->c0; c < p->c1; c++) TESS_CHECK(chunk_run(p, c, NULL));
   }
@@ -343,6 +355,19 @@ tess_err_t tess_pinn_set_losses(const tess_pinn_t *p, double *losses, int max, i
   TESS_REQUIRE(p && (losses || max == 0), TESS_ERR_ARG, "NULL argument");
   for (int s = 0; s < p->nsets && s < max; s++) losses[s] = p->sets[s].loss;
   if (nsets) *nsets = p->nsets;
+cleanup:
+  return err;
+}
+
+tess_err_t tess_pinn_check_expr(tess_pinn_t *p, const char *text)
+{
+  tess_err_t err = TESS_OK;
+  tess_jet_spec_t spec;
+  int root = -1;
+  TESS_REQUIRE(p && text, TESS_ERR_ARG, "NULL argument");
+  TESS_CHECK(pinn_expr_parse(p->ex, text, &root));
+  memset(&spec, 0, sizeof spec);
+  TESS_CHECK(pinn_expr_plan(p->ex, &root, 1, p->din, &spec));
 cleanup:
   return err;
 }

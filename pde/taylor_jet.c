@@ -146,7 +146,7 @@ tess_err_t pinn_work_create(const tess_mlp_t *mlp, const pinn_layout_t *lay, siz
   TESS_CHECK(tess_calloc(TESS_MEM_HOST, C * B * (size_t)mlp->maxwidth * es, &w->bar0));
   TESS_CHECK(tess_calloc(TESS_MEM_HOST, C * B * (size_t)mlp->maxwidth * es, &w->bar1));
   TESS_CHECK(tess_malloc(TESS_MEM_HOST, mlp->nparams * es, &w->gpart));
-  pinn_blas_single_thread();
+  tess_gemm_single_thread();
 cleanup:
   if (err) pinn_work_destroy(mlp, w);
   return err;
@@ -293,7 +293,7 @@ void PINN_JET_S(pinn_jet_forward)(const tess_mlp_t *mlp, const pinn_layout_t *L,
      * the product accumulates onto it (BLAS then skips its own zeroing) */
     for (size_t b = 0; b < B; b++) memcpy(Z + b * nout, bias, nout * sizeof *Z);
     memset(Z + B * nout, 0, (C - 1) * B * nout * sizeof *Z);
-    PINN_JET_S(pinn_gemm_nt_acc)(C * B, nout, nin, w->H[l], W, Z);
+    PINN_JET_S(tess_gemm_nt_acc)(C * B, nout, nin, w->H[l], W, Z);
     if (l + 1 < mlp->nlayers)
       PINN_JET_S(act_forward_strips)(mlp->act, L, B * nout, Z, w->H[l + 1], w->S);
   }

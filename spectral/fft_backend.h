@@ -1,19 +1,23 @@
 /* spectral/fft_backend.h: the boundary between the distributed FFT engine
- * (fft_plan.c: the device-neutral step planner; fft_execute.c: the step
- * driver; transposes through reshard.c) and a backend, which owns everything
- * that touches the data: transforming a batch of 1-D lines (FFTW now, cuFFT
- * later), the line copies in and out of scratch with the scaling, the box
- * copies between layouts, and the work buffers in its memory space (the
- * EXECUTOR ops below). FFTW's host executor is fft_exec_host.c (cache-batched
- * strided copies); cuFFT would bring cufftPlanMany and device copy kernels.
+ * and a backend. The engine is device-neutral: fft_plan.c plans the steps
+ * (line transforms, box copies, transposes), fft_layout.c holds the
+ * geometry (line batches, boxes, spec forms), fft_execute.c drives the
+ * steps, and each transpose is a packed reshard (src/reshard.c, moving its
+ * data through tess_comm). A backend owns everything that touches the data:
+ * transforming a batch of 1-D lines (FFTW; cuFFT would bring
+ * cufftPlanMany), the line copies in and out of scratch with the scaling,
+ * the box copies between layouts, and the plan's work buffers, allocated
+ * once at plan time with its buf_alloc in its memory space (the EXECUTOR
+ * ops below; tess_fft_execute allocates nothing). FFTW's host executor is
+ * fft_exec_host.c (cache-batched strided copies); fft_registry.c lists the
+ * backends and picks one (tess_fft_backend_select).
  *
  * The engine hands a backend ONE shape of work: B lines of length n, stored
  * either contiguously (line b at b*dist, "LINES_CONTIG") or interleaved
- * (element t of line b at t*pitch + b, "LINES_INTERLEAVED"), in scratch the engine
- * allocated in the backend's memory space. The backend plans that shape once
- * and executes it on the same scratch every time, so a line's arithmetic never
- * depends on where the line came from (the determinism contract of fft.h).
- * Private to spectral/. */
+ * (element t of line b at t*pitch + b, "LINES_INTERLEAVED"), in the plan's
+ * scratch. The backend plans that shape once and executes it on the same
+ * scratch every time, so a line's arithmetic never depends on where the
+ * line came from (the determinism contract of fft.h). Private to spectral/. */
 #ifndef TESSERA_SPECTRAL_FFT_BACKEND_H
 #define TESSERA_SPECTRAL_FFT_BACKEND_H
 #include <stddef.h>
@@ -64,6 +68,21 @@ typedef struct {
   size_t stride;     /* bytes between consecutive t */
 } fft_seg_t;
 
+/* A plain box stored "staged": as the input scratch images of the line step
+ * that reads it next, B lines per image, laid out as that step's scratch
+ * (layout, pitch; zero lanes past the last line). The reading step transforms
+ * straight from the images, so the writing step's copy-out is the only copy
+ * between the two (fft_layout.c sizes it, the executor writes it). Same
+ * plans, same lines, same bits: only a copy pass is gone. */
+typedef struct {
+  int on;
+  int inter;                 /* the reader's lines are interleaved */
+  size_t es;                 /* element bytes */
+  int64_t B, pitch;          /* the reader's batch and input pitch */
+  int64_t nt, s;             /* the reader's line length, elements after its dim */
+  int64_t img;               /* elements per image */
+} fft_stage_t;
+
 /* One FFT step for the executor: every line along box dim `dim` of src,
  * B at a time through the scratch, transformed by `lp`, scaled, into dst.
  * Everything it touches is the plan's: no allocation per execution. */
@@ -78,6 +97,8 @@ typedef struct {
   int single;
   void *scr_in, *scr_out;    /* the plan's scratch, in the backend's space */
   fft_seg_t *seg;            /* the plan's workspace: one per chunk */
+  const fft_stage_t *src_stage;   /* non-NULL: src is staged for this step */
+  const fft_stage_t *dst_stage;   /* non-NULL: write dst staged for the next step */
 } fft_lines_job_t;
 
 typedef struct tess_fft_backend {
@@ -90,7 +111,7 @@ typedef struct tess_fft_backend {
   /* Transform the batch in `in` into `out` (the planning scratch). */
   void (*line_exec)(void *lp, void *in, void *out);
   void (*line_destroy)(void *lp);
-  /* Collective on comm: plan the n shapes d[i] into lp[i] with a measuring
+  /* Collective on the mesh: plan the n shapes d[i] into lp[i] with a measuring
    * rigor so that every rank gets the SAME algorithm for each shape (ranks
    * measuring on their own could pick different ones, which round
    * differently). `wisdom_file` (may be NULL) is read before and written
@@ -99,9 +120,13 @@ typedef struct tess_fft_backend {
                                    const fft_line_desc_t *d, void *in, void *out, void **lp);
 
   /* ---- executor ---- */
-  /* Work buffers and scratch in this backend's memory space (aligned). */
+  /* Work buffers and scratch in this backend's memory space (aligned,
+   * zero-filled: staged boxes rely on zero lanes past their last line). */
   tess_err_t (*buf_alloc)(size_t bytes, void **ptr);
   void (*buf_free)(void **ptr);                  /* safe on NULL; sets NULL */
+  /* Group planes (between line steps) smaller than this many bytes are
+   * staged (fft_stage_t) rather than kept in place; 0: never. */
+  size_t (*plane_stage_max)(void);
   /* One FFT step (copy-in, line_exec, scaling, copy-out). */
   void (*exec_lines)(const struct tess_fft_backend *be, const fft_lines_job_t *job);
   /* Repack box a (in `src`) into box z (in `dst`): same extents, other
@@ -113,13 +138,15 @@ typedef struct tess_fft_backend {
 /* The host executor (fft_exec_host.c), shared by host backends. */
 tess_err_t fft_host_buf_alloc(size_t bytes, void **ptr);
 void fft_host_buf_free(void **ptr);
+size_t fft_host_plane_stage_max(void);
 void fft_host_exec_lines(const tess_fft_backend_t *be, const fft_lines_job_t *job);
 void fft_host_exec_copy(const fft_box_t *a, const char *src, const fft_box_t *z, char *dst,
                         fft_seg_t *sa, fft_seg_t *sz);
 
 extern const tess_fft_backend_t tess_fft_backend_fftw;
 
-/* Pick by name (NULL/""/"auto": the first that accepts `space`). */
+/* Pick by name (NULL/""/"auto": the first that accepts `space`);
+ * fft_registry.c. */
 tess_err_t tess_fft_backend_select(const char *name, tess_memspace_t space,
                                    const tess_fft_backend_t **be);
 #endif

@@ -376,6 +376,7 @@ const tess_fft_backend_t tess_fft_backend_fftw = {
   /* FFTW works on host memory: the host executor (fft_exec_host.c) */
   .buf_alloc = fft_host_buf_alloc,
   .buf_free = fft_host_buf_free,
+  .plane_stage_max = fft_host_plane_stage_max,
   .exec_lines = fft_host_exec_lines,
   .exec_copy = fft_host_exec_copy,
 };

@@ -4,14 +4,17 @@
  * determinism), the scaling, the box repacks and the work buffers (host
  * memory, tess_malloc). A device backend replaces all of it with kernels on
  * device buffers; the planner and the driver stay as they are. */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <tessera/memory.h>
 
 #include "fft_internal.h"
 
 tess_err_t fft_host_buf_alloc(size_t bytes, void **ptr)
 {
-  return tess_malloc(TESS_MEM_HOST, bytes, ptr);
+  return tess_calloc(TESS_MEM_HOST, bytes, ptr);
 }
 
 void fft_host_buf_free(void **ptr) { tess_free(TESS_MEM_HOST, ptr); }
@@ -88,65 +91,171 @@ static void copy_strided(char *d, int64_t dstep, const char *s, int64_t sstep, i
  * uses contiguous scratch lines (line b at b*pitch: whole-line memcpy);
  * other dims interleaved scratch (element t of line b at t*pitch + b), so
  * B neighbouring lines move as rows of B contiguous elements. */
+/* Write n elements that follow each other in the natural order of a staged
+ * box, from natural index f on (src: n elements `sstep` apart), into its
+ * images: in runs along one of the reader's lines (its dim is the last) or
+ * across its lines (consecutive lines are consecutive lanes of an image). */
+static void stage_put(const fft_stage_t *st, char *base, int64_t f, const char *src,
+                      int64_t sstep, int64_t n)
+{
+  size_t es = st->es;
+  while (n > 0) {
+    int64_t t = (f / st->s) % st->nt, i = f % st->s;
+    int64_t l = (f / (st->s * st->nt)) * st->s + i, b = l % st->B, run, dstep;
+    int64_t at = (l / st->B) * st->img + (st->inter ? t * st->pitch + b : b * st->pitch + t);
+    if (st->s == 1) {
+      run = st->nt - t;
+      dstep = st->inter ? st->pitch : 1;
+    } else {
+      run = st->s - i < st->B - b ? st->s - i : st->B - b;
+      dstep = 1;
+    }
+    if (run > n) run = n;
+    copy_strided(base + (size_t)at * es, dstep, src, sstep, run, es, 0);
+    f += run;
+    src += (size_t)(run * sstep) * es;
+    n -= run;
+  }
+}
+
+/* Staging a group's planes saves their copy-in, but the next step then
+ * transforms straight from the plane rather than from a scratch the copy has
+ * just pulled into L1/L2: a gain only while the plane stays in L2 with the
+ * rest (measured: 128^2 planes of c128 on a 2 MiB L2 Xeon ~5-9 % faster,
+ * 256^2 planes slower; on a 1 MiB L2 EPYC no gain at 128^2). So: planes below
+ * a quarter of L2. TESS_FFT_STAGE=0/1 forces it off/on (tests, A/B). */
+size_t fft_host_plane_stage_max(void)
+{
+  const char *e = getenv("TESS_FFT_STAGE");
+  long l2 = -1;
+  if (e && *e) return atoi(e) ? SIZE_MAX : 0;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+  l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+  if (l2 <= 0) l2 = 1L << 20;
+  return (size_t)l2 / 4;
+}
+
+/* The geometry of one line step, as its copies see it. */
+typedef struct {
+  const fft_lines_job_t *job;
+  int64_t B, s, nl, nin, nout;
+  int64_t lbi, lti, lbz, ltz;   /* scratch steps between lines (lb), elements (lt) */
+  size_t esi, eso;
+} lines_t;
+
+/* Lines l0..l0+nb-1 of the source box into the input scratch. */
+static void lines_copy_in(const lines_t *g, int64_t l0, int64_t nb)
+{
+  const fft_lines_job_t *st = g->job;
+  char *si = st->scr_in;
+  seg_t *sg = st->seg;
+  int64_t s = g->s, o0 = l0 / s, i0 = l0 % s;
+  if (i0 + nb <= s) {                        /* lines i0..i0+nb-1 of outer row o0 */
+    int ns = line_segs(st->src, st->src_data, st->dim, o0, i0, s, sg);
+    for (int q = 0; q < ns; q++)
+      for (int64_t t = 0; t < sg[q].len; t++)
+        copy_strided(si + (size_t)((sg[q].t0 + t) * g->lti) * g->esi, g->lbi,
+                     sg[q].ptr + (size_t)t * sg[q].stride, 1, nb, g->esi, 0);
+    return;
+  }
+  for (int64_t b = 0; b < nb; b++) {
+    int64_t l = l0 + b;
+    int ns = line_segs(st->src, st->src_data, st->dim, l / s, l % s, s, sg);
+    for (int q = 0; q < ns; q++)
+      copy_strided(si + (size_t)(b * g->lbi + sg[q].t0 * g->lti) * g->esi, g->lti, sg[q].ptr,
+                   (int64_t)(sg[q].stride / g->esi), sg[q].len, g->esi, 0);
+  }
+}
+
+/* The output scratch of lines l0..l0+nb-1 into the destination box. */
+static void lines_copy_out(const lines_t *g, int64_t l0, int64_t nb)
+{
+  const fft_lines_job_t *st = g->job;
+  const char *so = st->scr_out;
+  seg_t *sg = st->seg;
+  int64_t s = g->s, o0 = l0 / s, i0 = l0 % s;
+  if (i0 + nb <= s) {
+    int ns = line_segs(st->dst, st->dst_data, st->dim, o0, i0, s, sg);
+    for (int q = 0; q < ns; q++)
+      for (int64_t t = 0; t < sg[q].len; t++)
+        copy_strided(sg[q].ptr + (size_t)t * sg[q].stride, 1,
+                     so + (size_t)((sg[q].t0 + t) * g->ltz) * g->eso, g->lbz, nb, g->eso,
+                     st->stream);
+    return;
+  }
+  for (int64_t b = 0; b < nb; b++) {
+    int64_t l = l0 + b;
+    int ns = line_segs(st->dst, st->dst_data, st->dim, l / s, l % s, s, sg);
+    for (int q = 0; q < ns; q++)
+      copy_strided(sg[q].ptr, (int64_t)(sg[q].stride / g->eso),
+                   so + (size_t)(b * g->lbz + sg[q].t0 * g->ltz) * g->eso, g->ltz, sg[q].len,
+                   g->eso, st->stream);
+  }
+}
+
+/* The same, into a staged (plain) destination: by natural index. */
+static void lines_copy_out_staged(const lines_t *g, int64_t l0, int64_t nb)
+{
+  const fft_lines_job_t *st = g->job;
+  const fft_stage_t *sd = st->dst_stage;
+  const char *so = st->scr_out;
+  int64_t s = g->s, nout = g->nout, o0 = l0 / s, i0 = l0 % s;
+  if (i0 + nb <= s) {
+    for (int64_t t = 0; t < nout; t++)
+      stage_put(sd, st->dst_data, (o0 * nout + t) * s + i0,
+                so + (size_t)(t * g->ltz) * g->eso, g->lbz, nb);
+    return;
+  }
+  for (int64_t b = 0; b < nb; b++) {
+    int64_t l = l0 + b, o = l / s, i = l % s;
+    const char *sl = so + (size_t)(b * g->lbz) * g->eso;
+    if (s == 1) {
+      stage_put(sd, st->dst_data, o * nout, sl, g->ltz, nout);
+    } else {
+      for (int64_t t = 0; t < nout; t++)
+        stage_put(sd, st->dst_data, (o * nout + t) * s + i,
+                  sl + (size_t)(t * g->ltz) * g->eso, 1, 1);
+    }
+  }
+}
+
+/* One FFT step: every line along box dim k, B lines at a time. The last dim
+ * uses contiguous scratch lines (line b at b*pitch: whole-line memcpy);
+ * other dims interleaved scratch (element t of line b at t*pitch + b), so
+ * B neighbouring lines move as rows of B contiguous elements. A staged source
+ * is already in that form: its images are transformed where they lie. */
 void fft_host_exec_lines(const tess_fft_backend_t *be, const fft_lines_job_t *st)
 {
   const box_t *a = st->src, *z = st->dst;
   const fft_line_desc_t *ld = st->line;
-  char *src = st->src_data, *dst = st->dst_data;
-  seg_t *sg = st->seg;
-  int k = st->dim;
-  int inter = ld->layout == FFT_LINES_INTERLEAVED;
-  int64_t B = ld->batch, pi = ld->ipitch, pz = ld->opitch;
-  int64_t nin = a->ext[k], nout = z->ext[k];
-  int64_t s = fft_prod(a->ext, k + 1, a->nd), outer = fft_prod(a->ext, 0, k);
-  int64_t nl = outer * s;
-  /* scratch steps: between lines (lb) and between a line's elements (lt) */
-  int64_t lbi = inter ? 1 : pi, lti = inter ? pi : 1, lbz = inter ? 1 : pz, ltz = inter ? pz : 1;
-  size_t esi = a->es, eso = z->es;
-  char *si = st->scr_in, *so = st->scr_out;
-  size_t scr_in_elems = (size_t)(inter ? pi * nin : pi * B);
-  size_t nreal_out = (size_t)(inter ? pz * nout : pz * B) * eso /
+  int k = st->dim, inter = ld->layout == FFT_LINES_INTERLEAVED;
+  int64_t pi = ld->ipitch, pz = ld->opitch;
+  lines_t g = {
+    .job = st, .B = ld->batch, .s = fft_prod(a->ext, k + 1, a->nd),
+    .nin = a->ext[k], .nout = z->ext[k],
+    .lbi = inter ? 1 : pi, .lti = inter ? pi : 1, .lbz = inter ? 1 : pz, .ltz = inter ? pz : 1,
+    .esi = a->es, .eso = z->es,
+  };
+  size_t scr_in_bytes = (size_t)(inter ? pi * g.nin : pi * g.B) * g.esi;
+  size_t nreal_out = (size_t)(inter ? pz * g.nout : pz * g.B) * g.eso /
                      (st->single ? sizeof(float) : sizeof(double));
+  g.nl = fft_prod(a->ext, 0, k) * g.s;
 
-  for (int64_t l0 = 0; l0 < nl; l0 += B) {
-    int64_t nb = nl - l0 < B ? nl - l0 : B;
-    int64_t o0 = l0 / s, i0 = l0 % s;
-    if (nb < B) memset(si, 0, scr_in_elems * esi);
-    /* copy in */
-    if (i0 + nb <= s) {                        /* lines i0..i0+nb-1 of outer row o0 */
-      int ns = line_segs(a, src, k, o0, i0, s, sg);
-      for (int q = 0; q < ns; q++)
-        for (int64_t t = 0; t < sg[q].len; t++)
-          copy_strided(si + (size_t)((sg[q].t0 + t) * lti) * esi, lbi,
-                       sg[q].ptr + (size_t)t * sg[q].stride, 1, nb, esi, 0);
+  for (int64_t l0 = 0; l0 < g.nl; l0 += g.B) {
+    int64_t nb = g.nl - l0 < g.B ? g.nl - l0 : g.B;
+    void *in = st->scr_in;
+    if (st->src_stage) {
+      const fft_stage_t *ss = st->src_stage;
+      in = st->src_data + (size_t)(l0 / g.B * ss->img) * g.esi;
     } else {
-      for (int64_t b = 0; b < nb; b++) {
-        int64_t l = l0 + b;
-        int ns = line_segs(a, src, k, l / s, l % s, s, sg);
-        for (int q = 0; q < ns; q++)
-          copy_strided(si + (size_t)(b * lbi + sg[q].t0 * lti) * esi, lti, sg[q].ptr,
-                       (int64_t)(sg[q].stride / esi), sg[q].len, esi, 0);
-      }
+      if (nb < g.B) memset(st->scr_in, 0, scr_in_bytes);
+      lines_copy_in(&g, l0, nb);
     }
-    be->line_exec(st->lp, si, so);
-    if (st->scale != 1.0) scale_scratch(so, nreal_out, st->single, st->scale);
-    /* copy out */
-    if (i0 + nb <= s) {
-      int ns = line_segs(z, dst, k, o0, i0, s, sg);
-      for (int q = 0; q < ns; q++)
-        for (int64_t t = 0; t < sg[q].len; t++)
-          copy_strided(sg[q].ptr + (size_t)t * sg[q].stride, 1,
-                       so + (size_t)((sg[q].t0 + t) * ltz) * eso, lbz, nb, eso, st->stream);
-    } else {
-      for (int64_t b = 0; b < nb; b++) {
-        int64_t l = l0 + b;
-        int ns = line_segs(z, dst, k, l / s, l % s, s, sg);
-        for (int q = 0; q < ns; q++)
-          copy_strided(sg[q].ptr, (int64_t)(sg[q].stride / eso),
-                       so + (size_t)(b * lbz + sg[q].t0 * ltz) * eso, ltz, sg[q].len, eso,
-                       st->stream);
-      }
-    }
+    be->line_exec(st->lp, in, st->scr_out);
+    if (st->scale != 1.0) scale_scratch(st->scr_out, nreal_out, st->single, st->scale);
+    if (st->dst_stage) lines_copy_out_staged(&g, l0, nb);
+    else lines_copy_out(&g, l0, nb);
   }
   if (st->stream) tess_stream_fence();
 }

@@ -51,6 +51,8 @@ static tess_err_t check_arrays(const tess_fft_plan_t *p, const tess_array_t *in,
   TESS_REQUIRE(tess_shardspec_equal(&sp, &p->out_spec), TESS_ERR_SHAPE,
                "FFT output spec differs from the plan's");
   TESS_REQUIRE(in != out || !p->half, TESS_ERR_ARG, "r2c/c2r cannot run in place");
+  TESS_REQUIRE(tess_array_is_block(in) && tess_array_is_block(out), TESS_ERR_UNSUPPORTED,
+               "FFT plans use the block rule; reshard an explicitly partitioned array to it");
 cleanup:
   return err;
 }
@@ -63,6 +65,8 @@ static void run_lines(const tess_fft_plan_t *p, const step_t *st, const box_t *a
     .src = a, .dst = z, .src_data = src, .dst_data = dst, .dim = st->dim, .line = &ln->d,
     .lp = ln->lp, .scale = st->scale, .stream = st->stream, .single = p->single,
     .scr_in = p->scr_in, .scr_out = p->scr_out, .seg = p->ws_seg[0],
+    .src_stage = st->stage_in.on ? &st->stage_in : NULL,
+    .dst_stage = st->stage_out.on ? &st->stage_out : NULL,
   };
   p->be->exec_lines(p->be, &job);
 }
@@ -73,6 +77,9 @@ tess_err_t tess_fft_execute(const tess_fft_plan_t *p, const tess_array_t *in, te
   char *bufs[NBUF];
 
   TESS_CHECK(check_arrays(p, in, out));
+  /* The executor is the host's (FFTW): device arrays wait for a cuFFT one. */
+  TESS_REQUIRE_HOST(in);
+  TESS_REQUIRE_HOST(out);
   bufs[BUF_IN] = (char *)tess_array_local_data_const(in);
   bufs[BUF_OUT] = tess_array_local_data(out);
   for (int b = BUF_W0; b < NBUF; b++) bufs[b] = p->buf[b];
@@ -81,18 +88,23 @@ tess_err_t tess_fft_execute(const tess_fft_plan_t *p, const tess_array_t *in, te
   for (int i = 0; i < p->nsteps && err == TESS_OK; i++) {
     const step_t *st = &p->steps[i];
     if (st->kind == STEP_FFT && st->group_len > 1) {
-      /* consecutive FFTs plane by plane, so each plane stays in cache */
-      int k0 = st->group_k0;
+      /* consecutive FFTs plane by plane, so each plane stays in cache; between
+       * steps the plane is kept in place, or staged as the next step's input
+       * (alternating between two planes then) */
+      int k0 = st->group_k0, len = st->group_len, staged = st->stage_out.on;
       int64_t nplanes = fft_prod(st->src.ext, 0, k0);
       tess_log_event_begin(tess_fft_ev_lines);
       for (int64_t j = 0; j < nplanes; j++)
-        for (int m = 0; m < st->group_len; m++) {
+        for (int m = 0; m < len; m++) {
           const step_t *s = &p->steps[i + m];
           box_t va, vz;
-          char *s0 = fft_box_view(&s->src, bufs[s->src.buf], k0, j, &va, p->ws_off[0]);
-          char *d0 = fft_box_view(&s->dst, bufs[s->dst.buf], k0, j, &vz, p->ws_off[1]);
-          if (m > 0) s0 = p->plane;                      /* the previous step's plane */
-          if (m < st->group_len - 1) d0 = p->plane;      /* in place there: lines copy out */
+          char *s0 = m > 0 ? fft_box_view(&s->src, p->plane[staged ? (m - 1) & 1 : 0], k0, 0,
+                                          &va, p->ws_off[0])
+                           : fft_box_view(&s->src, bufs[s->src.buf], k0, j, &va, p->ws_off[0]);
+          char *d0 = m < len - 1 ? fft_box_view(&s->dst, p->plane[staged ? m & 1 : 0], k0, 0,
+                                                &vz, p->ws_off[1])
+                                 : fft_box_view(&s->dst, bufs[s->dst.buf], k0, j, &vz,
+                                                p->ws_off[1]);
           run_lines(p, s, &va, s0, &vz, d0);
         }
       tess_log_event_end(tess_fft_ev_lines);

@@ -44,6 +44,8 @@ typedef struct {
                               results between a group's steps stay in plan->plane */
   int p;                   /* A2A: peers (the axis size) */
   tess_reshard_t *xchg;    /* A2A: the packed exchange over the axis (owned) */
+  fft_stage_t stage_in;    /* FFT: src is staged for this step (fft_backend.h) */
+  fft_stage_t stage_out;   /* FFT: dst is written staged for the next step */
 } step_t;
 
 typedef struct {
@@ -70,7 +72,9 @@ struct tess_fft_plan {
   size_t scr_bytes;
   void *buf[NBUF];         /* owned work buffers (W0, W1, SEND, RECV) */
   size_t buf_bytes[NBUF];
-  void *plane;             /* one plane between the steps of a group (cache-resident) */
+  void *plane[2];          /* the plane(s) between the steps of a group (cache-resident):
+                              one, in place; or staged (the next step's input),
+                              alternating between two where a group has 3 steps */
   size_t plane_bytes;
   /* execution workspace, sized at planning so that execute allocates nothing */
   int maxseg;              /* chunks per box, at most */
@@ -91,6 +95,8 @@ size_t fft_box_bytes(const box_t *b);
 tess_err_t fft_box_split(box_t *b, int dim, int p);
 tess_err_t fft_box_clone(box_t *dst, const box_t *src);
 char *fft_box_view(const box_t *b, char *base, int k0, int64_t j, box_t *v, size_t *offs);
+void fft_stage_init(fft_stage_t *st, const box_t *b, int kc, const fft_line_desc_t *d);
+size_t fft_stage_bytes(const fft_stage_t *st, const box_t *b);
 void fft_spec_forms(const int *t, int d, int *nat, int *tra, int *gn, int *gt, int an[3],
                     int at[3]);
 #endif

@@ -90,6 +90,31 @@ char *fft_box_view(const box_t *b, char *base, int k0, int64_t j, box_t *v, size
   return base;
 }
 
+/* The staged form of plain box b for the line step along box dim kc
+ * described by d (see fft_backend.h). Images are whole multiples of 64
+ * bytes, so each starts as aligned as the scratch the line plan was made on. */
+void fft_stage_init(fft_stage_t *st, const box_t *b, int kc, const fft_line_desc_t *d)
+{
+  int64_t align = 64 / (int64_t)b->es > 0 ? 64 / (int64_t)b->es : 1;
+  memset(st, 0, sizeof *st);
+  st->on = 1;
+  st->inter = d->layout == FFT_LINES_INTERLEAVED;
+  st->es = b->es;
+  st->B = d->batch;
+  st->pitch = d->ipitch;
+  st->nt = b->ext[kc];
+  st->s = fft_prod(b->ext, kc + 1, b->nd);
+  st->img = st->inter ? st->pitch * st->nt : st->B * st->pitch;
+  st->img = (st->img + align - 1) / align * align;
+}
+
+/* Bytes of box b staged as st. */
+size_t fft_stage_bytes(const fft_stage_t *st, const box_t *b)
+{
+  int64_t lines = st->nt ? fft_prod(b->ext, 0, b->nd) / st->nt : 0;
+  return (size_t)((lines + st->B - 1) / st->B * st->img) * st->es;
+}
+
 /* Which form a transform-dims spec is in; fills the axes (g of them). */
 void fft_spec_forms(const int *t, int d, int *nat, int *tra, int *gn, int *gt, int an[3],
                     int at[3])

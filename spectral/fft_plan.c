@@ -112,7 +112,8 @@ static void plan_free_parts(tess_fft_plan_t *p)
     p->be->buf_free(&p->scr_in);
     p->be->buf_free(&p->scr_out);
     for (int i = BUF_W0; i < NBUF; i++) p->be->buf_free(&p->buf[i]);
-    p->be->buf_free(&p->plane);
+    p->be->buf_free(&p->plane[0]);
+    p->be->buf_free(&p->plane[1]);
   }
   for (int i = 0; i < 2; i++) {
     free(p->ws_seg[i]);
@@ -270,7 +271,7 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
   tess_fft_plan_t *p = NULL;
   tess_fft_opts_t o = {0};
   op_t ops[16];
-  int nops = 0, axes[3] = {0};
+  int nops = 0, axes[3] = {0}, nplanes = 1;
   dist_t ds;
   box_t cur;
   size_t esc, esr;
@@ -511,7 +512,7 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
     i += len;
   }
 
-  /* streaming stores on big out-of-place outputs; the plane between grouped steps */
+  /* streaming stores on big out-of-place outputs; the planes between grouped steps */
   {
     const char *env = getenv("TESS_FFT_STREAM");
     int force = env && *env ? atoi(env) != 0 : -1;
@@ -522,10 +523,26 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
       last = &p->steps[i + len - 1];
       last->stream = last->dst.buf != h->src.buf &&
                      (force >= 0 ? force : fft_box_bytes(&last->dst) >= FFT_STREAM_MIN_BYTES);
+      size_t pmax = 0;
       for (int m = 0; m + 1 < len; m++) {
         const box_t *d = &p->steps[i + m].dst;
         size_t b = (size_t)fft_prod(d->ext, h->group_k0, d->nd) * d->es;
         if (b > p->plane_bytes) p->plane_bytes = b;
+        if (b > pmax) pmax = b;
+      }
+      /* where the planes are small against the cache, each holds the next
+       * step's input staged (fft_backend.h), alternating between two */
+      if (len > 1 && pmax < p->be->plane_stage_max()) {
+        for (int m = 0; m + 1 < len; m++) {
+          step_t *w = &p->steps[i + m], *r = &p->steps[i + m + 1];
+          box_t v = r->src;
+          for (int d = 0; d < h->group_k0; d++) v.ext[d] = 1;
+          fft_stage_init(&r->stage_in, &v, r->dim, &p->lines[r->line].d);
+          w->stage_out = r->stage_in;
+          size_t b = fft_stage_bytes(&r->stage_in, &v);
+          if (b > p->plane_bytes) p->plane_bytes = b;
+        }
+        if (len > 2) nplanes = 2;
       }
       i += len;
     }
@@ -534,7 +551,8 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
   /* buffers and line plans */
   for (int b = BUF_W0; b < NBUF; b++)
     if (p->buf_bytes[b]) TESS_CHECK(p->be->buf_alloc(p->buf_bytes[b], &p->buf[b]));
-  if (p->plane_bytes) TESS_CHECK(p->be->buf_alloc(p->plane_bytes, &p->plane));
+  for (int i = 0; i < nplanes && p->plane_bytes; i++)
+    TESS_CHECK(p->be->buf_alloc(p->plane_bytes, &p->plane[i]));
   TESS_CHECK(p->be->buf_alloc(p->scr_bytes, &p->scr_in));
   TESS_CHECK(p->be->buf_alloc(p->scr_bytes, &p->scr_out));
   /* the executor's segment lists and chunk offsets: one per chunk of the

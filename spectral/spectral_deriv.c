@@ -92,6 +92,10 @@ static tess_err_t same_layout(const tess_array_t *a, const tess_array_t *b, cons
   TESS_REQUIRE(memcmp(sa, sb, sizeof(int64_t) * (size_t)tess_array_ndim(a)) == 0 &&
                tess_shardspec_equal(&pa, &pb), TESS_ERR_SHAPE,
                "%s array: shape or spec differ from the spectrum's", what);
+  tess_array_local_shape(a, sa);
+  tess_array_local_shape(b, sb);
+  TESS_REQUIRE(memcmp(sa, sb, sizeof(int64_t) * (size_t)tess_array_ndim(a)) == 0, TESS_ERR_SHAPE,
+               "%s array: local block differs from the spectrum's (another partition)", what);
 cleanup:
   return err;
 }
@@ -111,9 +115,11 @@ tess_err_t tess_spectral_gradient(const tess_array_t *X, const tess_spectral_gri
   tess_err_t err = TESS_OK;
   der_ctx_t c;
   TESS_REQUIRE(X && g && Y, TESS_ERR_ARG, "NULL argument");
+  TESS_REQUIRE_HOST(X);
   ctx_init(&c, X, g);
   for (int d = 0; d < g->rank; d++) {
     TESS_CHECK(same_layout(X, Y[d], "gradient output"));
+    TESS_REQUIRE_HOST(Y[d]);
     TESS_REQUIRE(Y[d] != X, TESS_ERR_ARG, "gradient output %d aliases the input", d);
     c.out[d] = tess_array_local_data(Y[d]);
   }
@@ -128,9 +134,11 @@ tess_err_t tess_spectral_divergence(const tess_array_t *const X[], const tess_sp
   tess_err_t err = TESS_OK;
   der_ctx_t c;
   TESS_REQUIRE(X && g && Y, TESS_ERR_ARG, "NULL argument");
+  TESS_REQUIRE_HOST(Y);
   ctx_init(&c, Y, g);
   for (int d = 0; d < g->rank; d++) {
     TESS_CHECK(same_layout(Y, X[d], "divergence input"));
+    TESS_REQUIRE_HOST(X[d]);
     c.in[d] = tess_array_local_data_const(X[d]);
   }
   TESS_CHECK(tess_spectral_foreach(Y, g, visit_div, &c));
@@ -140,12 +148,18 @@ cleanup:
 
 /* Y = (symbol of k) * X for a scalar-to-scalar operator given by `visit`. */
 static tess_err_t apply_scalar_op(const tess_array_t *X, const tess_spectral_grid_t *g,
-                                  tess_array_t *Y, tess_spectral_visit_fn visit, const char *what)
+                                  tess_array_t *Y, tess_spectral_visit_fn visit, const char *what,
+                                  const char *caller)
 {
   tess_err_t err = TESS_OK;
   der_ctx_t c;
   TESS_REQUIRE(X && g && Y, TESS_ERR_ARG, "NULL argument");
   TESS_CHECK(same_layout(X, Y, what));
+  /* Named for the public caller: this helper serves both Laplacians. */
+  TESS_REQUIRE(tess_memspace_is_host(tess_array_memspace(X))
+                   && tess_memspace_is_host(tess_array_memspace(Y)), TESS_ERR_UNSUPPORTED,
+               "%s needs host arrays, got %s and %s memory (copy them to the host)", caller,
+               tess_memspace_name(tess_array_memspace(X)), tess_memspace_name(tess_array_memspace(Y)));
   ctx_init(&c, X, g);
   c.out[0] = tess_array_local_data(Y);
   TESS_CHECK(tess_spectral_foreach((tess_array_t *)X, g, visit, &c));
@@ -156,11 +170,11 @@ cleanup:
 tess_err_t tess_spectral_laplacian(const tess_array_t *X, const tess_spectral_grid_t *g,
                                    tess_array_t *Y)
 {
-  return apply_scalar_op(X, g, Y, visit_lap, "Laplacian output");
+  return apply_scalar_op(X, g, Y, visit_lap, "Laplacian output", __func__);
 }
 
 tess_err_t tess_spectral_inverse_laplacian(const tess_array_t *X, const tess_spectral_grid_t *g,
                                            tess_array_t *Y)
 {
-  return apply_scalar_op(X, g, Y, visit_ilap, "inverse Laplacian output");
+  return apply_scalar_op(X, g, Y, visit_ilap, "inverse Laplacian output", __func__);
 }

@@ -50,6 +50,7 @@ tess_err_t tess_spectral_foreach(tess_array_t *X, const tess_spectral_grid_t *g,
   size_t es;
   char *data;
   TESS_REQUIRE(X && g && fn, TESS_ERR_ARG, "NULL argument");
+  TESS_REQUIRE_HOST(X);
   nd = tess_array_ndim(X);
   TESS_REQUIRE(tess_dtype_is_complex(tess_array_dtype(X)), TESS_ERR_ARG,
                "spectral operators need a complex array, got %s",

@@ -20,8 +20,8 @@ void tess_block_range(int64_t n, int p, int c, int64_t *start, int64_t *len)
 }
 
 void tess_array_block_at_(const tess_mesh_t *mesh, int ndim, const int64_t gshape[],
-                          const tess_shardspec_t *spec, const int coords[], int64_t start[],
-                          int64_t len[])
+                          const tess_shardspec_t *spec, const tess_partition_t *part,
+                          const int coords[], int64_t start[], int64_t len[])
 {
   for (int d = 0; d < ndim; d++) {
     int a = spec->axis[d];
@@ -29,7 +29,8 @@ void tess_array_block_at_(const tess_mesh_t *mesh, int ndim, const int64_t gshap
       start[d] = 0;
       len[d] = gshape[d];
     } else {
-      tess_block_range(gshape[d], mesh->sizes[a], coords[a], &start[d], &len[d]);
+      tess_partition_range_(part ? part->off[d] : NULL, gshape[d], mesh->sizes[a], coords[a],
+                            &start[d], &len[d]);
     }
   }
 }
@@ -84,20 +85,22 @@ cleanup:
   return err;
 }
 
-tess_err_t tess_array_create(tess_mesh_t *mesh, tess_dtype_t dtype, int ndim,
-                             const int64_t shape[], const tess_shardspec_t *spec,
-                             tess_memspace_t space, tess_array_t **arr)
+/* The array's metadata and this rank's block, no memory yet. */
+static tess_err_t array_new(tess_mesh_t *mesh, tess_dtype_t dtype, int ndim,
+                            const int64_t shape[], const tess_shardspec_t *spec,
+                            tess_memspace_t space, const tess_array_opts_t *opts,
+                            tess_array_t **arr)
 {
   tess_err_t err = TESS_OK;
   tess_array_t *a = NULL;
+  int64_t lcount = 1;
   TESS_REQUIRE(arr != NULL, TESS_ERR_ARG, "NULL array output");
   *arr = NULL;
   TESS_REQUIRE(mesh && shape && spec, TESS_ERR_ARG, "NULL mesh, shape or spec");
   TESS_REQUIRE(tess_dtype_size(dtype) > 0, TESS_ERR_ARG, "invalid dtype %d", (int)dtype);
   TESS_REQUIRE(ndim >= 1 && ndim <= TESS_MAX_NDIM, TESS_ERR_ARG,
                "arrays have 1 to %d dimensions, got %d", TESS_MAX_NDIM, ndim);
-  TESS_REQUIRE(space == TESS_MEM_HOST || space == TESS_MEM_DEVICE, TESS_ERR_ARG,
-               "invalid memory space %d", (int)space);
+  TESS_REQUIRE(tess_memspace_valid(space), TESS_ERR_ARG, "invalid memory space %d", (int)space);
   for (int d = 0; d < ndim; d++)
     TESS_REQUIRE(shape[d] >= 0, TESS_ERR_ARG, "dimension %d has negative length %lld", d,
                  (long long)shape[d]);
@@ -111,16 +114,76 @@ tess_err_t tess_array_create(tess_mesh_t *mesh, tess_dtype_t dtype, int ndim,
   a->ndim = ndim;
   a->spec = *spec;
   for (int d = ndim; d < TESS_MAX_NDIM; d++) a->spec.axis[d] = TESS_REPLICATED;
-  a->space = space;
-  a->lcount = 1;
   for (int d = 0; d < ndim; d++) a->gshape[d] = shape[d];
-  tess_array_block_at_(mesh, ndim, a->gshape, &a->spec, mesh->coords, a->lstart, a->lshape);
+  TESS_CHECK(tess_partition_make_(&a->part, mesh, ndim, a->gshape, &a->spec,
+                                  opts ? opts->partition : NULL));
+  int64_t lshape[TESS_MAX_NDIM];
+  tess_array_block_at_(mesh, ndim, a->gshape, &a->spec, &a->part, mesh->coords, a->lstart,
+                       lshape);
   for (int d = 0; d < ndim; d++) {
-    TESS_REQUIRE(a->lshape[d] == 0 || a->lcount <= INT64_MAX / a->lshape[d], TESS_ERR_ARG,
+    TESS_REQUIRE(lshape[d] == 0 || lcount <= INT64_MAX / lshape[d], TESS_ERR_ARG,
                  "local block too large");
-    a->lcount *= a->lshape[d];
+    lcount *= lshape[d];
   }
-  TESS_CHECK(tess_calloc(space, (size_t)a->lcount * a->esize, &a->data));
+  TESS_REQUIRE((uint64_t)lcount <= SIZE_MAX / a->esize, TESS_ERR_ARG, "local block too large");
+  a->lcount = lcount;
+  TESS_CHECK(tess_buffer_set_contiguous(&a->local, dtype, ndim, lshape));
+  a->local.space = space;
+  *arr = a;
+  a = NULL;
+cleanup:
+  tess_array_destroy(&a);
+  return err;
+}
+
+tess_err_t tess_array_create_ex(tess_mesh_t *mesh, tess_dtype_t dtype, int ndim,
+                                const int64_t shape[], const tess_shardspec_t *spec,
+                                tess_memspace_t space, const tess_array_opts_t *opts,
+                                tess_array_t **arr)
+{
+  tess_err_t err = TESS_OK;
+  tess_array_t *a = NULL;
+  TESS_CHECK(array_new(mesh, dtype, ndim, shape, spec, space, opts, &a));
+  size_t bytes = (size_t)a->lcount * a->esize;
+  if (opts && opts->uninitialized)
+    TESS_CHECK(tess_malloc(space, bytes, &a->local.data));
+  else
+    TESS_CHECK(tess_calloc(space, bytes, &a->local.data));
+  a->local.owned = 1;
+  *arr = a;
+  a = NULL;
+cleanup:
+  tess_array_destroy(&a);
+  return err;
+}
+
+tess_err_t tess_array_create(tess_mesh_t *mesh, tess_dtype_t dtype, int ndim,
+                             const int64_t shape[], const tess_shardspec_t *spec,
+                             tess_memspace_t space, tess_array_t **arr)
+{
+  return tess_array_create_ex(mesh, dtype, ndim, shape, spec, space, NULL, arr);
+}
+
+tess_err_t tess_array_create_with_data(tess_mesh_t *mesh, tess_dtype_t dtype, int ndim,
+                                       const int64_t shape[], const tess_shardspec_t *spec,
+                                       tess_memspace_t space, const tess_array_opts_t *opts,
+                                       void *data, size_t bytes, tess_array_t **arr)
+{
+  tess_err_t err = TESS_OK;
+  tess_array_t *a = NULL;
+  TESS_CHECK(array_new(mesh, dtype, ndim, shape, spec, space, opts, &a));
+  size_t need = (size_t)a->lcount * a->esize;
+  TESS_REQUIRE(data != NULL || need == 0, TESS_ERR_ARG,
+               "NULL data for a local block of %lld elements", (long long)a->lcount);
+  TESS_REQUIRE(bytes >= need, TESS_ERR_SHAPE,
+               "the caller's buffer has %zu bytes; this rank's block needs %zu (%lld %s)",
+               bytes, need, (long long)a->lcount, tess_dtype_name(dtype));
+  size_t align = tess_dtype_is_complex(dtype) ? a->esize / 2 : a->esize;
+  TESS_REQUIRE((uintptr_t)data % align == 0, TESS_ERR_ARG,
+               "the caller's buffer is not aligned to %zu bytes (its %s elements)", align,
+               tess_dtype_name(dtype));
+  a->local.data = data;
+  a->local.owned = 0;
   *arr = a;
   a = NULL;
 cleanup:
@@ -132,17 +195,30 @@ tess_err_t tess_array_create_like(const tess_array_t *like, const tess_shardspec
                                   tess_array_t **arr)
 {
   tess_err_t err = TESS_OK;
+  tess_array_opts_t o = {0};
+  int64_t *lens[TESS_MAX_NDIM] = {0};
   TESS_REQUIRE(like != NULL, TESS_ERR_ARG, "NULL template array");
-  TESS_CHECK(tess_array_create(like->mesh, like->dtype, like->ndim, like->gshape,
-                               spec ? spec : &like->spec, like->space, arr));
+  /* Without a new spec the layout is like's, partition included. */
+  for (int d = 0; !spec && d < like->ndim; d++) {
+    if (!like->part.off[d]) continue;
+    int np = like->mesh->sizes[like->spec.axis[d]];
+    lens[d] = malloc(sizeof(int64_t) * (size_t)np);
+    TESS_REQUIRE(lens[d] != NULL, TESS_ERR_MEM, "partition");
+    tess_array_partition(like, d, lens[d]);
+    o.partition[d] = lens[d];
+  }
+  TESS_CHECK(tess_array_create_ex(like->mesh, like->dtype, like->ndim, like->gshape,
+                                  spec ? spec : &like->spec, like->local.space, &o, arr));
 cleanup:
+  for (int d = 0; d < TESS_MAX_NDIM; d++) free(lens[d]);
   return err;
 }
 
 void tess_array_destroy(tess_array_t **arr)
 {
   if (!arr || !*arr) return;
-  tess_free((*arr)->space, &(*arr)->data);
+  if ((*arr)->local.owned) tess_free((*arr)->local.space, &(*arr)->local.data);
+  tess_partition_free_(&(*arr)->part);
   free(*arr);
   *arr = NULL;
 }
@@ -150,7 +226,7 @@ void tess_array_destroy(tess_array_t **arr)
 tess_mesh_t *tess_array_mesh(const tess_array_t *a) { return a->mesh; }
 tess_dtype_t tess_array_dtype(const tess_array_t *a) { return a->dtype; }
 int tess_array_ndim(const tess_array_t *a) { return a->ndim; }
-tess_memspace_t tess_array_memspace(const tess_array_t *a) { return a->space; }
+tess_memspace_t tess_array_memspace(const tess_array_t *a) { return a->local.space; }
 void tess_array_spec(const tess_array_t *a, tess_shardspec_t *spec) { *spec = a->spec; }
 void tess_array_global_shape(const tess_array_t *a, int64_t shape[])
 {
@@ -158,7 +234,7 @@ void tess_array_global_shape(const tess_array_t *a, int64_t shape[])
 }
 void tess_array_local_shape(const tess_array_t *a, int64_t shape[])
 {
-  memcpy(shape, a->lshape, sizeof(int64_t) * (size_t)a->ndim);
+  memcpy(shape, a->local.shape, sizeof(int64_t) * (size_t)a->ndim);
 }
 void tess_array_local_start(const tess_array_t *a, int64_t start[])
 {
@@ -171,13 +247,34 @@ int64_t tess_array_global_count(const tess_array_t *a)
   for (int d = 0; d < a->ndim; d++) n *= a->gshape[d];
   return n;
 }
-void *tess_array_local_data(tess_array_t *a) { return a->data; }
-const void *tess_array_local_data_const(const tess_array_t *a) { return a->data; }
+void *tess_array_local_data(tess_array_t *a) { return a->local.data; }
+const void *tess_array_local_data_const(const tess_array_t *a) { return a->local.data; }
+void tess_array_local_buffer(const tess_array_t *a, tess_buffer_t *buf) { *buf = a->local; }
+int tess_array_owns_data(const tess_array_t *a) { return a->local.owned; }
+
+int tess_array_is_block(const tess_array_t *a)
+{
+  tess_partition_t none = {{0}};
+  return tess_partition_equal_(&a->part, &none, a->mesh, a->ndim, a->gshape, &a->spec);
+}
+
+void tess_array_partition(const tess_array_t *a, int d, int64_t lengths[])
+{
+  int ax = a->spec.axis[d];
+  if (ax == TESS_REPLICATED) {
+    lengths[0] = a->gshape[d];
+    return;
+  }
+  for (int c = 0, np = a->mesh->sizes[ax]; c < np; c++) {
+    int64_t st;
+    tess_partition_range_(a->part.off[d], a->gshape[d], np, c, &st, &lengths[c]);
+  }
+}
 
 void tess_array_global_index(const tess_array_t *a, int64_t local_linear, int64_t gidx[])
 {
   for (int d = a->ndim - 1; d >= 0; d--) {
-    int64_t n = a->lshape[d] > 0 ? a->lshape[d] : 1;
+    int64_t n = a->local.shape[d] > 0 ? a->local.shape[d] : 1;
     gidx[d] = a->lstart[d] + local_linear % n;
     local_linear /= n;
   }
@@ -195,16 +292,15 @@ tess_err_t tess_array_fill(tess_array_t *a, tess_array_fill_fn fn, void *ctx)
   tess_err_t err = TESS_OK;
   int64_t g[TESS_MAX_NDIM];
   TESS_REQUIRE(a && fn, TESS_ERR_ARG, "NULL array or function");
-  TESS_REQUIRE(a->space == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
-               "tess_array_fill needs a host array (fill a host array and copy it to the device)");
+  TESS_REQUIRE_HOST(a);
   if (a->lcount == 0) goto cleanup;
   /* An odometer over the local block: no division per element. */
   for (int d = 0; d < a->ndim; d++) g[d] = a->lstart[d];
-  char *p = a->data;
+  char *p = a->local.data;
   for (int64_t i = 0; i < a->lcount; i++, p += a->esize) {
     fn(g, a->ndim, p, ctx);
     for (int d = a->ndim - 1; d >= 0; d--) {
-      if (++g[d] < a->lstart[d] + a->lshape[d]) break;
+      if (++g[d] < a->lstart[d] + a->local.shape[d]) break;
       g[d] = a->lstart[d];
     }
   }
@@ -236,7 +332,7 @@ static tess_err_t gather_layout(const tess_array_t *a, int *counts, int *displs)
     int64_t n = 0;
     tess_mesh_coords_of(m, r, coords);
     if (owns_copy(a, coords)) {
-      tess_array_block_at_(m, a->ndim, a->gshape, &a->spec, coords, start, len);
+      tess_array_block_at_(m, a->ndim, a->gshape, &a->spec, &a->part, coords, start, len);
       n = 1;
       for (int d = 0; d < a->ndim; d++) n *= len[d];
     }
@@ -261,7 +357,7 @@ static void unpack_all(const tess_array_t *a, const int *displs, const int *coun
   for (int r = 0; r < m->size; r++) {
     if (counts[r] == 0) continue;
     tess_mesh_coords_of(m, r, coords);
-    tess_array_block_at_(m, a->ndim, a->gshape, &a->spec, coords, start, len);
+    tess_array_block_at_(m, a->ndim, a->gshape, &a->spec, &a->part, coords, start, len);
     char *blk = packed + (size_t)displs[r] * a->esize;
     if (to_global)
       tess_box_copy_(a->ndim, a->esize, len, global, a->gshape, start, blk, len, zero, 0);
@@ -277,8 +373,10 @@ static tess_err_t gather_scatter(tess_array_t *a, int root, void *global, int to
   size_t *zc = NULL, *zd = NULL;
   char *packed = NULL;
   TESS_REQUIRE(a != NULL, TESS_ERR_ARG, "NULL array");
-  TESS_REQUIRE(a->space == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
-               "gather/scatter need a host array");
+  TESS_REQUIRE(tess_memspace_is_host(a->local.space), TESS_ERR_UNSUPPORTED,
+               "%s needs a host array, got one in %s memory (copy it to the host)",
+               to_root ? "tess_array_gather" : "tess_array_scatter",
+               tess_memspace_name(a->local.space));
   rank = a->mesh->rank;
   TESS_REQUIRE(root >= 0 && root < a->mesh->size, TESS_ERR_ARG,
                "root %d is not a rank of the %d-rank mesh", root, a->mesh->size);
@@ -305,12 +403,12 @@ static tess_err_t gather_scatter(tess_array_t *a, int root, void *global, int to
   size_t mine = zc[rank];
   /* mesh rank r is rank r of the all-axes communicator: the layout's order */
   if (to_root) {
-    TESS_CHECK(tess_comm_gatherv(a->mesh, TESS_AXES_ALL, a->data, mine, packed, zc, zd, a->dtype,
+    TESS_CHECK(tess_comm_gatherv(a->mesh, TESS_AXES_ALL, a->local.data, mine, packed, zc, zd, a->dtype,
                                  root, TESS_MEM_HOST, NULL));
     if (rank == root) unpack_all(a, displs, counts, packed, global, 1);
   } else {
     if (rank == root) unpack_all(a, displs, counts, packed, (char *)global, 0);
-    TESS_CHECK(tess_comm_scatterv(a->mesh, TESS_AXES_ALL, packed, zc, zd, a->data, mine,
+    TESS_CHECK(tess_comm_scatterv(a->mesh, TESS_AXES_ALL, packed, zc, zd, a->local.data, mine,
                                   a->dtype, root, TESS_MEM_HOST, NULL));
     /* Replicas: the owner is rank 0 of the communicator over the unused axes
      * (its coordinates there are all 0); it passes its block on. */
@@ -319,7 +417,7 @@ static tess_err_t gather_scatter(tess_array_t *a, int root, void *global, int to
       if (a->spec.axis[d] != TESS_REPLICATED) unused &= ~(1u << a->spec.axis[d]);
     if (unused) {
       TESS_REQUIRE(a->lcount <= INT_MAX, TESS_ERR_UNSUPPORTED, "block too large to scatter");
-      TESS_CHECK(tess_comm_bcast(a->mesh, unused, a->data, (size_t)a->lcount, a->dtype, 0,
+      TESS_CHECK(tess_comm_bcast(a->mesh, unused, a->local.data, (size_t)a->lcount, a->dtype, 0,
                                  TESS_MEM_HOST, NULL));
     }
   }
@@ -354,7 +452,10 @@ tess_err_t tess_array_copy(tess_array_t *dst, const tess_array_t *src)
     TESS_REQUIRE(dst->gshape[d] == src->gshape[d], TESS_ERR_SHAPE,
                  "tess_array_copy: dimension %d is %lld in the source, %lld in the destination",
                  d, (long long)src->gshape[d], (long long)dst->gshape[d]);
-  TESS_CHECK(tess_memcpy(dst->space, dst->data, src->space, src->data,
+  TESS_REQUIRE(tess_partition_equal_(&dst->part, &src->part, src->mesh, src->ndim, src->gshape,
+                                     &src->spec), TESS_ERR_SHAPE,
+               "tess_array_copy needs the same partition (use tess_reshard to change it)");
+  TESS_CHECK(tess_memcpy(dst->local.space, dst->local.data, src->local.space, src->local.data,
                          (size_t)src->lcount * src->esize));
 cleanup:
   return err;

@@ -34,8 +34,10 @@ tess_err_t ck_bcast(MPI_Comm comm, void *buf, size_t bytes, int root)
   if (tail) {
     int32_t w = 0;
     memcpy(&w, (char *)buf + 4 * words, tail);
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
     TESS_CHECK(tess_comm_bcast(mesh, TESS_AXES_ALL, &w, 1, TESS_I32, root, TESS_MEM_HOST, NULL));
-    memcpy((char *)buf + 4 * words, &w, tail);
+    if (rank != root) memcpy((char *)buf + 4 * words, &w, tail);   /* the root's may be read-only */
   }
 cleanup:
   return err;
@@ -771,7 +773,7 @@ cleanup:
 
 /* Replicated vector: rank 0 reads, checks the length, broadcasts. */
 static tess_err_t read_vec(tess_checkpoint_t *ck, const char *name, hid_t type, size_t elsize,
-                           MPI_Datatype mt, void *x, size_t n)
+                           void *x, size_t n)
 {
   tess_err_t err = TESS_OK;
   hid_t ds = H5I_INVALID_HID, space = H5I_INVALID_HID, ft = H5I_INVALID_HID;
@@ -818,13 +820,13 @@ cleanup:
 tess_err_t tess_checkpoint_read_f64(tess_checkpoint_t *ck, const char *name, double *x, size_t n)
 {
   tess_err_t err = require_reading(ck, __func__);
-  return err ? err : read_vec(ck, name, H5T_NATIVE_DOUBLE, sizeof *x, MPI_DOUBLE, x, n);
+  return err ? err : read_vec(ck, name, H5T_NATIVE_DOUBLE, sizeof *x, x, n);
 }
 
 tess_err_t tess_checkpoint_read_i64(tess_checkpoint_t *ck, const char *name, int64_t *x, size_t n)
 {
   tess_err_t err = require_reading(ck, __func__);
-  return err ? err : read_vec(ck, name, H5T_NATIVE_INT64, sizeof *x, MPI_INT64_T, x, n);
+  return err ? err : read_vec(ck, name, H5T_NATIVE_INT64, sizeof *x, x, n);
 }
 
 const char *tess_checkpoint_path(const tess_checkpoint_t *ck) { return ck ? ck->path : NULL; }

@@ -2,12 +2,13 @@
  * A dataset holds the whole global array in row-major order, so it does not
  * matter which spec or rank count wrote it: a reader selects the hyperslab of
  * its own block in ITS spec. Blocks are computed from the rule in array.h
- * (tess_block_range per sharded dimension), for this rank or, in rank0 mode,
+ * (the block rule or the array's explicit partition), for this rank or, in rank0 mode,
  * for every rank on rank 0.
  *   write: each block once (replicated copies: only the rank at coordinate 0
  *          of every unused mesh axis writes), collectively in parallel mode;
  *   read:  into scratch memory first, copied into the array only once every
  *          rank has its block, so a failed read leaves the array untouched. */
+#include "array_internal.h"
 #include "checkpoint_internal.h"
 
 #include <errno.h>
@@ -42,7 +43,8 @@ static void block_of(const tess_array_t *a, int r, hsize_t start[], hsize_t coun
     int64_t s = 0, l = shape[d];
     if (ax != TESS_REPLICATED) {
       used[ax] = 1;
-      tess_block_range(shape[d], tess_mesh_axis_size(mesh, ax), coords[ax], &s, &l);
+      tess_partition_range_(a->part.off[d], shape[d], tess_mesh_axis_size(mesh, ax), coords[ax],
+                            &s, &l);
     }
     start[d] = (hsize_t)s;
     count[d] = (hsize_t)l;

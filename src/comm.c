@@ -116,6 +116,10 @@ static tess_err_t check_op(tess_op_t op, tess_dtype_t t)
                tess_dtype_name(t));
   TESS_REQUIRE(!tess_dtype_is_complex(t) || op == TESS_OP_SUM, TESS_ERR_ARG,
                "max/min of complex %s data", tess_dtype_name(t));
+  /* 16-bit floats travel as uint16 patterns: MPI would reduce the integers. */
+  TESS_REQUIRE(t != TESS_BF16 && t != TESS_F16, TESS_ERR_ARG,
+               "reduction of %s data: convert to f32 first (tess_convert_to_f32)",
+               tess_dtype_name(t));
 cleanup:
   return err;
 }

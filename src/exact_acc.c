@@ -5,11 +5,14 @@
  * touches 3 digits, an exact product 5; carries are propagated lazily (the
  * digits are int64, the values added < 2^32). Because integer addition is
  * associative, the result cannot depend on order, partition or rank count;
- * ranks combine with one MPI_Allreduce(MPI_SUM) on the digits. Rounding
- * reads the top 53 (or 24) bits, a guard bit and a sticky bit: round to
- * nearest, ties to even, with the subnormal and overflow cases of IEEE 754.
+ * ranks combine with one allreduce (SUM) of the digits, through tess_comm.
+ * Rounding reads the top 53 (or 24) bits, a guard bit and a sticky bit:
+ * round to nearest, ties to even, with the subnormal and overflow cases of
+ * IEEE 754.
  * The fast path that feeds this is in exact_sum_fast.c. */
 #include "exact_acc_impl.h"
+
+#include <tessera/comm.h>
 
 #include <fenv.h>
 #include <math.h>
@@ -445,6 +448,7 @@ tess_err_t tess_exact_acc_allreduce_many(tess_exact_acc_t *const acc[], size_t c
   tess_err_t err = TESS_OK;
   int64_t *wire = NULL, one[XACC_WIRE];   /* a single accumulator: no malloc */
   int size = 1, lo = 0, hi = XACC_NLIMBS - 1;
+  tess_mesh_t *mesh = NULL;   /* borrowed: the cached one-axis mesh of comm */
   TESS_REQUIRE(acc != NULL || count == 0, TESS_ERR_ARG, "NULL acc array (count=%zu)", count);
   TESS_REQUIRE(count <= (size_t)INT32_MAX / XACC_WIRE, TESS_ERR_ARG,
                "too many accumulators in one allreduce: %zu (at most %d)", count,
@@ -454,6 +458,7 @@ tess_err_t tess_exact_acc_allreduce_many(tess_exact_acc_t *const acc[], size_t c
   TESS_MPI_CHECK(MPI_Comm_size(comm, &size));
   if (size == 1 || count == 0) goto cleanup;
   TESS_REQUIRE(size < (1 << 30), TESS_ERR_UNSUPPORTED, "communicator of %d ranks", size);
+  TESS_CHECK(tess_comm_mesh_of(comm, &mesh));
   for (size_t i = 0; i < count; i++) normalize_balanced(acc[i]);
   if (count > 1) {
     /* agree on the digits in use (one small allreduce), send only those */
@@ -464,7 +469,8 @@ tess_err_t tess_exact_acc_allreduce_many(tess_exact_acc_t *const acc[], size_t c
           if (d > span[0]) span[0] = d;
           if (-d > span[1]) span[1] = -d;
         }
-    TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, span, 2, MPI_INT, MPI_MAX, comm));
+    TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, span, span, 2, TESS_I32, TESS_OP_MAX,
+                                   TESS_MEM_HOST, NULL));
     hi = span[0];
     lo = -span[1];
   }
@@ -479,8 +485,8 @@ tess_err_t tess_exact_acc_allreduce_many(tess_exact_acc_t *const acc[], size_t c
     w[width + 2] = acc[i]->ninf;
     w[width + 3] = acc[i]->fail;
   }
-  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, wire, (int)(count * (size_t)stride), MPI_INT64_T,
-                               MPI_SUM, comm));
+  TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, wire, wire, count * (size_t)stride,
+                                 TESS_I64, TESS_OP_SUM, TESS_MEM_HOST, NULL));
   for (size_t i = 0; i < count; i++) {
     const int64_t *w = wire + i * (size_t)stride;
     memset(acc[i]->limb, 0, sizeof acc[i]->limb);

@@ -51,6 +51,20 @@ static inline void tess_xacc_add_finite_bits(tess_exact_acc_t *acc, uint64_t bit
   acc->limb[k + 2] += sgn * (int64_t)(d1 >> 32);
 }
 
+/* acc += v * 2^e for |v| <= 2^63 and e >= -1074 (a chunk of the large
+ * superaccumulator); the caller reserved one add. 3 digits, as above. */
+static inline void tess_xacc_add_i64(tess_exact_acc_t *acc, int64_t v, int e)
+{
+  int pos = e - XACC_EMIN;
+  int k = pos >> 5, sh = pos & 31;
+  int64_t sgn = v < 0 ? -1 : 1;
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  uint64_t d0 = (u & 0xffffffffu) << sh, d1 = (u >> 32) << sh;   /* < 2^63, < 2^63 */
+  acc->limb[k] += sgn * (int64_t)(d0 & 0xffffffffu);
+  acc->limb[k + 1] += sgn * (int64_t)((d0 >> 32) + (d1 & 0xffffffffu));
+  acc->limb[k + 2] += sgn * (int64_t)(d1 >> 32);
+}
+
 /* acc += v for a finite double v (or NaN/Inf: then only counted). */
 void tess_xacc_add_double(tess_exact_acc_t *acc, double v);
 /* acc += x*y exactly; specials by IEEE product rules. */

@@ -22,6 +22,7 @@
  * changes speed, never bits. */
 #include "exact_acc_impl.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -85,6 +86,213 @@ enum { XS_SPILL = 1, XS_NONFINITE = 2 };
     return ((anyr << 1) ? XS_SPILL : 0) | (badr ? XS_NONFINITE : 0); /* -0 is 0 */ \
   }
 
+/* Fixed bins (the extraction of Demmel and Nguyen's reproducible sums,
+ * used here exactly), for data whose range is too wide for the 2-term
+ * expansion but within ~200 binades: bin k of a lane is S_k = M_k + A_k,
+ * M_k = 1.5 * 2^e_k, e_k = e_0 - XB_STEP k. While |A_k| < 2^(e_k - 2), S_k
+ * stays in [2^e_k, 2^(e_k+1)) with ulp 2^(e_k - 52), and for a remainder
+ * |r| <= 2^(e_k - 1 - XB_HEAD):
+ *     S' = S + r;  q = S' - S;  r -= q;  S = S'
+ * are all exact (S' and S share a binade: Sterbenz; r - q is the rounding
+ * error of S + r, representable), q lands in A_k and the new |r| <= half an
+ * ulp of bin k = 2^(e_k - 53) = 2^(e_(k+1) - 1 - XB_HEAD). So the bins take
+ * XB_STEP = 52 - XB_HEAD bits each, and what is left after the last bin is
+ * spilled like the expansion's remainder. Each add moves A_k by at most
+ * 2^(e_k - XB_HEAD), so XB_ADDS adds per lane keep |A_k| < 2^(e_k - 2);
+ * then, or when a block needs a higher e_0, the bins' A_k (exact: S - M)
+ * go to the superaccumulator. e_0 = (block's top exponent) + 2 + XB_HEAD.
+ * Three flops per bin per element, no data-dependent branch, whatever the
+ * signs and cancellation. */
+#define XB_HEAD 12
+#define XB_STEP (52 - XB_HEAD)
+#define XB_ADDS (1 << (XB_HEAD - 2))
+#define XB_MAXBINS 6
+
+typedef struct {
+  double s[XB_MAXBINS][XS_LANES];
+  int e0;        /* exponent of bin 0; INT_MIN: not set */
+  int nb;        /* bins in use */
+  int adds;      /* per lane since the bins were set */
+} xb_state_t;
+
+/* The bins' exact contents to the superaccumulator; the bins are unset. */
+static void xb_flush(tess_exact_acc_t *acc, xb_state_t *b)
+{
+  for (int k = 0; k < b->nb; k++) {
+    double m = ldexp(1.5, b->e0 - XB_STEP * k);
+    for (int l = 0; l < XS_LANES; l++)
+      if (b->s[k][l] != m) tess_xacc_add_double(acc, b->s[k][l] - m);
+  }
+  b->e0 = INT_MIN;
+  b->nb = 0;
+  b->adds = 0;
+}
+
+/* Before a block of n elements with biased exponents in [lo, hi] (lo of
+ * its non-zero normal elements): set up the bins; 0 if this block cannot
+ * use them (exponents too near the top or bottom of the range). */
+static int xb_prepare(tess_exact_acc_t *acc, xb_state_t *b, unsigned lo, unsigned hi, size_t n,
+                      int lanes)
+{
+  int e0 = (int)hi - 1023 + 2 + XB_HEAD;
+  if (e0 > 1023) return 0;
+  if (b->e0 != INT_MIN && (e0 > b->e0 || b->adds + (int)(n / (size_t)lanes) > XB_ADDS))
+    xb_flush(acc, b);
+  if (b->e0 == INT_MIN) {
+    b->e0 = e0;
+    b->nb = 0;
+  }
+  /* enough bins that the smallest element's last bit lands in one */
+  int lsb = (int)lo - 1075, nb = 1;
+  while (nb < XB_MAXBINS && b->e0 - XB_STEP * (nb - 1) - 52 > lsb) nb++;
+  while (nb > 1 && b->e0 - XB_STEP * (nb - 1) < -1022) nb--;   /* M_k normal */
+  if (b->e0 - XB_STEP * (nb - 1) < -1022) return 0;
+  for (int k = b->nb; k < nb; k++) {
+    double m = ldexp(1.5, b->e0 - XB_STEP * k);
+    for (int l = 0; l < XS_LANES; l++) b->s[k][l] = m;
+  }
+  if (nb > b->nb) b->nb = nb;
+  b->adds += (int)(n / (size_t)lanes);   /* adds per lane of this ISA */
+  return 1;
+}
+
+/* The bins over one block (n a multiple of NV*W); remainders to rem[];
+ * returns XS_SPILL if any is non-zero. */
+#define XS_DEFINE_BINS(NAME, ATTR, W, NV, FADD, FSUB)                              \
+  ATTR static int NAME(xb_state_t *b, const double *x, size_t n, double *rem)      \
+  {                                                                                \
+    typedef double vd __attribute__((vector_size(8 * (W))));                       \
+    typedef int64_t vi __attribute__((vector_size(8 * (W))));                      \
+    vd sb[XB_MAXBINS][NV];                                                         \
+    vi any = {0};                                                                  \
+    int nb = b->nb;                                                                \
+    for (int k = 0; k < nb; k++) memcpy(sb[k], b->s[k], sizeof sb[k]);             \
+    for (size_t c = 0; c < n; c += (size_t)(NV) * (W)) {                           \
+      for (int v = 0; v < (NV); v++) {                                             \
+        vd r;                                                                      \
+        memcpy(&r, x + c + (size_t)v * (W), sizeof r);                             \
+        for (int k = 0; k < nb; k++) {                                             \
+          vd s1 = FADD(sb[k][v], r);                                               \
+          r = FSUB(r, FSUB(s1, sb[k][v]));                                         \
+          sb[k][v] = s1;                                                           \
+        }                                                                          \
+        memcpy(rem + c + (size_t)v * (W), &r, sizeof r);                           \
+        any |= (vi)r;                                                              \
+      }                                                                            \
+    }                                                                              \
+    for (int k = 0; k < nb; k++) memcpy(b->s[k], sb[k], sizeof sb[k]);             \
+    uint64_t anyr = 0;                                                             \
+    for (int i = 0; i < (W); i++) anyr |= (uint64_t)any[i];                        \
+    return (anyr << 1) ? XS_SPILL : 0;                                             \
+  }
+
+/* Biased exponent range of a block: hi over all, lo over the non-zero
+ * normal elements (2047 if none). */
+#define XS_DEFINE_RANGE(NAME, ATTR)                                                \
+  ATTR static void NAME(const double *x, size_t n, unsigned *lo, unsigned *hi)     \
+  {                                                                                \
+    uint64_t l = 0x7ff, h = 0;                                                     \
+    for (size_t i = 0; i < n; i++) {                                               \
+      uint64_t u;                                                                  \
+      memcpy(&u, x + i, sizeof u); /* no type punning through pointers */          \
+      uint64_t be = (u >> 52) & 0x7ff, bl = be ? be : 0x7ff;                       \
+      l = bl < l ? bl : l;                                                         \
+      h = be > h ? be : h;                                                         \
+    }                                                                              \
+    *lo = (unsigned)l;                                                             \
+    *hi = (unsigned)h;                                                             \
+  }
+
+/* The large superaccumulator (R. Neal, "Fast exact summation using small
+ * and large superaccumulators", 2015), for data that make the lanes spill
+ * (wide exponent range, cancellation): one signed int64 chunk per biased
+ * exponent, and each element adds its signed 53-bit integer mantissa to the
+ * chunk of its exponent - one integer add, whatever the range. A first,
+ * vectorised pass per block forms the signed mantissas and chunk indices
+ * and the block's exponent range; the second is the scalar scatter-add,
+ * over XL_WAYS tables taking alternate elements, so that runs of equal
+ * exponents do not chain through store-to-load forwarding. As in Neal's
+ * xsum, each chunk counts down the adds it can still take: XL_CAP adds of
+ * |v| < 2^53 stay below 2^63, and a chunk that reaches 0 goes alone to the
+ * small superaccumulator (one 3-digit add; once per XL_CAP elements at
+ * most). So the cost does not depend on the range: the chunks touched are
+ * scanned once, at the end of the call. Between calls every chunk is 0 and
+ * every count XL_CAP. */
+#define XL_WAYS 4
+#define XL_CAP 1023
+typedef struct {
+  int64_t c[XL_WAYS][2048];
+  int16_t left[XL_WAYS][2048];   /* adds chunk c[w][be] can still take */
+  int64_t v[XS_BLOCK];      /* the block's signed mantissas */
+  uint16_t ix[XS_BLOCK];    /* and their chunk indices (biased exponents) */
+  unsigned lo, hi;          /* the range of chunks touched since the last flush */
+  int ready;                /* the invariant above holds */
+} xl_state_t;
+
+/* One full chunk to the small superaccumulator (rare: not inlined). */
+__attribute__((noinline)) static void xl_spill_chunk(tess_exact_acc_t *acc, xl_state_t *t, int w,
+                                                     unsigned be)
+{
+  tess_xacc_reserve(acc, 1);
+  tess_xacc_add_i64(acc, t->c[w][be], (int)(be ? be : 1) - 1075);
+  t->c[w][be] = 0;
+  t->left[w][be] = XL_CAP;
+}
+
+/* Every touched chunk to the small superaccumulator; the invariant again. */
+static void xl_flush(tess_exact_acc_t *acc, xl_state_t *t)
+{
+  if (t->lo > t->hi) return;
+  tess_xacc_reserve(acc, (int64_t)XL_WAYS * (t->hi - t->lo + 1));
+  for (unsigned be = t->lo; be <= t->hi; be++)
+    for (int w = 0; w < XL_WAYS; w++) {
+      if (t->c[w][be]) {
+        tess_xacc_add_i64(acc, t->c[w][be], (int)(be ? be : 1) - 1075);
+        t->c[w][be] = 0;
+      }
+      t->left[w][be] = XL_CAP;
+    }
+  t->lo = 2047;
+  t->hi = 0;
+}
+
+/* Returns 0; or 1, having added nothing, if the block holds Inf/NaN (the
+ * caller uses the small superaccumulator). */
+#define XS_DEFINE_LARGE(NAME, ATTR)                                                 \
+  ATTR static int NAME(tess_exact_acc_t *acc, xl_state_t *t, const double *x, size_t n) \
+  {                                                                                 \
+    uint64_t lo = 0x7ff, hi = 0;                                                    \
+    for (size_t i = 0; i < n; i++) {                                                \
+      uint64_t u;                                                                   \
+      memcpy(&u, x + i, sizeof u);                                                  \
+      uint64_t be = (u >> 52) & 0x7ff;                                              \
+      int64_t m = (int64_t)((u & ((UINT64_C(1) << 52) - 1)) | ((uint64_t)(be != 0) << 52)); \
+      int64_t sg = (int64_t)u >> 63;                                                \
+      t->v[i] = (m ^ sg) - sg;                                                      \
+      t->ix[i] = (uint16_t)be;                                                      \
+      lo = be < lo ? be : lo;                                                       \
+      hi = be > hi ? be : hi;                                                       \
+    }                                                                               \
+    if (n == 0) return 0;                                                           \
+    if (hi == 0x7ff) return 1;                                                      \
+    t->lo = (unsigned)lo < t->lo ? (unsigned)lo : t->lo;                            \
+    t->hi = (unsigned)hi > t->hi ? (unsigned)hi : t->hi;                            \
+    size_t i = 0;                                                                   \
+    for (; i + XL_WAYS <= n; i += XL_WAYS)                                          \
+      for (int w = 0; w < XL_WAYS; w++) {                                           \
+        unsigned k = t->ix[i + (size_t)w];                                          \
+        t->c[w][k] += t->v[i + (size_t)w];                                          \
+        if (__builtin_expect(--t->left[w][k] == 0, 0)) xl_spill_chunk(acc, t, w, k); \
+      }                                                                             \
+    for (; i < n; i++) {                                                            \
+      int w = (int)(i % XL_WAYS);                                                   \
+      unsigned k = t->ix[i];                                                        \
+      t->c[w][k] += t->v[i];                                                        \
+      if (--t->left[w][k] == 0) xl_spill_chunk(acc, t, w, k);                       \
+    }                                                                               \
+    return 0;                                                                       \
+  }
+
 /* p[i] + e[i] == x[i]*y[i] exactly, unless the return is non-zero (some
  * product is not finite, or so small that e would underflow). */
 static inline __attribute__((always_inline)) int
@@ -104,11 +312,17 @@ xs_two_prod_body(const double *x, const double *y, size_t n, double *p, double *
 
 typedef int (*xs_block_fn)(xs_state_t *, const double *, size_t, double *);
 typedef int (*xs_prod_fn)(const double *, const double *, size_t, double *, double *);
+typedef int (*xs_bins_fn)(xb_state_t *, const double *, size_t, double *);
+typedef void (*xs_range_fn)(const double *, size_t, unsigned *, unsigned *);
+typedef int (*xs_large_fn)(tess_exact_acc_t *, xl_state_t *, const double *, size_t);
 
 #define XS_PLAIN_ADD(a, b) ((a) + (b))
 #define XS_PLAIN_SUB(a, b) ((a) - (b))
 XS_DEFINE_BLOCK(xs_block_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, 0)
 XS_DEFINE_BLOCK(xs_block_generic_pf, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, XS_PREFETCH)
+XS_DEFINE_LARGE(xs_large_generic, )
+XS_DEFINE_BINS(xs_bins_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB)
+XS_DEFINE_RANGE(xs_range_generic, )
 static int xs_prod_generic(const double *x, const double *y, size_t n, double *p, double *e)
 {
   return xs_two_prod_body(x, y, n, p, e);
@@ -125,6 +339,9 @@ static int xs_prod_generic(const double *x, const double *y, size_t n, double *p
 #define XS_AVX2 __attribute__((target("avx2,fma")))
 XS_DEFINE_BLOCK(xs_block_avx2, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256, 0)
 XS_DEFINE_BLOCK(xs_block_avx2_pf, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256, XS_PREFETCH)
+XS_DEFINE_LARGE(xs_large_avx2, XS_AVX2)
+XS_DEFINE_BINS(xs_bins_avx2, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256)
+XS_DEFINE_RANGE(xs_range_avx2, XS_AVX2)
 __attribute__((target("avx2,fma"))) static int
 xs_prod_avx2(const double *x, const double *y, size_t n, double *p, double *e)
 {
@@ -135,6 +352,9 @@ xs_prod_avx2(const double *x, const double *y, size_t n, double *p, double *e)
 #define XS_AVX512 __attribute__((target("avx512f")))
 XS_DEFINE_BLOCK(xs_block_avx512, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, 0)
 XS_DEFINE_BLOCK(xs_block_avx512_pf, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, XS_PREFETCH)
+XS_DEFINE_LARGE(xs_large_avx512, XS_AVX512)
+XS_DEFINE_BINS(xs_bins_avx512, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512)
+XS_DEFINE_RANGE(xs_range_avx512, XS_AVX512)
 __attribute__((target("avx512f"))) static int
 xs_prod_avx512(const double *x, const double *y, size_t n, double *p, double *e)
 {
@@ -147,6 +367,11 @@ typedef struct {
   xs_block_fn block;   /* NULL: no fast path, every element to the superaccumulator */
   xs_block_fn block_pf;   /* the same with software prefetch, for long arrays */
   xs_prod_fn prod;
+  xs_bins_fn bins;     /* fixed bins, for blocks the expansion spills on */
+  xs_range_fn range;
+  xs_large_fn large;   /* the large superaccumulator, for blocks the bins spill on */
+  int lanes;           /* lanes of `bins` (W*NV): each lane takes n/lanes adds */
+  int force;           /* 0: switch per block; 1: bins only; 2: large only (tests) */
   int (*supported)(void);
 } xs_kernel_t;
 
@@ -162,11 +387,25 @@ static int xs_has_avx2(void)
 /* Best first: "auto" takes the first one the CPU supports. */
 static const xs_kernel_t xs_kernels[] = {
 #ifdef XS_HAVE_X86_DISPATCH
-  {"avx512", xs_block_avx512, xs_block_avx512_pf, xs_prod_avx512, xs_has_avx512},
-  {"avx2", xs_block_avx2, xs_block_avx2_pf, xs_prod_avx2, xs_has_avx2},
+#define XS_AVX512_FNS xs_block_avx512, xs_block_avx512_pf, xs_prod_avx512, xs_bins_avx512, \
+                      xs_range_avx512, xs_large_avx512, 32
+#define XS_AVX2_FNS xs_block_avx2, xs_block_avx2_pf, xs_prod_avx2, xs_bins_avx2, xs_range_avx2, \
+                    xs_large_avx2, 16
+  {"avx512", XS_AVX512_FNS, 0, xs_has_avx512},
+  {"avx2", XS_AVX2_FNS, 0, xs_has_avx2},
 #endif
-  {"generic", xs_block_generic, xs_block_generic_pf, xs_prod_generic, xs_always},
-  {"superacc", NULL, NULL, NULL, xs_always},
+#define XS_GENERIC_FNS xs_block_generic, xs_block_generic_pf, xs_prod_generic, xs_bins_generic, \
+                       xs_range_generic, xs_large_generic, 8
+  {"generic", XS_GENERIC_FNS, 0, xs_always},
+  {"superacc", NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, xs_always},
+#ifdef XS_HAVE_X86_DISPATCH   /* the two wide-range paths alone, best ISA (tests) */
+  {"bins", XS_AVX512_FNS, 1, xs_has_avx512},
+  {"large", XS_AVX512_FNS, 2, xs_has_avx512},
+  {"bins", XS_AVX2_FNS, 1, xs_has_avx2},
+  {"large", XS_AVX2_FNS, 2, xs_has_avx2},
+#endif
+  {"bins", XS_GENERIC_FNS, 1, xs_always},
+  {"large", XS_GENERIC_FNS, 2, xs_always},
 };
 #define XS_NKERNELS (sizeof xs_kernels / sizeof xs_kernels[0])
 
@@ -193,6 +432,7 @@ const char *tess_xacc_kernel_name(void) { return xs_kernel()->name; }
 
 int tess_xacc_kernel_select(const char *name)
 {
+  int found = -1;
   if (strcmp(name, "auto") == 0) {
     xs_chosen = xs_auto();
     return 0;
@@ -202,11 +442,14 @@ int tess_xacc_kernel_select(const char *name)
 #ifdef XS_HAVE_X86_DISPATCH
       __builtin_cpu_init();
 #endif
-      if (!xs_kernels[i].supported()) return -2;
+      if (!xs_kernels[i].supported()) {
+        found = -2;   /* a later entry of that name may fit this CPU */
+        continue;
+      }
       xs_chosen = &xs_kernels[i];
       return 0;
     }
-  return -1;
+  return found;
 }
 
 /* ---- the driver: blocks, spills, fallbacks ---------------------------------- */
@@ -263,13 +506,53 @@ static int xs_spills_finite(const double *rem, size_t n)
   return 1;
 }
 
+/* Spills of one block to the superaccumulator; returns how many. */
+static size_t xs_spill(tess_exact_acc_t *acc, const double *rem, size_t n)
+{
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (rem[i] != 0) {
+      tess_xacc_add_double(acc, rem[i]);
+      k++;
+    }
+  return k;
+}
+
+/* The per-block switch between three exact paths, cheapest first: the
+ * 2-term expansion (level 0), the fixed bins (1), the large
+ * superaccumulator (2; range-independent). A block that spills more than
+ * 1/XS_SPILL_FRAC of its elements (or overflows a lane, or, for the bins,
+ * has exponents at the ends of the range) sends the next backoff[L] blocks
+ * one level up; then one block tries level L again, and each retry that
+ * still fails doubles backoff[L] (up to XS_BACKOFF_MAX). */
+#define XS_SPILL_FRAC 32
+#define XS_BACKOFF_MIN 16
+#define XS_BACKOFF_MAX 1024
+
+/* The switch's state carries over from call to call of a thread (data of
+ * one kind tend to come in many calls, and a call in cache is only ~64
+ * blocks). It steers speed only: every level is exact. */
+typedef struct {
+  int level, init;
+  size_t wait, backoff[2];
+} xs_switch_t;
+static _Thread_local xs_switch_t xs_sw;
+
 static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
 {
   const xs_kernel_t *kern = xs_kernel();
   xs_state_t st, saved;
+  xl_state_t *lt = NULL;   /* the large superaccumulator, zeroed on first use */
+  static _Thread_local xl_state_t lt_store;
+  xb_state_t bs;
+  if (!xs_sw.init) xs_sw = (xs_switch_t){0, 1, 0, {XS_BACKOFF_MIN, XS_BACKOFF_MIN}};
+  int level = xs_sw.level;
+  size_t wait = xs_sw.wait, backoff[2] = {xs_sw.backoff[0], xs_sw.backoff[1]};
   /* scratch (32 KiB of stack): values fed to the kernel, their spills */
   _Alignas(64) double bp[XS_BLOCK], be[XS_BLOCK], rp[XS_BLOCK], re[XS_BLOCK];
   memset(&st, 0, sizeof st);
+  bs.e0 = INT_MIN;
+  bs.nb = bs.adds = 0;
   if (!kern->block) {
     for (size_t i0 = 0; i0 < n; i0 += XS_BLOCK)
       xs_slow(acc, s, i0, n - i0 < XS_BLOCK ? n - i0 : XS_BLOCK);
@@ -312,6 +595,58 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
     if (e)
       for (size_t i = len; i < padded; i++) be[i] = 0.0;
 
+    int mode = kern->force;
+    if (!mode) {
+      if (level > 0 && wait == 0) level--;   /* try the cheaper path again */
+      else if (wait) wait--;
+      mode = level;
+    }
+    size_t spills = 0;
+    int high = 0;   /* this block wants a higher level */
+
+    if (mode == 1) {
+      unsigned lo, hi, elo, ehi;
+      kern->range(p, padded, &lo, &hi);
+      if (hi == 0x7ff) {                 /* Inf/NaN: counted one by one */
+        xs_slow(acc, s, i0, len);
+        continue;
+      }
+      if (e) {
+        kern->range(e, padded, &elo, &ehi);
+        if (elo < lo) lo = elo;
+      }
+      if (xb_prepare(acc, &bs, lo, hi, e ? 2 * padded : padded, kern->lanes)) {
+        if (kern->bins(&bs, p, padded, rp) & XS_SPILL) spills += xs_spill(acc, rp, padded);
+        if (e && (kern->bins(&bs, e, padded, re) & XS_SPILL)) spills += xs_spill(acc, re, padded);
+        high = spills * XS_SPILL_FRAC > padded;
+        goto next;
+      }
+      mode = 2;                          /* exponents at the ends of the range */
+      high = 1;                          /* likely again: skip the bins for a while */
+    }
+    if (mode == 2) {
+      if (!lt) {
+        lt = &lt_store;
+        if (!lt->ready) {
+          memset(lt->c, 0, sizeof lt->c);
+          for (int w = 0; w < XL_WAYS; w++)
+            for (int k = 0; k < 2048; k++) lt->left[w][k] = XL_CAP;
+          lt->lo = 2047;
+          lt->hi = 0;
+          lt->ready = 1;
+        }
+      }
+      if (kern->large(acc, lt, p, padded))
+        xs_slow(acc, s, i0, len);        /* Inf/NaN: counted one by one */
+      else if (e && kern->large(acc, lt, e, padded))   /* e is finite when p is */
+        xs_spill(acc, e, padded);
+      if (high) {                        /* here from the bins: raise the level */
+        mode = 1;
+        goto next;
+      }
+      continue;                          /* the top level: it stays */
+    }
+
     saved = st;
     /* prefetch only where it reads ahead in the caller's long array */
     xs_block_fn blk = n >= XS_PREFETCH_MIN && p != bp ? kern->block_pf : kern->block;
@@ -325,16 +660,26 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
       st = saved;
       xs_flush(acc, &st);
       xs_slow(acc, s, i0, len);
-      continue;
+      high = 1;                          /* lanes overflowed: wide data, likely again */
+      goto next;
     }
-    if (fp & XS_SPILL)
-      for (size_t i = 0; i < padded; i++)
-        if (rp[i] != 0) tess_xacc_add_double(acc, rp[i]);
-    if (fe & XS_SPILL)
-      for (size_t i = 0; i < padded; i++)
-        if (re[i] != 0) tess_xacc_add_double(acc, re[i]);
+    if (fp & XS_SPILL) spills += xs_spill(acc, rp, padded);
+    if (fe & XS_SPILL) spills += xs_spill(acc, re, padded);
+    high = spills * XS_SPILL_FRAC > padded;
+  next:
+    if (kern->force) continue;
+    if (high) {
+      level = mode + 1;
+      wait = backoff[mode];
+      backoff[mode] = backoff[mode] * 2 < XS_BACKOFF_MAX ? backoff[mode] * 2 : XS_BACKOFF_MAX;
+    } else if (mode < level || wait == 0) {
+      backoff[mode] = XS_BACKOFF_MIN;    /* the cheaper path works again */
+    }
   }
+  if (!kern->force) xs_sw = (xs_switch_t){level, 1, wait, {backoff[0], backoff[1]}};
   xs_flush(acc, &st);
+  if (bs.e0 != INT_MIN) xb_flush(acc, &bs);
+  if (lt) xl_flush(acc, lt);
 }
 
 void tess_xacc_sum_f64(tess_exact_acc_t *acc, const double *x, size_t n)

@@ -1,71 +1,114 @@
-/* src/memory.c: host and device allocation behind one interface.
- * The device half is filled in by the GPU backend (src/memory_cuda.c, built
- * only with CUDA); without it, device requests fail loudly. */
-/* madvise(MADV_HUGEPAGE) is a Linux extension, outside POSIX. */
-#define _DEFAULT_SOURCE
+/* src/memory.c: host, pinned-host and device memory behind one interface.
+ * Each space is served by an instance of the device-ops table (device.h):
+ * host memory by device_host.c, device and pinned memory by the build's GPU
+ * backend (cuda/device_cuda.cu) when one is built and a GPU is visible.
+ * Without one, device requests fail with TESS_ERR_UNSUPPORTED and pinned
+ * requests get ordinary host memory (see memory.h). */
+#include "device.h"
+
 #include <tessera/memory.h>
-#include <tessera/config.h>
 
 #include <stdint.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
-#if TESSERA_HAVE_CUDA
-tess_err_t tess_device_malloc_(size_t bytes, void **ptr);
-void tess_device_free_(void *ptr);
-tess_err_t tess_device_memcpy_(void *dst, int dst_dev, const void *src, int src_dev, size_t bytes);
-tess_err_t tess_device_memset_(void *ptr, int value, size_t bytes);
-int tess_device_count_(void);
-#endif
+#define KIND_BITS 8
+#define MAX_DEVICES 254
 
-/* Big host blocks start on a 2 MiB boundary and ask the kernel for
- * transparent huge pages (where THP is in "madvise" mode, the common default,
- * nothing else gets them). Strided passes over a big array (an FFT's columns,
- * a reshard's boxes) touch a new 4 KiB page every few rows; with 2 MiB pages
- * the TLB covers the whole array, worth 5-10 % of a 128^3 FFT here (more in a
- * VM, whose page walks are two-level). TESS_HUGEPAGES=0 turns it off. */
-#define HUGE_PAGE ((size_t)2 << 20)
-#define HUGE_MIN_BYTES ((size_t)4 << 20)
-
-static int huge_pages_wanted(void)   /* read per call: big blocks are few */
+const tess_device_ops_t *tess_device_gpu_(void)
 {
-  const char *e = getenv("TESS_HUGEPAGES");
-  return !(e && strcmp(e, "0") == 0);
+#if TESSERA_HAVE_CUDA
+  return &tess_device_cuda;
+#else
+  return NULL;
+#endif
 }
 
-static void *host_alloc(size_t bytes)
+const tess_device_ops_t *tess_device_active_(void)
 {
-  void *p = NULL;
-  if (bytes >= HUGE_MIN_BYTES && huge_pages_wanted()) {
-    if (posix_memalign(&p, HUGE_PAGE, bytes) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-    (void)madvise(p, bytes, MADV_HUGEPAGE);   /* a hint only; the kernel rounds the length */
-#endif
-    return p;
+  static int known, visible;   /* the device count of a process does not change */
+  const tess_device_ops_t *g = tess_device_gpu_();
+  if (!g) return NULL;
+  if (!known) { visible = g->device_count() > 0; known = 1; }
+  return visible ? g : NULL;
+}
+
+tess_memspace_t tess_memspace_device(int device)
+{
+  return device < 0 ? TESS_MEM_DEVICE : (tess_memspace_t)(((device + 1) << KIND_BITS) | TESS_MEM_DEVICE);
+}
+int tess_memspace_kind(tess_memspace_t s) { return s & ((1 << KIND_BITS) - 1); }
+int tess_memspace_device_index(tess_memspace_t s)
+{
+  return tess_memspace_kind(s) == TESS_MEM_DEVICE ? (s >> KIND_BITS) - 1 : -1;
+}
+int tess_memspace_is_host(tess_memspace_t s)
+{
+  return s == TESS_MEM_HOST || s == TESS_MEM_HOST_PINNED;
+}
+int tess_memspace_valid(tess_memspace_t s)
+{
+  if (s < 0) return 0;
+  if (tess_memspace_kind(s) == TESS_MEM_DEVICE) return (s >> KIND_BITS) <= MAX_DEVICES;
+  return s == TESS_MEM_HOST || s == TESS_MEM_HOST_PINNED;
+}
+
+const char *tess_memspace_name(tess_memspace_t s)
+{
+  static _Thread_local char buf[8][24];   /* a few names per message */
+  static _Thread_local int next;
+  if (!tess_memspace_valid(s)) return "invalid";
+  if (s == TESS_MEM_HOST) return "host";
+  if (s == TESS_MEM_HOST_PINNED) return "host_pinned";
+  if (s == TESS_MEM_DEVICE) return "device";
+  char *b = buf[next++ & 7];
+  snprintf(b, sizeof buf[0], "device %d", tess_memspace_device_index(s));
+  return b;
+}
+
+/* The ops serving `space`, or an error saying why there are none. */
+static tess_err_t ops_for(tess_memspace_t space, const tess_device_ops_t **ops)
+{
+  tess_err_t err = TESS_OK;
+  *ops = NULL;
+  TESS_REQUIRE(tess_memspace_valid(space), TESS_ERR_ARG, "invalid memory space %d", space);
+  if (space == TESS_MEM_HOST) {
+    *ops = &tess_device_host;
+  } else if (space == TESS_MEM_HOST_PINNED) {
+    *ops = tess_device_active_() ? tess_device_active_() : &tess_device_host;
+  } else {
+    TESS_REQUIRE(tess_device_gpu_() != NULL, TESS_ERR_UNSUPPORTED,
+                 "%s memory requested, but this build has no GPU backend",
+                 tess_memspace_name(space));
+    TESS_REQUIRE(tess_device_active_() != NULL, TESS_ERR_UNSUPPORTED,
+                 "%s memory requested, but no GPU is visible to this rank",
+                 tess_memspace_name(space));
+    int dev = tess_memspace_device_index(space);
+    TESS_REQUIRE(dev < tess_device_count(), TESS_ERR_ARG,
+                 "%s memory requested, but this rank sees %d GPU(s)", tess_memspace_name(space),
+                 tess_device_count());
+    *ops = tess_device_active_();
   }
-  size_t rounded = (bytes + TESS_ALIGN - 1) / TESS_ALIGN * TESS_ALIGN;
-  return aligned_alloc(TESS_ALIGN, rounded ? rounded : TESS_ALIGN);
+cleanup:
+  return err;
 }
 
 tess_err_t tess_malloc(tess_memspace_t space, size_t bytes, void **ptr)
 {
   tess_err_t err = TESS_OK;
+  const tess_device_ops_t *o;
   TESS_REQUIRE(ptr != NULL, TESS_ERR_ARG, "NULL output pointer");
   *ptr = NULL;
-  if (space == TESS_MEM_HOST) {
-    *ptr = host_alloc(bytes);
-    TESS_REQUIRE(*ptr != NULL, TESS_ERR_MEM, "cannot allocate %zu bytes of host memory", bytes);
-  } else {
-#if TESSERA_HAVE_CUDA
-    TESS_CHECK(tess_device_malloc_(bytes, ptr));
-#else
-    TESS_REQUIRE(0, TESS_ERR_UNSUPPORTED, "device memory requested, but this build has no GPU backend");
-#endif
-  }
+  TESS_CHECK(ops_for(space, &o));
+  if (tess_memspace_kind(space) == TESS_MEM_DEVICE)
+    TESS_CHECK(o->alloc(tess_memspace_device_index(space), bytes, ptr));
+  else if (space == TESS_MEM_HOST_PINNED)
+    TESS_CHECK(o->alloc_pinned(bytes, ptr));
+  else
+    TESS_CHECK(o->alloc(-1, bytes, ptr));
 cleanup:
   return err;
 }
@@ -74,63 +117,71 @@ tess_err_t tess_calloc(tess_memspace_t space, size_t bytes, void **ptr)
 {
   tess_err_t err = TESS_OK;
   TESS_CHECK(tess_malloc(space, bytes, ptr));
-  TESS_CHECK(tess_memset(space, *ptr, 0, bytes));
+  err = tess_memset(space, *ptr, 0, bytes);
+  if (err != TESS_OK) {
+    tess_free(space, ptr);
+    TESS_CHECK(err);
+  }
 cleanup:
   return err;
 }
 
 void tess_free(tess_memspace_t space, void **ptr)
 {
+  const tess_device_ops_t *o = NULL;
   if (!ptr || !*ptr) return;
-#if TESSERA_HAVE_CUDA
-  if (space == TESS_MEM_DEVICE) tess_device_free_(*ptr);
-  else
-#else
-  (void)space;
-#endif
-    free(*ptr);
+  /* A pointer exists, so its space was served: ops_for cannot fail here. */
+  if (ops_for(space, &o) != TESS_OK || !o) { tess_error_clear(); *ptr = NULL; return; }
+  if (space == TESS_MEM_HOST_PINNED) o->free_pinned(*ptr);
+  else o->free(*ptr);
   *ptr = NULL;
 }
+
+static int on_device(tess_memspace_t s) { return tess_memspace_kind(s) == TESS_MEM_DEVICE; }
 
 tess_err_t tess_memcpy(tess_memspace_t dst_space, void *dst,
                        tess_memspace_t src_space, const void *src, size_t bytes)
 {
-  if (bytes == 0) return TESS_OK;
-  if (dst_space == TESS_MEM_HOST && src_space == TESS_MEM_HOST) {
-    memcpy(dst, src, bytes);
-    return TESS_OK;
-  }
-#if TESSERA_HAVE_CUDA
-  return tess_device_memcpy_(dst, dst_space == TESS_MEM_DEVICE, src,
-                             src_space == TESS_MEM_DEVICE, bytes);
-#else
-  return tess_error_push(TESS_ERR_UNSUPPORTED, __FILE__, __LINE__, __func__,
-                         "device copy requested, but this build has no GPU backend");
-#endif
+  tess_err_t err = TESS_OK;
+  const tess_device_ops_t *o = &tess_device_host;
+  int dd = on_device(dst_space), sd = on_device(src_space);
+  tess_copy_kind_t kind = dd ? (sd ? TESS_COPY_D2D : TESS_COPY_H2D)
+                             : (sd ? TESS_COPY_D2H : TESS_COPY_H2H);
+  TESS_REQUIRE(tess_memspace_valid(dst_space) && tess_memspace_valid(src_space), TESS_ERR_ARG,
+               "invalid memory space (destination %d, source %d)", dst_space, src_space);
+  if (bytes == 0) goto cleanup;
+  if (dd) TESS_CHECK(ops_for(dst_space, &o));
+  else if (sd) TESS_CHECK(ops_for(src_space, &o));
+  TESS_CHECK(o->memcpy_async(dst, src, bytes, kind, TESS_STREAM_DEFAULT));
+  if (kind != TESS_COPY_H2H) TESS_CHECK(o->stream_sync(TESS_STREAM_DEFAULT));
+cleanup:
+  return err;
 }
 
 tess_err_t tess_memset(tess_memspace_t space, void *ptr, int value, size_t bytes)
 {
-  if (bytes == 0) return TESS_OK;
-  if (space == TESS_MEM_HOST) {
-    memset(ptr, value, bytes);
-    return TESS_OK;
-  }
-#if TESSERA_HAVE_CUDA
-  return tess_device_memset_(ptr, value, bytes);
-#else
-  return tess_error_push(TESS_ERR_UNSUPPORTED, __FILE__, __LINE__, __func__,
-                         "device memset requested, but this build has no GPU backend");
-#endif
+  tess_err_t err = TESS_OK;
+  const tess_device_ops_t *o = &tess_device_host;
+  if (bytes == 0) goto cleanup;
+  if (on_device(space)) TESS_CHECK(ops_for(space, &o));
+  else TESS_REQUIRE(tess_memspace_valid(space), TESS_ERR_ARG, "invalid memory space %d", space);
+  TESS_CHECK(o->memset_async(ptr, value, bytes, TESS_STREAM_DEFAULT));
+  if (on_device(space)) TESS_CHECK(o->stream_sync(TESS_STREAM_DEFAULT));
+cleanup:
+  return err;
 }
 
-int tess_device_available(void)
+int tess_device_available(void) { return tess_device_active_() != NULL; }
+
+int tess_device_count(void)
 {
-#if TESSERA_HAVE_CUDA
-  return tess_device_count_() > 0;
-#else
-  return 0;
-#endif
+  const tess_device_ops_t *g = tess_device_active_();
+  return g ? g->device_count() : 0;
+}
+
+const char *tess_device_backend_name(void)
+{
+  return tess_device_gpu_() ? tess_device_gpu_()->name : tess_device_host.name;
 }
 
 void tess_memcpy_stream(void *dst, const void *src, size_t n)

@@ -4,10 +4,8 @@
  * are made on first request and cached, since MPI_Cart_sub is collective
  * and not free. The Cartesian communicator is never reordered, so the mesh
  * rank of a process equals its rank in the communicator it was made from. */
+#include "device.h"
 #include "mesh_internal.h"
-
-#include <tessera/config.h>
-#include <tessera/memory.h>
 
 #include <ctype.h>
 #include <limits.h>
@@ -41,28 +39,20 @@ static void describe(int naxes, const char *const names[], const int sizes[], ch
 }
 
 /* One GPU per rank, chosen by node-local rank (ranks of a node share its
- * GPUs round-robin) and made current, so later device allocations, comm
- * backends and FFT plans of this rank land on it. */
-#if TESSERA_HAVE_CUDA
-int tess_device_count_(void);
-tess_err_t tess_device_select_(int device);
-#endif
+ * GPUs round-robin) and made current through the device-ops table, so later
+ * device allocations, comm backends and FFT plans of this rank land on it. */
 static tess_err_t bind_device(MPI_Comm comm, int *device)
 {
   tess_err_t err = TESS_OK;
   MPI_Comm node = MPI_COMM_NULL;
-  int local = 0, ndev = 0;
+  const tess_device_ops_t *gpu = tess_device_active_();
+  int local = 0, ndev = gpu ? gpu->device_count() : 0;
   *device = -1;
-  if (!tess_device_available()) return TESS_OK;
-#if TESSERA_HAVE_CUDA
-  ndev = tess_device_count_();
-#endif
+  if (ndev == 0) return TESS_OK;
   TESS_MPI_CHECK(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   TESS_MPI_CHECK(MPI_Comm_rank(node, &local));
-  if (ndev > 0) *device = local % ndev;
-#if TESSERA_HAVE_CUDA
-  if (*device >= 0) TESS_CHECK(tess_device_select_(*device));
-#endif
+  TESS_CHECK(gpu->set_device(local % ndev));
+  *device = local % ndev;
 cleanup:
   if (node != MPI_COMM_NULL) MPI_Comm_free(&node);
   return err;

@@ -77,8 +77,7 @@ tess_err_t tess_array_sum(const tess_array_t *a, void *result)
   int ncomp = 1, is32 = 0, entered = 0;
   tess_xacc_fpenv_t env;
   TESS_REQUIRE(a && result, TESS_ERR_ARG, "NULL array or result");
-  TESS_REQUIRE(tess_array_memspace(a) == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
-               "tess_array_sum: device arrays are not supported yet (host arrays only)");
+  TESS_REQUIRE_HOST(a);
   TESS_CHECK(ra_dtype(tess_array_dtype(a), &ncomp, &is32));
   memset(acc, 0, sizeof acc);
 
@@ -125,8 +124,10 @@ tess_err_t tess_array_reduce_sum(const tess_array_t *in, int dim, tess_array_t *
   TESS_REQUIRE(dim >= 0 && dim < ndim, TESS_ERR_ARG,
                "dimension %d out of range: the array has %d dimension(s), expected 0..%d", dim,
                ndim, ndim - 1);
-  TESS_REQUIRE(tess_array_memspace(in) == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
-               "tess_array_reduce_sum: device arrays are not supported yet (host arrays only)");
+  TESS_REQUIRE_HOST(in);
+  TESS_REQUIRE(tess_array_is_block(in), TESS_ERR_UNSUPPORTED,
+               "tess_array_reduce_sum needs the block rule (reshard an explicitly partitioned "
+               "array to it first)");
   TESS_CHECK(ra_dtype(tess_array_dtype(in), &ncomp, &is32));
 
   tess_mesh_t *mesh = tess_array_mesh(in);

@@ -44,6 +44,7 @@ struct tess_reshard {
   int ndim;
   int64_t gshape[TESS_MAX_NDIM];
   tess_shardspec_t sspec, dspec;
+  tess_partition_t spart, dpart;     /* owned copies of the arrays' partitions */
   int64_t slshape[TESS_MAX_NDIM], dlshape[TESS_MAX_NDIM];
   int has_self;
   box_t self_src, self_dst;          /* same extent; offsets in src and dst blocks */
@@ -137,10 +138,15 @@ static tess_err_t check_arrays(const tess_array_t *src, const tess_array_t *dst)
     TESS_REQUIRE(src->gshape[d] == dst->gshape[d], TESS_ERR_SHAPE,
                  "reshard: dimension %d is %lld in the source, %lld in the destination", d,
                  (long long)src->gshape[d], (long long)dst->gshape[d]);
-  TESS_REQUIRE(src->space == dst->space, TESS_ERR_SHAPE,
-               "reshard between host and device arrays (copy first)");
-  TESS_REQUIRE(src->space == TESS_MEM_HOST, TESS_ERR_UNSUPPORTED,
-               "reshard of device arrays needs the GPU backend (not in this build)");
+  /* Host and pinned host mix freely: both are plain CPU memory to a reshard. */
+  TESS_REQUIRE(src->local.space == dst->local.space
+                   || (tess_memspace_is_host(src->local.space)
+                       && tess_memspace_is_host(dst->local.space)), TESS_ERR_SHAPE,
+               "reshard between %s and %s arrays (copy first)",
+               tess_memspace_name(src->local.space), tess_memspace_name(dst->local.space));
+  TESS_REQUIRE(tess_memspace_is_host(src->local.space), TESS_ERR_UNSUPPORTED,
+               "reshard of %s arrays needs a device reshard backend (not in this build)",
+               tess_memspace_name(src->local.space));
 cleanup:
   return err;
 }
@@ -167,8 +173,8 @@ static tess_err_t list_boxes(tess_reshard_t *p, unsigned *diff_mask)
   int64_t ms[TESS_MAX_NDIM], ml[TESS_MAX_NDIM], md[TESS_MAX_NDIM], mdl[TESS_MAX_NDIM];
   int64_t lo[TESS_MAX_NDIM], ext[TESS_MAX_NDIM];
 
-  tess_array_block_at_(m, p->ndim, p->gshape, &p->sspec, me, ms, ml);
-  tess_array_block_at_(m, p->ndim, p->gshape, &p->dspec, me, md, mdl);
+  tess_array_block_at_(m, p->ndim, p->gshape, &p->sspec, &p->spart, me, ms, ml);
+  tess_array_block_at_(m, p->ndim, p->gshape, &p->dspec, &p->dpart, me, md, mdl);
   p->send = calloc((size_t)m->size, sizeof *p->send);
   p->recv = calloc((size_t)m->size, sizeof *p->recv);
   TESS_REQUIRE(p->send && p->recv, TESS_ERR_MEM, "reshard plan");
@@ -183,7 +189,7 @@ static tess_err_t list_boxes(tess_reshard_t *p, unsigned *diff_mask)
     }
     if (!same_group) continue;
     /* r as receiver: my source block against its destination block. */
-    tess_array_block_at_(m, p->ndim, p->gshape, &p->dspec, c, ds, dl);
+    tess_array_block_at_(m, p->ndim, p->gshape, &p->dspec, &p->dpart, c, ds, dl);
     if (overlap(p->ndim, ms, ml, ds, dl, lo, ext)) {
       box_t b = {.peer = r, .count = 1};
       for (int d = 0; d < p->ndim; d++) {
@@ -203,7 +209,7 @@ static tess_err_t list_boxes(tess_reshard_t *p, unsigned *diff_mask)
     }
     if (r == m->rank) continue;
     /* r as sender: its source block against my destination block. */
-    tess_array_block_at_(m, p->ndim, p->gshape, &p->sspec, c, ss, sl);
+    tess_array_block_at_(m, p->ndim, p->gshape, &p->sspec, &p->spart, c, ss, sl);
     if (overlap(p->ndim, ss, sl, md, mdl, lo, ext)) {
       box_t b = {.peer = r, .count = 1};
       for (int d = 0; d < p->ndim; d++) {
@@ -417,10 +423,12 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   p->sspec = src->spec;
   p->dspec = dst->spec;
   p->comm = MPI_COMM_NULL;
+  TESS_CHECK(tess_partition_copy_(&p->spart, &src->part, p->mesh, p->ndim, &p->sspec));
+  TESS_CHECK(tess_partition_copy_(&p->dpart, &dst->part, p->mesh, p->ndim, &p->dspec));
   for (int d = 0; d < p->ndim; d++) {
     p->gshape[d] = src->gshape[d];
-    p->slshape[d] = src->lshape[d];
-    p->dlshape[d] = dst->lshape[d];
+    p->slshape[d] = src->local.shape[d];
+    p->dlshape[d] = dst->local.shape[d];
   }
   TESS_CHECK(list_boxes(p, &mask));
   /* Every exchange stays within the subset of axes along which any pair
@@ -481,6 +489,8 @@ void tess_reshard_destroy(tess_reshard_t **plan)
   for (int i = 0; p->rtypes && i < p->csize; i++)
     if (p->rtypes[i] != MPI_BYTE && p->rtypes[i] != MPI_DATATYPE_NULL) MPI_Type_free(&p->rtypes[i]);
   tess_comm_a2a_destroy(&p->a2a);   /* before the types it borrows */
+  tess_partition_free_(&p->spart);
+  tess_partition_free_(&p->dpart);
   free(p->stypes);
   free(p->rtypes);
   free(p->wscounts);
@@ -515,6 +525,11 @@ static tess_err_t check_plan(const tess_reshard_t *p, const tess_array_t *src,
     TESS_REQUIRE(src->gshape[d] == p->gshape[d], TESS_ERR_SHAPE,
                  "dimension %d is %lld, the plan was made for %lld", d,
                  (long long)src->gshape[d], (long long)p->gshape[d]);
+  TESS_REQUIRE(tess_partition_equal_(&src->part, &p->spart, p->mesh, p->ndim, p->gshape,
+                                     &p->sspec)
+                   && tess_partition_equal_(&dst->part, &p->dpart, p->mesh, p->ndim, p->gshape,
+                                            &p->dspec),
+               TESS_ERR_SHAPE, "arrays do not match the partitions the reshard plan was made for");
 cleanup:
   return err;
 }
@@ -522,8 +537,8 @@ cleanup:
 static void copy_self(const tess_reshard_t *p, const tess_array_t *src, tess_array_t *dst)
 {
   if (p->has_self)
-    tess_box_copy_(p->ndim, p->esize, p->self_src.ext, dst->data, p->dlshape, p->self_dst.off,
-                   src->data, p->slshape, p->self_src.off, p->stream);
+    tess_box_copy_(p->ndim, p->esize, p->self_src.ext, dst->local.data, p->dlshape, p->self_dst.off,
+                   src->local.data, p->slshape, p->self_src.off, p->stream);
 }
 
 /* Rows of a box's first dimension per segment, and the number of segments.
@@ -606,14 +621,14 @@ static tess_err_t exchange_pipelined(const tess_reshard_t *p, const tess_array_t
       int64_t r0 = j * rows[i], nrow = b->ext[0] - r0 < rows[i] ? b->ext[0] - r0 : rows[i];
       size_t cnt = (size_t)(nrow * row);
       if (recv) {
-        char *buf = segment_buf(p, b, rows[i], r0, p->recv_direct, (char *)dst->data, p->dlshape,
+        char *buf = segment_buf(p, b, rows[i], r0, p->recv_direct, (char *)dst->local.data, p->dlshape,
                                 rb, p->rdispls[b->peer], &inplace);
         rbox[k] = i;
         rrow[k] = inplace ? -1 : r0;   /* -1: landed in place, nothing to unpack */
         TESS_CHECK(tess_comm_irecv(p->mesh, p->mask, buf, cnt, p->dtype, b->peer, j,
                                    TESS_MEM_HOST, NULL, &rq[k]));
       } else {
-        const char *buf = segment_buf(p, b, rows[i], r0, p->send_direct, (char *)src->data,
+        const char *buf = segment_buf(p, b, rows[i], r0, p->send_direct, (char *)src->local.data,
                                       p->slshape, (char *)sb, p->sdispls[b->peer], &inplace);
         TESS_CHECK(tess_comm_isend(p->mesh, p->mask, buf, cnt, p->dtype, b->peer, j,
                                    TESS_MEM_HOST, NULL, &rq[k]));
@@ -633,7 +648,7 @@ static tess_err_t exchange_pipelined(const tess_reshard_t *p, const tess_array_t
     memcpy(off, b->off, sizeof off);
     ext[0] = b->ext[0] - rrow[idx] < rows[i] ? b->ext[0] - rrow[idx] : rows[i];
     off[0] += rrow[idx];
-    tess_box_copy_(p->ndim, p->esize, ext, dst->data, p->dlshape, off,
+    tess_box_copy_(p->ndim, p->esize, ext, dst->local.data, p->dlshape, off,
                    rb + ((size_t)p->rdispls[b->peer] + (size_t)(rrow[idx] * row)) * p->esize, ext,
                    zero, p->stream);
   }
@@ -666,16 +681,16 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
    * is copied while the peers read and write the other parts (disjoint boxes). */
   if (p->method == METHOD_ALLTOALLW) {
     if (p->overlap) {
-      TESS_CHECK(tess_comm_a2a_start(p->a2a, src->data, dst->data, NULL, &rq));
+      TESS_CHECK(tess_comm_a2a_start(p->a2a, src->local.data, dst->local.data, NULL, &rq));
       copy_self(p, src, dst);
       TESS_CHECK(tess_comm_wait(&rq));
     } else {
       copy_self(p, src, dst);
-      TESS_CHECK(tess_comm_a2a_start(p->a2a, src->data, dst->data, NULL, NULL));
+      TESS_CHECK(tess_comm_a2a_start(p->a2a, src->local.data, dst->local.data, NULL, NULL));
     }
   } else {
-    char *sb = p->send_direct ? (char *)src->data : p->sendbuf;
-    char *rb = p->recv_direct ? (char *)dst->data : p->recvbuf;
+    char *sb = p->send_direct ? (char *)src->local.data : p->sendbuf;
+    char *rb = p->recv_direct ? (char *)dst->local.data : p->recvbuf;
     if (!p->send_direct)
       for (int i = 0; i < p->nsend; i++) {
         const box_t *b = &p->send[i];
@@ -686,7 +701,7 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
           if (direct_row(p, b, rows, p->slshape, 0) >= 0) continue;   /* sent in place */
         }
         tess_box_copy_(p->ndim, p->esize, b->ext, sb + (size_t)p->sdispls[b->peer] * p->esize,
-                       b->ext, zero, src->data, p->slshape, b->off, p->stream);
+                       b->ext, zero, src->local.data, p->slshape, b->off, p->stream);
       }
     if (p->pipeline) {
       TESS_CHECK(exchange_pipelined(p, src, dst, sb, rb));
@@ -702,7 +717,7 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
     if (!p->recv_direct)
       for (int i = 0; i < p->nrecv; i++) {
         const box_t *b = &p->recv[i];
-        tess_box_copy_(p->ndim, p->esize, b->ext, dst->data, p->dlshape, b->off,
+        tess_box_copy_(p->ndim, p->esize, b->ext, dst->local.data, p->dlshape, b->off,
                        rb + (size_t)p->rdispls[b->peer] * p->esize, b->ext, zero, p->stream);
       }
   }

@@ -2,8 +2,11 @@
  * An array is a dtype, a global shape and, for each dimension, the mesh axis
  * that shards it (or TESS_REPLICATED). A sharded dimension of length n over an
  * axis of size p is split in blocks: the first n % p coordinates get
- * n / p + 1 elements, the rest n / p (possibly 0). Each rank stores its block
- * contiguously in row-major (C) order. A mesh axis shards at most one
+ * n / p + 1 elements, the rest n / p (possibly 0), unless the array was
+ * created with an explicit partition (tess_array_opts_t: the length of every
+ * block, as PETSc DMDA's lx/ly/lz). Each rank stores its block contiguously
+ * in row-major (C) order, in memory the array owns or borrows from the
+ * caller (tess_array_create_with_data). A mesh axis shards at most one
  * dimension; ranks that differ only along axes no dimension uses hold
  * copies of the same block. */
 #ifndef TESSERA_ARRAY_H
@@ -11,11 +14,11 @@
 #include <tessera/export.h>
 TESS_API_BEGIN
 #include <stdint.h>
+#include <tessera/buffer.h>
 #include <tessera/dtype.h>
 #include <tessera/memory.h>
 #include <tessera/mesh.h>
 
-#define TESS_MAX_NDIM 6
 #define TESS_REPLICATED (-1)
 
 typedef struct {
@@ -34,12 +37,39 @@ int tess_shardspec_equal(const tess_shardspec_t *a, const tess_shardspec_t *b);
 /* Block of a length-n dimension held by part c of p. */
 void tess_block_range(int64_t n, int p, int c, int64_t *start, int64_t *len);
 
+/* Options of tess_array_create_ex and tess_array_create_with_data; {0} or
+ * NULL gives the defaults (zero-filled, block rule). */
+typedef struct {
+  int uninitialized;   /* 1: leave new memory as allocated (no zero-fill) */
+  /* Explicit partition: for a dimension d sharded over an axis of size p,
+   * partition[d] points at p block lengths (>= 0, summing to shape[d]),
+   * block c held at axis coordinate c. NULL = the block rule. Replicated
+   * dimensions take NULL. The array keeps a copy. */
+  const int64_t *partition[TESS_MAX_NDIM];
+} tess_array_opts_t;
+
 /* Collective on the mesh (no communication, but all ranks must agree).
  * Memory is zero-filled. The array borrows the mesh: destroy it first. */
 tess_err_t tess_array_create(tess_mesh_t *mesh, tess_dtype_t dtype, int ndim,
                              const int64_t shape[], const tess_shardspec_t *spec,
                              tess_memspace_t space, tess_array_t **arr);
-/* Same mesh, dtype, shape and space as `like`; spec NULL = like's spec. */
+/* tess_array_create with options (opts may be NULL). */
+tess_err_t tess_array_create_ex(tess_mesh_t *mesh, tess_dtype_t dtype, int ndim,
+                                const int64_t shape[], const tess_shardspec_t *spec,
+                                tess_memspace_t space, const tess_array_opts_t *opts,
+                                tess_array_t **arr);
+/* An array over memory the caller owns (a PETSc Vec's array, a NumPy or
+ * DLPack buffer, a device pointer): `data` holds this rank's block, row-major
+ * and contiguous, in `space`, and is `bytes` long (at least the block).
+ * Nothing is copied or zeroed (opts->uninitialized is moot), the pointer is
+ * not dereferenced here, and destroy leaves the memory to the caller, who
+ * keeps it alive until then. data may be NULL when the block is empty. */
+tess_err_t tess_array_create_with_data(tess_mesh_t *mesh, tess_dtype_t dtype, int ndim,
+                                       const int64_t shape[], const tess_shardspec_t *spec,
+                                       tess_memspace_t space, const tess_array_opts_t *opts,
+                                       void *data, size_t bytes, tess_array_t **arr);
+/* Same mesh, dtype, shape and space as `like`, owning zero-filled memory;
+ * spec NULL = like's spec and partition. */
 tess_err_t tess_array_create_like(const tess_array_t *like, const tess_shardspec_t *spec,
                                   tess_array_t **arr);
 void tess_array_destroy(tess_array_t **arr);   /* safe on NULL */
@@ -54,8 +84,28 @@ void tess_array_local_shape(const tess_array_t *a, int64_t shape[]);
 void tess_array_local_start(const tess_array_t *a, int64_t start[]);
 int64_t tess_array_local_count(const tess_array_t *a);   /* elements */
 int64_t tess_array_global_count(const tess_array_t *a);
+/* The local block's memory, in tess_array_memspace(a): a device pointer
+ * for a device array. Host-only code checks with TESS_REQUIRE_HOST first. */
 void *tess_array_local_data(tess_array_t *a);
 const void *tess_array_local_data_const(const tess_array_t *a);
+/* The local buffer (space, dtype, shape, strides, owned): a copy. */
+void tess_array_local_buffer(const tess_array_t *a, tess_buffer_t *buf);
+/* 1 if the array owns its memory, 0 if it borrows the caller's. */
+int tess_array_owns_data(const tess_array_t *a);
+/* 1 if every sharded dimension follows the block rule (no explicit partition). */
+int tess_array_is_block(const tess_array_t *a);
+/* Block lengths of dimension d along its axis (p entries for an axis of
+ * size p; one entry, the whole length, for a replicated dimension). */
+void tess_array_partition(const tess_array_t *a, int d, int64_t lengths[]);
+
+/* In a function with `err` and a cleanup label: fail with
+ * TESS_ERR_UNSUPPORTED, naming the function, unless `arr` lives in memory
+ * the CPU may dereference (host or pinned host). For host-only paths
+ * handed a device array: a clean error instead of a crash. */
+#define TESS_REQUIRE_HOST(arr)                                                        \
+  TESS_REQUIRE(tess_memspace_is_host(tess_array_memspace(arr)), TESS_ERR_UNSUPPORTED,  \
+               "%s needs a host array, got one in %s memory (copy it to the host)",    \
+               __func__, tess_memspace_name(tess_array_memspace(arr)))
 
 /* Global coordinates of local element `local_linear` (row-major). */
 void tess_array_global_index(const tess_array_t *a, int64_t local_linear, int64_t gidx[]);
@@ -72,7 +122,7 @@ tess_err_t tess_array_fill(tess_array_t *a, tess_array_fill_fn fn, void *ctx);
 tess_err_t tess_array_gather(const tess_array_t *a, int root, void *global);
 /* Collective. Inverse of gather: root's row-major global data into blocks. */
 tess_err_t tess_array_scatter(tess_array_t *a, int root, const void *global);
-/* Copy local blocks; same mesh, dtype, shape and spec. */
+/* Copy local blocks; same mesh, dtype, shape, spec and partition. */
 tess_err_t tess_array_copy(tess_array_t *dst, const tess_array_t *src);
 TESS_API_END
 #endif

@@ -30,6 +30,7 @@ enum {
   TESS_ERR_FFT,         /* FFT planning or execution failed */
   TESS_ERR_INTERRUPTED, /* stopped on request (signal) */
   TESS_ERR_INTERNAL,    /* a Tessera bug */
+  TESS_ERR_DEVICE,      /* a GPU runtime call failed (the message has its error string) */
   TESS_ERR_NCODES
 };
 

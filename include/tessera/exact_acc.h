@@ -57,8 +57,9 @@ tess_err_t tess_exact_acc_negate(tess_exact_acc_t *acc);
 tess_err_t tess_exact_acc_merge(tess_exact_acc_t *dst, const tess_exact_acc_t *src);
 
 /* Collective on comm: every rank's accumulator becomes the sum over all
- * ranks. One MPI_Allreduce of integer limbs (MPI_INT64_T, MPI_SUM): integer
- * addition is associative, so the reduction order MPI picks cannot matter.
+ * ranks. One allreduce of integer limbs (TESS_I64, SUM, through tess_comm on
+ * tess_comm_mesh_of(comm)): integer addition is associative, so the
+ * reduction order the backend picks cannot matter.
  * No derived datatype or user op is created. */
 tess_err_t tess_exact_acc_allreduce(tess_exact_acc_t *acc, MPI_Comm comm);
 /* Collective: the same for `count` accumulators (count must agree across
@@ -77,7 +78,9 @@ tess_err_t tess_exact_acc_round_f32(const tess_exact_acc_t *acc, float *result);
  * same bits; they differ in speed only. */
 const char *tess_exact_acc_kernel(void);
 /* For tests and benchmarks: force a kernel by name, or "auto". Process-wide,
- * not thread-safe. TESS_ERR_UNSUPPORTED if this CPU cannot run it. */
+ * not thread-safe. TESS_ERR_UNSUPPORTED if this CPU cannot run it. "bins"
+ * and "large" force one level of the fast path's per-block switch (fixed
+ * bins, large superaccumulator; see docs/reductions.md) on the best ISA. */
 tess_err_t tess_exact_acc_set_kernel(const char *name);
 /* Sign of the exact finite part: -1, 0 or +1 (ignores NaN/Inf counts). */
 int tess_exact_acc_sign(const tess_exact_acc_t *acc);

@@ -3,9 +3,11 @@
  * (gradient, Hessian entries, forward Laplacian, 3rd/4th order along
  * directions), residual expressions named as text, losses whose parameter
  * gradients are the exact reverse-mode adjoints of the jet recurrences, and
- * the Adam and L-BFGS optimizers. Training is data parallel over an MPI
- * communicator (the `dp` mesh axis): points are cut into fixed-size global
- * chunks, so the loss and gradient are bitwise identical at any rank count.
+ * the Adam and L-BFGS optimizers. Training is data parallel over one mesh
+ * axis given to tess_pinn_setup (the `dp` axis: every rank along it holds a
+ * block of chunks; tess_pinn_setup_comm takes a communicator instead):
+ * points are cut into fixed-size global chunks, so the loss and gradient
+ * are bitwise identical at any rank count.
  * The design notes and the expression grammar are in docs/pinn.md.
  *
  * Parameters are always exchanged as f64 vectors (the optimizers keep an f64
@@ -21,6 +23,7 @@ TESS_API_BEGIN
 #include <mpi.h>
 #include <tessera/dtype.h>
 #include <tessera/error.h>
+#include <tessera/mesh.h>
 
 /* ---- activations ------------------------------------------------------------ */
 typedef enum { TESS_ACT_TANH = 0, TESS_ACT_SIN, TESS_ACT_SOFTPLUS, TESS_ACT_GELU,
@@ -131,14 +134,21 @@ tess_err_t tess_pinn_add_set(tess_pinn_t *pinn, const char *name, int64_t npoint
 tess_err_t tess_pinn_set_chunk(tess_pinn_t *pinn, int chunk);
 /* The chunk in use (after tess_pinn_setup; before it, what was set). */
 int tess_pinn_chunk(const tess_pinn_t *pinn);
-/* Collective on comm (duplicated): compiles the residuals, plans the jets,
- * distributes the chunks in blocks over the ranks and makes their points. */
-tess_err_t tess_pinn_setup(tess_pinn_t *pinn, MPI_Comm comm);
+/* Collective on the mesh: compiles the residuals, plans the jets,
+ * distributes the chunks in blocks over the ranks of axis `dp_axis` (its
+ * communicator is duplicated) and makes their points. Along the mesh's other
+ * axes the problem is replicated: every group along dp computes the same
+ * bits (they never depend on the dp size). TESS_ERR_ARG naming the mesh's
+ * axes if dp_axis is not one of them. */
+tess_err_t tess_pinn_setup(tess_pinn_t *pinn, tess_mesh_t *mesh, const char *dp_axis);
+/* The same over all ranks of comm (duplicated), for callers without a mesh. */
+tess_err_t tess_pinn_setup_comm(tess_pinn_t *pinn, MPI_Comm comm);
 size_t tess_pinn_nparams(const tess_pinn_t *pinn);
 /* Collective. theta (f64, replicated) -> loss and its exact gradient (grad
  * may be NULL), identical bits on every rank and at every rank count. The
  * loss is an exactly rounded sum of the per-point terms (tess_sum_f64); the
- * gradient sums per-chunk partials over a fixed dyadic tree of chunks. */
+ * gradient sums per-chunk partials over a fixed dyadic tree of chunks
+ * (tess_chunk_tree_sum, tessera/tree_sum.h). */
 tess_err_t tess_pinn_loss_grad(tess_pinn_t *pinn, const double *theta, double *loss,
                                double *grad);
 /* Per-set loss terms of the last tess_pinn_loss_grad (nsets values). */
@@ -147,6 +157,11 @@ tess_err_t tess_pinn_set_losses(const tess_pinn_t *pinn, double *losses, int max
  * network's current parameters at npts points x (npts x din). */
 tess_err_t tess_pinn_eval(tess_pinn_t *pinn, const char *text, size_t npts,
                           const double *x, double *out);
+/* Not collective; before or after setup: parse `text` and plan the jet it
+ * needs, as tess_pinn_eval would, without evaluating anything -- unknown
+ * names, syntax, bad coordinates and unsupported derivative orders fail here
+ * (a deck check before any work). */
+tess_err_t tess_pinn_check_expr(tess_pinn_t *pinn, const char *text);
 /* The jet plan setup() chose (for reports and tests). */
 tess_err_t tess_pinn_jet_spec(const tess_pinn_t *pinn, tess_jet_spec_t *spec);
 

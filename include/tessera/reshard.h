@@ -1,8 +1,12 @@
-/* include/tessera/reshard.h: move an array between ShardSpecs.
- * This is the transpose engine of the distributed FFT: planning computes
- * which blocks overlap (no data moves); execution packs, does one all-to-all
- * over the mesh and unpacks. Both arrays must share mesh, dtype, global shape
- * and memory space. Every exchange goes through tess_comm (comm.h). */
+/* include/tessera/reshard.h: move an array between ShardSpecs (and
+ * explicit partitions). The one transpose engine: the distributed FFT runs
+ * its transposes through the packed form below. Planning computes which
+ * blocks overlap (no data moves); execution packs, exchanges over the
+ * smallest subset of mesh axes (an alltoallv, pipelined point-to-point
+ * segments for big blocks, or an alltoallw of subarray types) and unpacks.
+ * Both arrays share mesh, dtype and global shape and live in host memory
+ * (host and pinned host mix; device arrays: TESS_ERR_UNSUPPORTED until a
+ * device backend). Every exchange goes through tess_comm (comm.h). */
 #ifndef TESSERA_RESHARD_H
 #define TESSERA_RESHARD_H
 #include <tessera/export.h>
@@ -19,7 +23,8 @@ typedef struct tess_reshard tess_reshard_t;   /* opaque */
  * TESS_RESHARD_METHOD=alltoallw asks for it (auto|alltoallv|alltoallw). */
 tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
                                tess_reshard_t **plan);
-/* Collective. src and dst must have the specs the plan was made for. */
+/* Collective. src and dst must have the specs and partitions the plan was
+ * made for. */
 tess_err_t tess_reshard_execute(const tess_reshard_t *plan, const tess_array_t *src,
                                 tess_array_t *dst);
 void tess_reshard_destroy(tess_reshard_t **plan);   /* safe on NULL */

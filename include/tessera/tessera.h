@@ -15,6 +15,8 @@ TESS_API_BEGIN
 #include <tessera/array.h>
 #include <tessera/reshard.h>
 #include <tessera/reduce.h>
+#include <tessera/tree_sum.h>
+#include <tessera/gemm.h>
 #include <tessera/toml.h>
 #include <tessera/deck.h>
 #include <tessera/fs.h>
@@ -23,6 +25,7 @@ TESS_API_BEGIN
 #include <tessera/image.h>
 #include <tessera/fft.h>
 #include <tessera/spectral_ops.h>
+#include <tessera/denoise.h>
 #include <tessera/pinn.h>
 TESS_API_END
 #endif

@@ -31,6 +31,7 @@ static inline void ct_value(tess_dtype_t t, int64_t lin, uint64_t salt, void *ou
   case TESS_C64: { float complex v = CMPLXF((float)a / 8.0f, (float)b); memcpy(out, &v, sizeof v); break; }
   case TESS_C128: { double complex v = CMPLX((double)lin, (double)a / 4.0); memcpy(out, &v, sizeof v); break; }
   case TESS_I32: { int32_t v = (int32_t)(lin * 7 + a); memcpy(out, &v, sizeof v); break; }
+  case TESS_BF16: case TESS_F16: { uint16_t v = (uint16_t)(lin * 31 + a); memcpy(out, &v, sizeof v); break; }
   default: { int64_t v = lin * 1000003 + a; memcpy(out, &v, sizeof v); break; }
   }
 }

@@ -1,9 +1,81 @@
 /* tests/core/test_error.c: the error stack records where and why, the first
- * message is the user-facing one, cleanup paths run, init/finalize nest, and
- * the counter-based RNG matches published Philox4x32-10 answers. */
+ * message is the user-facing one, cleanup paths run and free what was taken
+ * (live heap blocks counted by an interposed malloc family, with a leaking
+ * positive control), init/finalize nest, and the counter-based RNG matches
+ * published Philox4x32-10 answers. */
+#define _GNU_SOURCE
 #include <tessera/tessera.h>
+#include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include "tess_test.h"
+
+/* ---- live-block tracker ----------------------------------------------------
+ * While `tracking`, every block the malloc family hands out (to anyone: the
+ * test, libtessera, libc) goes into a table; free takes it out. What is left
+ * when tracking stops was not freed. Not under ASan, whose runtime owns
+ * malloc (its leak checker covers that build). */
+#if defined(__SANITIZE_ADDRESS__)
+#define TRACKER 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TRACKER 0
+#endif
+#endif
+#ifndef TRACKER
+#define TRACKER 1
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+#define NLIVE 4096
+static void *live[NLIVE];
+static int tracking, live_overflow;
+static long tracked_allocs;   /* blocks handed out in the window */
+
+static void track(void *p)
+{
+  if (!tracking || !p) return;
+  tracked_allocs++;
+  for (int i = 0; i < NLIVE; i++)
+    if (!live[i]) { live[i] = p; return; }
+  live_overflow = 1;
+}
+static void untrack(void *p)
+{
+  if (!p) return;
+  for (int i = 0; i < NLIVE; i++)
+    if (live[i] == p) { live[i] = NULL; return; }
+}
+static int live_blocks(void)
+{
+  int n = 0;
+  for (int i = 0; i < NLIVE; i++) n += live[i] != NULL;
+  return n;
+}
+void *malloc(size_t n) { void *p = __libc_malloc(n); track(p); return p; }
+void *calloc(size_t m, size_t n) { void *p = __libc_calloc(m, n); track(p); return p; }
+void *realloc(void *q, size_t n)
+{
+  void *p = __libc_realloc(q, n);
+  if (p || !n) untrack(q);
+  track(p);
+  return p;
+}
+void free(void *p) { untrack(p); __libc_free(p); }
+void *aligned_alloc(size_t a, size_t n) { void *p = __libc_memalign(a, n); track(p); return p; }
+void *memalign(size_t a, size_t n) { void *p = __libc_memalign(a, n); track(p); return p; }
+int posix_memalign(void **out, size_t a, size_t n)
+{
+  void *p = __libc_memalign(a, n);
+  if (!p) return ENOMEM;
+  track(p);
+  *out = p;
+  return 0;
+}
+#endif
 
 /* What outer()'s cleanup saw: set only when control reaches the label, so a
  * TESS_CHECK that returned early (skipping cleanup) leaves them unset. */
@@ -33,6 +105,48 @@ cleanup:
   return err;
 }
 
+/* The positive control: returns on the error without its cleanup. */
+static tess_err_t outer_leaky(int x)
+{
+  tess_err_t err = TESS_OK;
+  void *p = NULL;
+  TESS_CHECK(tess_malloc(TESS_MEM_HOST, 100, &p));
+  err = inner(x);
+  if (err) return err;   /* the bug the tracker must see */
+cleanup:
+  tess_free(TESS_MEM_HOST, &p);
+  return err;
+}
+
+#if TRACKER
+/* Blocks left live by f(x) and the error stack it leaves (cleared inside
+ * the window, so frames the stack allocates are not counted as leaks). */
+static int leaked_by(tess_err_t (*f)(int), int x)
+{
+  f(x);                          /* warm-up: lazily made state is not a leak */
+  tess_error_clear();
+  memset(live, 0, sizeof live);
+  tracked_allocs = 0;
+  tracking = 1;
+  f(x);
+  tess_error_clear();
+  tracking = 0;
+  return live_blocks();
+}
+
+/* A library error path that fails after allocating: a TOML document whose
+ * error comes after tables and strings were built. */
+static tess_err_t parse_bad_toml(int x)
+{
+  static const char text[] = "[a]\nname = \"some string\"\nlist = [1, 2, 3]\n[b.c]\nv = 1.5\nbroken = [1, 2\n";
+  tess_toml_doc_t *doc = NULL;
+  tess_err_t err = tess_toml_parse_string(text, sizeof text - 1, "bad.toml", &doc);
+  (void)x;
+  tess_toml_doc_destroy(&doc);
+  return err;
+}
+#endif
+
 int main(int argc, char **argv)
 {
   MPI_Init(&argc, &argv);               /* the caller owns MPI: Tessera must not finalise it */
@@ -46,6 +160,21 @@ int main(int argc, char **argv)
         cleanup_runs, cleanup_err);
   CHECK(cleanup_had_block && cleanup_freed, "the block taken before the error was freed there");
   CHECK(tess_error_depth() == 2, "two frames, got %d", tess_error_depth());
+#if TRACKER
+  {   /* on the heap: nothing left by the error path; the leaky control is seen */
+    int n_ok = leaked_by(outer, -3), n_leak = leaked_by(outer_leaky, -3);
+    int n_toml = leaked_by(parse_bad_toml, 0);
+    long toml_allocs = tracked_allocs;
+    CHECK(!live_overflow, "tracker table overflowed");
+    CHECK(n_ok == 0, "outer's error path left %d heap blocks live", n_ok);
+    CHECK(n_leak == 1, "the leaking control left %d blocks live, expected 1 (the tracker is blind)", n_leak);
+    CHECK(n_toml == 0, "a failed TOML parse left %d heap blocks live", n_toml);
+    CHECK(toml_allocs > 2, "the failed TOML parse allocated only %ld blocks: not a cleanup test", toml_allocs);
+    CHECK(parse_bad_toml(0) != TESS_OK, "the bad TOML document parsed");
+    tess_error_clear();
+    CHECK(outer(-3) == TESS_ERR_ARG, "code propagates (again)");
+  }
+#endif
   CHECK(strcmp(tess_error_message(), "x must be positive, got -3") == 0, "message: %s",
         tess_error_message());
 

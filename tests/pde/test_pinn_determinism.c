@@ -59,7 +59,7 @@ static int train(MPI_Comm comm, tess_dtype_t dt, int restart_at, double *losses,
   TESS_CHECK(tess_pinn_set_chunk(p, 64));
   TESS_CHECK(tess_pinn_add_set(p, "interior", 1000, tess_pinn_box_interior, &bi, 1.0 / 1000, 2, res));
   TESS_CHECK(tess_pinn_add_set(p, "boundary", 200, tess_pinn_box_boundary, &bb, 10.0 / 200, 1, bres));
-  TESS_CHECK(tess_pinn_setup(p, comm));
+  TESS_CHECK(tess_pinn_setup_comm(p, comm));
   size_t n = tess_pinn_nparams(p);
   th = malloc(n * sizeof *th);
   g = malloc(n * sizeof *g);
@@ -123,7 +123,7 @@ static void check_auto_chunk(void)
              tess_pinn_set_chunk(p, -1) == TESS_ERR_ARG;
     tess_error_clear();
     ok = ok && tess_pinn_add_set(p, "interior", 100, tess_pinn_box_interior, &box, 1.0, 2, res) == TESS_OK &&
-         tess_pinn_setup(p, MPI_COMM_WORLD) == TESS_OK;
+         tess_pinn_setup_comm(p, MPI_COMM_WORLD) == TESS_OK;
     if (!ok) tess_error_print(stderr);
     CHECK(ok, "auto chunk case %zu: setup", i);
     CHECK(!ok || tess_pinn_chunk(p) == cs[i].want, "auto chunk %s%s: %d, expected %d",

@@ -47,7 +47,7 @@ static tess_pinn_t *build(const case_t *c, tess_dtype_t dt, tess_mlp_t **mlp,
   ok = ok && tess_pinn_set_chunk(p, 48) == TESS_OK
           && tess_pinn_add_set(p, "interior", 203, tess_pinn_box_interior, in, 1.0, c->nres, c->res) == TESS_OK;
   if (ok && c->nbres) ok = tess_pinn_add_set(p, "boundary", 61, tess_pinn_box_boundary, bd, 3.0, c->nbres, c->bres) == TESS_OK;
-  ok = ok && tess_pinn_setup(p, MPI_COMM_WORLD) == TESS_OK;
+  ok = ok && tess_pinn_setup_comm(p, MPI_COMM_WORLD) == TESS_OK;
   if (!ok) { tess_error_print(stderr); tess_pinn_destroy(&p); }
   return p;
 }

@@ -55,7 +55,7 @@ int main(int argc, char **argv)
   TESS_CHECK(tess_pinn_set_chunk(p, 128));
   TESS_CHECK(tess_pinn_add_set(p, "interior", nint, tess_pinn_box_interior, &bi, 1.0 / nint, 2, res));
   TESS_CHECK(tess_pinn_add_set(p, "boundary", nbnd, tess_pinn_box_boundary, &bb, 10.0 / nbnd, 3, bres));
-  TESS_CHECK(tess_pinn_setup(p, MPI_COMM_WORLD));
+  TESS_CHECK(tess_pinn_setup_comm(p, MPI_COMM_WORLD));
   size_t n = tess_pinn_nparams(p);
   th = malloc(n * sizeof *th);
   g = malloc(n * sizeof *g);

@@ -65,7 +65,7 @@ static tess_err_t run_make(run_t *r, MPI_Comm comm)
   TESS_CHECK(tess_pinn_set_chunk(r->p, 32));
   TESS_CHECK(tess_pinn_add_set(r->p, "interior", 500, tess_pinn_box_interior, &r->bi, 1.0 / 500, 2, res));
   TESS_CHECK(tess_pinn_add_set(r->p, "boundary", 130, tess_pinn_box_boundary, &r->bb, 1.0 / 130, 2, bres));
-  TESS_CHECK(tess_pinn_setup(r->p, comm));
+  TESS_CHECK(tess_pinn_setup_comm(r->p, comm));
   r->n = tess_pinn_nparams(r->p);
   r->th = malloc(r->n * sizeof *r->th);
   r->g = malloc(r->n * sizeof *r->g);

@@ -14,6 +14,9 @@
    and must equal the study's "real modes" count exactly.
 3. Bad decks (negative sigma, unknown rule, size 0, modes/amplitudes mismatch)
    exit with status 3 and name the key.
+4. With output.hdf5 on (the default), a run at 2 ranks writes denoise.h5 (an
+   HDF5 file: its signature) and denoise.xmf beside it; with h5py present,
+   the three fields have the grid's shape.
 usage: test_denoise_study.py MPIEXEC TESSERA_APP DECK WORKDIR"""
 import math, os, re, subprocess, sys
 
@@ -108,6 +111,33 @@ for sets, key in bad:
         fail(f"bad deck {sets}: message does not name '{key}':\n{p.stderr}")
     else:
         print(f"bad deck {sets}: exit 3, names {key}")
+
+# ---- 4. denoise.h5 is written ----------------------------------------------------
+h5dir = os.path.join(work, "h5")
+h5 = os.path.join(h5dir, "denoise.h5")
+for f in (h5, os.path.join(h5dir, "denoise.xmf")):
+    if os.path.exists(f):
+        os.remove(f)
+p = run(2, ["grid.n=[24,20]", f'run.output_dir="{h5dir}"', "output.png=false"])
+if not os.path.isfile(h5):
+    fail(f"no {h5} after a run with output.hdf5 on:\n{p.stdout}")
+else:
+    with open(h5, "rb") as fh:
+        if fh.read(8) != b"\x89HDF\r\n\x1a\n":
+            fail(f"{h5} lacks the HDF5 signature")
+    if not os.path.isfile(os.path.join(h5dir, "denoise.xmf")):
+        fail("no denoise.xmf beside denoise.h5")
+    try:
+        import h5py
+    except ImportError:
+        h5py = None
+    if h5py:
+        with h5py.File(h5, "r") as fh:
+            for name in ("clean", "noisy", "denoised"):
+                shape = fh["fields/" + name].shape
+                if tuple(shape) != (24, 20):
+                    fail(f"fields/{name} has shape {shape}, expected (24, 20)")
+    print(f"denoise.h5 written at 2 ranks{' (fields checked with h5py)' if h5py else ''}")
 
 print("denoise study:", "FAIL" if failures else "ok", f"({failures} failures)")
 sys.exit(1 if failures else 0)

@@ -3,7 +3,9 @@
  * plus forward∘backward = N·identity, Parseval, and bitwise identity with the
  * same transform on a 1-rank mesh (the determinism contract) and between slab
  * and pencil grids. Half the cases force streaming stores on (TESS_FFT_STREAM)
- * where the 1-rank run has them off, the other half the reverse.
+ * where the 1-rank run has them off, the other half the reverse; likewise,
+ * crosswise, the staged group planes (TESS_FFT_STAGE), so that both executor
+ * paths meet the reference and each other bit for bit.
  *
  * Cases: dims 1-3, c2c f64/f32, r2c/c2r f64/f32, slab (1 mesh axis) and
  * pencil (2 axes), natural and transposed output, batched plans; sizes odd,
@@ -158,9 +160,10 @@ cleanup:
   return err;
 }
 
-/* stream: TESS_FFT_STREAM for the distributed run (the 1-rank run gets the
- * other setting, so bitwise identity also holds across streaming stores). */
-static void run_case(const tcase_t *c, int stream)
+/* stream, stage: TESS_FFT_STREAM and TESS_FFT_STAGE for the distributed run
+ * (the 1-rank run gets the other settings, so bitwise identity also holds
+ * across streaming stores and staged planes). */
+static void run_case(const tcase_t *c, int stream, int stage)
 {
   int r, P;
   MPI_Comm_rank(MPI_COMM_WORLD, &r);
@@ -178,11 +181,13 @@ static void run_case(const tcase_t *c, int stream)
   int ntr = 0, ntr1 = 0;
 
   setenv("TESS_FFT_STREAM", stream ? "1" : "0", 1);
+  setenv("TESS_FFT_STAGE", stage ? "1" : "0", 1);
   tess_err_t e = run_tessera(MPI_COMM_WORLD, c, gin, gout, gback, &ntr);
   if (e != TESS_OK) tess_error_print(stderr);
   CHECK(e == TESS_OK, "%s: tessera run failed", c->name);
   /* the same transform on a 1-rank mesh: must be bitwise identical */
   setenv("TESS_FFT_STREAM", stream ? "0" : "1", 1);
+  setenv("TESS_FFT_STAGE", stage ? "0" : "1", 1);
   if (r == 0) {
     e = run_tessera(MPI_COMM_SELF, c, sin, sout, sback, &ntr1);
     if (e != TESS_OK) tess_error_print(stderr);
@@ -273,8 +278,9 @@ int main(int argc, char **argv)
     {"batch c2c3d f32 2x5x4x3 pen", 4, 3, {2, 5, 4, 3}, 2, 0, 0, 1, TESS_FFT_LAYOUT_TRANSPOSED},
     {"batch c2c2d f64 4x7x6 b+slab", 3, 2, {4, 7, 6}, 1, 1, 0, 0, TESS_FFT_LAYOUT_NATURAL},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], (int)(i & 1));
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], (int)(i & 1), (int)((i >> 1) & 1));
   unsetenv("TESS_FFT_STREAM");
+  unsetenv("TESS_FFT_STAGE");
   int rc = tess_test_finish("spectral_fft");
   tess_finalize();
   return rc;

@@ -1,16 +1,17 @@
-/* pde/gemm.c: the dense products of the MLP layers, on a batch of jets.
- * OpenBLAS when the build has it, forced to one thread per rank: with one
- * thread its blocking depends only on the shapes, so a chunk gives the same
- * bits on whichever rank it runs (parallelism comes from the ranks). The
- * fallback is a plain loop nest, deterministic as well. */
-#include "pinn_internal.h"
+/* src/gemm.c: the dense products of include/tessera/gemm.h (the MLP layers
+ * of pde/ and of an ML layer), on a batch. OpenBLAS when the build has it,
+ * forced to one thread per rank: with one thread its blocking depends only
+ * on the shapes, so a chunk gives the same bits on whichever rank it runs
+ * (parallelism comes from the ranks). The fallback is a plain loop nest,
+ * deterministic as well. */
 #include <tessera/config.h>
+#include <tessera/gemm.h>
 
 #if TESSERA_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
 
-void pinn_blas_single_thread(void)
+void tess_gemm_single_thread(void)
 {
 #if TESSERA_HAVE_OPENBLAS
   static int done;
@@ -18,8 +19,8 @@ void pinn_blas_single_thread(void)
 #endif
 }
 
-#define PINN_GEMM(T, S, GEMM)                                                        \
-void pinn_gemm_nt_acc_##S(size_t m, size_t n, size_t k, const T *A, const T *B, T *C) \
+#define TESS_GEMM(T, S, GEMM)                                                        \
+void tess_gemm_nt_acc_##S(size_t m, size_t n, size_t k, const T *A, const T *B, T *C) \
 {                                                                                    \
   if (USE_BLAS) { GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, \
                        1, A, (int)k, B, (int)k, 1, C, (int)n); return; }             \
@@ -30,7 +31,7 @@ void pinn_gemm_nt_acc_##S(size_t m, size_t n, size_t k, const T *A, const T *B, 
       C[i * n + j] += acc;                                                           \
     }                                                                                \
 }                                                                                    \
-void pinn_gemm_tn_##S(size_t m, size_t n, size_t k, const T *A, const T *B, T *C)    \
+void tess_gemm_tn_##S(size_t m, size_t n, size_t k, const T *A, const T *B, T *C)    \
 {                                                                                    \
   if (USE_BLAS) { GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)k, \
                        1, A, (int)m, B, (int)n, 0, C, (int)n); return; }             \
@@ -41,7 +42,7 @@ void pinn_gemm_tn_##S(size_t m, size_t n, size_t k, const T *A, const T *B, T *C
       for (size_t j = 0; j < n; j++) C[i * n + j] += a * B[p * n + j];               \
     }                                                                                \
 }                                                                                    \
-void pinn_gemm_nn_acc_##S(size_t m, size_t n, size_t k, const T *A, const T *B, T *C) \
+void tess_gemm_nn_acc_##S(size_t m, size_t n, size_t k, const T *A, const T *B, T *C) \
 {                                                                                    \
   if (USE_BLAS) { GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, \
                        1, A, (int)k, B, (int)n, 1, C, (int)n); return; }             \
@@ -63,5 +64,5 @@ void pinn_gemm_nn_acc_##S(size_t m, size_t n, size_t k, const T *A, const T *B, 
 #define cblas_dgemm(...) ((void)0)
 #define cblas_sgemm(...) ((void)0)
 #endif
-PINN_GEMM(double, f64, cblas_dgemm)
-PINN_GEMM(float, f32, cblas_sgemm)
+TESS_GEMM(double, f64, cblas_dgemm)
+TESS_GEMM(float, f32, cblas_sgemm)

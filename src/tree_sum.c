@@ -1,5 +1,6 @@
-/* pde/pinn_chunk_sum.c: partition-independent sum of per-chunk vectors.
- * Chunk c's vector (its partial gradient) is computed the same way wherever
+/* src/tree_sum.c: partition-independent sum of per-chunk vectors
+ * (include/tessera/tree_sum.h; the PINN's gradient sum in pde/). Chunk c's
+ * vector (e.g. a partial gradient) is computed the same way wherever
  * it runs. They are added over ONE fixed binary tree whose nodes are the
  * aligned dyadic intervals [k 2^l, (k+1) 2^l) of chunk indices (clipped to
  * the number of chunks); a node's sum is left + right, or left alone when
@@ -10,9 +11,8 @@
  * rank's range has children that are either gathered or themselves
  * finished the same way, so the arithmetic, hence the bits, are those of
  * the serial tree whatever the rank count. Memory: O(log nchunks) vectors. */
-#include "pinn_internal.h"
-
 #include <tessera/comm.h>
+#include <tessera/tree_sum.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +20,7 @@
 typedef struct {
   int64_t n, c0, c1;
   size_t len;
-  pinn_chunk_fn fn;
+  tess_chunk_fn fn;
   void *ctx;
   double **tmp;                /* one scratch vector per tree depth */
   int ntmp;
@@ -116,18 +116,21 @@ cleanup:
   return err;
 }
 
-tess_err_t pinn_chunk_tree_sum(MPI_Comm comm, int64_t nchunks, int64_t c0, int64_t c1,
-                               size_t len, pinn_chunk_fn fn, void *ctx, double *result)
+tess_err_t tess_chunk_tree_sum(tess_mesh_t *mesh, unsigned axes, int64_t nchunks, int64_t c0,
+                               int64_t c1, size_t len, tess_chunk_fn fn, void *ctx,
+                               double *result)
 {
   tess_err_t err = TESS_OK;
   tree_t t = { .n = nchunks, .c0 = c0, .c1 = c1, .len = len, .fn = fn, .ctx = ctx };
-  int nranks = 1, *cnt = NULL;
+  int nranks = 1, me = 0, *cnt = NULL;
   size_t *icnt = NULL, *idispl = NULL, *dcnt = NULL, *ddispl = NULL;
-  tess_mesh_t *mesh = NULL;
   int64_t none = 0;   /* a send buffer for ranks that emit nothing (never read) */
   int64_t *allids = NULL;
   double *alldata = NULL;
   int64_t root = 1;
+  TESS_REQUIRE(mesh && fn && result && 0 <= c0 && c0 <= c1 && c1 <= nchunks, TESS_ERR_ARG,
+               "chunk tree sum: chunks [%lld, %lld) of %lld", (long long)c0, (long long)c1,
+               (long long)nchunks);
   while (root < nchunks) root *= 2;
   int depth = 1;
   for (int64_t s = root; s > 1; s /= 2) depth++;
@@ -144,15 +147,14 @@ tess_err_t pinn_chunk_tree_sum(MPI_Comm comm, int64_t nchunks, int64_t c0, int64
   }
   TESS_CHECK(visit(&t, 0, root));
 
-  TESS_CHECK(tess_comm_mesh_of(comm, &mesh));
-  nranks = tess_mesh_size(mesh);
+  TESS_CHECK(tess_comm_rank_size(mesh, axes, &me, &nranks));
   cnt = malloc((size_t)nranks * sizeof *cnt);
   icnt = malloc((size_t)nranks * sizeof *icnt);
   idispl = malloc((size_t)nranks * sizeof *idispl);
   dcnt = malloc((size_t)nranks * sizeof *dcnt);
   ddispl = malloc((size_t)nranks * sizeof *ddispl);
   TESS_REQUIRE(cnt && icnt && idispl && dcnt && ddispl, TESS_ERR_MEM, "counts");
-  TESS_CHECK(tess_comm_allgather(mesh, TESS_AXES_ALL, &t.nemit, 1, cnt, TESS_I32, TESS_MEM_HOST,
+  TESS_CHECK(tess_comm_allgather(mesh, axes, &t.nemit, 1, cnt, TESS_I32, TESS_MEM_HOST,
                                  NULL));
   int nall = 0;
   for (int r = 0; r < nranks; r++) nall += cnt[r];
@@ -167,10 +169,10 @@ tess_err_t pinn_chunk_tree_sum(MPI_Comm comm, int64_t nchunks, int64_t c0, int64
     ddispl[r] = (size_t)off * len; dcnt[r] = (size_t)cnt[r] * len;
     off += cnt[r];
   }
-  TESS_CHECK(tess_comm_allgatherv(mesh, TESS_AXES_ALL, t.ids ? (void *)t.ids : &none,
+  TESS_CHECK(tess_comm_allgatherv(mesh, axes, t.ids ? (void *)t.ids : &none,
                                   2 * (size_t)t.nemit, allids, icnt, idispl, TESS_I64,
                                   TESS_MEM_HOST, NULL));
-  TESS_CHECK(tess_comm_allgatherv(mesh, TESS_AXES_ALL, t.data ? (void *)t.data : &none,
+  TESS_CHECK(tess_comm_allgatherv(mesh, axes, t.data ? (void *)t.data : &none,
                                   (size_t)t.nemit * len, alldata, dcnt, ddispl, TESS_F64,
                                   TESS_MEM_HOST, NULL));
   top_t top = { .n = nchunks, .len = len, .ids = allids, .data = alldata, .nall = nall,
@@ -189,5 +191,16 @@ cleanup:
   free(ddispl);
   free(allids);
   free(alldata);
+  return err;
+}
+
+tess_err_t tess_chunk_tree_sum_comm(MPI_Comm comm, int64_t nchunks, int64_t c0, int64_t c1,
+                                    size_t len, tess_chunk_fn fn, void *ctx, double *result)
+{
+  tess_err_t err = TESS_OK;
+  tess_mesh_t *mesh = NULL;
+  TESS_CHECK(tess_comm_mesh_of(comm, &mesh));
+  TESS_CHECK(tess_chunk_tree_sum(mesh, TESS_AXES_ALL, nchunks, c0, c1, len, fn, ctx, result));
+cleanup:
   return err;
 }

@@ -1,0 +1,24 @@
+/* spectral/denoise_internal.h: what the denoise kernel's files share
+ * (private to spectral/): the fields (denoise_fields.c) and the metrics
+ * (denoise_metrics.c) that tess_denoise_run (denoise.c) strings together. */
+#ifndef TESSERA_SPECTRAL_DENOISE_INTERNAL_H
+#define TESSERA_SPECTRAL_DENOISE_INTERNAL_H
+#include <tessera/denoise.h>
+
+/* The clean field into `clean`. RANDOM draws its half spectrum into `spec`
+ * and transforms it back with `pb` (spec -> clean), then scales to unit RMS;
+ * the others are filled point by point. Collective. */
+tess_err_t denoise_fill_clean(const tess_denoise_options_t *o, tess_array_t *clean,
+                              tess_array_t *spec, const tess_spectral_grid_t *grid,
+                              const tess_fft_plan_t *pb);
+/* noisy = clean + sigma * tess_rng_normal(seed, 1, global linear index). Local. */
+void denoise_add_noise(const tess_denoise_options_t *o, const tess_array_t *clean,
+                       tess_array_t *noisy);
+
+/* Exact sum over one copy of the array of (a - b)^2. Collective. */
+tess_err_t denoise_sum_sq_diff(const tess_array_t *a, const tess_array_t *b, double *out);
+/* Exact global min and max. Collective. */
+tess_err_t denoise_extrema(const tess_array_t *a, double *lo, double *hi);
+/* Exact sum of squares over one copy of the array. Collective. */
+tess_err_t denoise_sum_sq(const tess_array_t *a, double *out);
+#endif

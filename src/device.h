@@ -1,0 +1,70 @@
+/* src/device.h: the device-ops table, one instance per kind of memory
+ * backend: device_host.c (the CPU) and, in CUDA builds, cuda/device_cuda.cu
+ * (the only file that includes cuda_runtime.h). memory.c and mesh.c call
+ * through the table, never a runtime directly, so a second GPU runtime is
+ * one more instance. Not installed.
+ *
+ * Streams are the public tess_stream_t (stream.h); TESS_STREAM_DEFAULT is
+ * the backend's default stream. The host instance runs everything in order
+ * on the calling thread, so its "async" calls are complete on return and
+ * its streams and events are tokens. Failures push TESS_ERR_DEVICE (CUDA)
+ * from the function where the runtime call failed, naming the call and
+ * the runtime's error string. */
+#ifndef TESSERA_DEVICE_H
+#define TESSERA_DEVICE_H
+#include <stddef.h>
+#include <tessera/config.h>
+#include <tessera/error.h>
+#include <tessera/stream.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tess_event *tess_event_t;
+
+/* Direction of a copy; the runtime may infer it from the pointers (UVA),
+ * but naming it keeps host-only backends honest. */
+typedef enum {
+  TESS_COPY_H2H = 0, TESS_COPY_H2D, TESS_COPY_D2H, TESS_COPY_D2D
+} tess_copy_kind_t;
+
+typedef struct tess_device_ops {
+  const char *name;
+  int (*device_count)(void);                 /* 0 when none is visible */
+  tess_err_t (*set_device)(int device);      /* make `device` current for this thread */
+  tess_err_t (*get_device)(int *device);
+  /* Device memory on `device` (-1: the current one); bytes 0 is valid. */
+  tess_err_t (*alloc)(int device, size_t bytes, void **ptr);
+  void (*free)(void *ptr);
+  /* Page-locked host memory (the pinned-host memory space). */
+  tess_err_t (*alloc_pinned)(size_t bytes, void **ptr);
+  void (*free_pinned)(void *ptr);
+  tess_err_t (*memcpy_async)(void *dst, const void *src, size_t bytes, tess_copy_kind_t kind,
+                             tess_stream_t stream);
+  tess_err_t (*memset_async)(void *ptr, int value, size_t bytes, tess_stream_t stream);
+  tess_err_t (*stream_create)(tess_stream_t *stream);
+  tess_err_t (*stream_destroy)(tess_stream_t stream);
+  tess_err_t (*stream_sync)(tess_stream_t stream);
+  tess_err_t (*event_create)(tess_event_t *event);
+  tess_err_t (*event_record)(tess_event_t event, tess_stream_t stream);
+  tess_err_t (*event_sync)(tess_event_t event);
+  tess_err_t (*event_destroy)(tess_event_t event);
+} tess_device_ops_t;
+
+/* The CPU: aligned (huge-page) host blocks, memcpy, memset. */
+extern const tess_device_ops_t tess_device_host;
+#if TESSERA_HAVE_CUDA
+extern const tess_device_ops_t tess_device_cuda;
+#endif
+
+/* The build's GPU backend, or NULL when it has none. */
+const tess_device_ops_t *tess_device_gpu_(void);
+/* The GPU backend when it has a visible device, else NULL (cached: the
+ * device count of a process does not change). */
+const tess_device_ops_t *tess_device_active_(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
