@@ -17,7 +17,7 @@ enum {
   TESS_EXIT_USAGE = 2,        /* bad command line */
   TESS_EXIT_DECK = 3,         /* deck missing, unreadable, not TOML, or fails its schema */
   TESS_EXIT_RUNTIME = 4,      /* the study failed while running */
-  TESS_EXIT_SIGNAL = 5        /* stopped by SIGTERM/SIGUSR1 after writing a checkpoint */
+  TESS_EXIT_SIGNAL = 5        /* stopped by SIGTERM/SIGUSR1/SIGUSR2 after writing a checkpoint */
 };
 
 /* The generated registry: NULL-terminated, sorted by file name. */
@@ -46,6 +46,15 @@ void tess_app_usage(FILE *fp);
  * ranks agree on the outcome). */
 tess_err_t tess_app_load_deck(const tess_app_opts_t *opts, tess_deck_t **deck);
 const tess_study_t *tess_app_find_study(const char *name);
+/* run.output_dir/status.toml (app_status.c). The command line, for the
+ * restart line; collective: create run.output_dir and write state "running"
+ * there, failing (TESS_ERR_IO naming the key) before any work if it cannot;
+ * rank 0: the final state, and after a signal stop the last lines naming the
+ * checkpoint and the --restart command. */
+void tess_app_status_cmdline(int argc, char **argv);
+tess_err_t tess_app_output_ready(const tess_deck_t *deck);
+void tess_app_status_final(int exit_status, const char *detail);   /* by the reporting rank only */
+const char *tess_app_signal_name(int sig);
 /* --help-deck: "all", "common" or a study name; markdown for docs/decks.md. */
 tess_err_t tess_app_help_deck(FILE *fp, const char *which, int markdown);
 #endif

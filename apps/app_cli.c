@@ -26,7 +26,9 @@ void tess_app_usage(FILE *fp)
         "\n"
         "exit status: 0 success, 2 usage error, 3 invalid deck (missing, unreadable, not TOML,\n"
         "or not matching its schema), 4 runtime failure, 5 stopped by a signal (SIGTERM,\n"
-        "SIGUSR1) after writing a checkpoint. A failing rank aborts the whole job with its status.\n", fp);
+        "SIGUSR1, SIGUSR2) after writing a checkpoint (through Open MPI's mpirun SIGTERM gives 1:\n"
+        "see docs/signals.md). A failure is reported once, with the status of every rank;\n"
+        "RUN.OUTPUT_DIR/status.toml says how the run ended and how to restart it.\n", fp);
 }
 
 static tess_err_t add_set(tess_app_opts_t *o, const char *s)

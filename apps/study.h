@@ -33,6 +33,12 @@ typedef struct {
   tess_err_t (*check)(const tess_deck_t *deck);
 } tess_study_t;
 
+/* A study that stops on a signal names its checkpoint, collectively: before
+ * writing it (committed = 0) and once it is committed (1). tessera_app keeps
+ * run.output_dir/status.toml current with it and ends with a line naming the
+ * file and the --restart command (docs/signals.md). */
+void tess_study_checkpoint_note(const char *path, int committed);
+
 /* Progress lines for long work, printed by rank 0 of MPI_COMM_WORLD to
  * stderr at most every `run.progress_seconds` (deck key; 0 = never):
  *   "denoise: step 40/200  12.3 steps/s  ETA 13 s"

@@ -192,6 +192,12 @@ static void on_progress(int64_t first, int64_t done, int64_t total, int end, voi
   else tess_progress_step(pr, (long)done);
 }
 
+static void on_signal_checkpoint(const char *path, int committed, void *ctx)
+{
+  (void)ctx;
+  tess_study_checkpoint_note(path, committed);
+}
+
 static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
 {
   tess_err_t err = TESS_OK;
@@ -288,6 +294,7 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   prog.what = NULL;            /* set on the first callback */
   o.progress = on_progress;
   o.progress_ctx = &prog;
+  o.signal_checkpoint = on_signal_checkpoint;   /* status.toml, the last lines */
   {
     const char *ax[1] = { "dp" };   /* data parallel over every rank */
     TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, ax, &nranks, &mesh));

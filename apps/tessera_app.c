@@ -4,9 +4,11 @@
  * the study's own checks; the effective deck is logged; the study runs.
  * Exit statuses are distinct (see app.h, --help, docs/app.md) so job scripts
  * can tell a bad deck from a crash from "stopped by the batch system after
- * checkpointing". A rank whose study fails prints its error trace and calls
- * MPI_Abort with the status: the other ranks may be waiting in a collective,
- * and aborting is the only way they cannot hang. */
+ * checkpointing". One failure, one message: when the study returns, the
+ * ranks agree on the outcome (agree_outcome) and the lowest failing rank
+ * alone prints its trace; all exit with its status, no MPI_Abort. Only a rank
+ * whose peers do not come back (they wait in a collective it left) prints
+ * its own trace and calls MPI_Abort, the one way they cannot hang. */
 #include <tessera/tessera.h>
 #include "app.h"
 
@@ -14,6 +16,65 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+
+/* How long a failing rank waits for the others to return from the study
+ * before it decides they are stuck in a collective and aborts the job. */
+#define TESS_AGREE_SECONDS 10.0
+
+/* After the study, on `agree` (the one-axis mesh of a duplicate of
+ * MPI_COMM_WORLD, made before the study so that making it cannot block
+ * here, and a separate communicator so that it cannot match a collective
+ * the study left pending on the world): the status of the lowest failing
+ * rank, into *status and *who (-1: none failed). Every rank sends its key to
+ * every other (a non-blocking all-to-all through tess_comm: tess_comm has no
+ * non-blocking allreduce) and takes the maximum. Returns 0 when every rank
+ * took part; 1 when this rank failed and the others did not come back
+ * within TESS_AGREE_SECONDS. A rank that succeeded waits for as long as it
+ * takes: if a peer is stuck, the failing rank's abort ends it. */
+static int agree_outcome(tess_mesh_t *agree, int *status, int *who)
+{
+  int rank = 0, size = 1, done = 0;
+  tess_comm_request_t req = TESS_COMM_REQUEST_NULL;
+  int32_t *keys = NULL;
+  size_t *cnt = NULL, *dsp = NULL;
+  if (tess_comm_rank_size(agree, TESS_AXES_ALL, &rank, &size) != TESS_OK) return *status != 0;
+  keys = malloc(2 * (size_t)size * sizeof *keys);
+  cnt = malloc((size_t)size * sizeof *cnt);
+  dsp = malloc((size_t)size * sizeof *dsp);
+  if (!keys || !cnt || !dsp) { free(keys); free(cnt); free(dsp); return *status != 0; }
+  /* key: higher for lower failing ranks; status in the low 4 bits (< 16) */
+  for (int r = 0; r < size; r++) {
+    keys[r] = *status ? (size - rank) * 16 + *status : 0;
+    cnt[r] = 1;
+    dsp[r] = (size_t)r;
+  }
+  *who = -1;
+  if (tess_comm_ialltoallv(agree, TESS_AXES_ALL, keys, cnt, dsp, keys + size, cnt, dsp, TESS_I32,
+                           TESS_MEM_HOST, NULL, &req) != TESS_OK) {
+    free(keys); free(cnt); free(dsp);
+    return *status != 0;
+  }
+  double t0 = MPI_Wtime();
+  /* polled through the MPI handle (host memory: the MPI backend); a rank
+   * that gives up leaves the request to MPI_Abort */
+  while (!done) {
+    if (MPI_Test(&req.mpi, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return *status != 0;
+    if (done) break;
+    if (*status && MPI_Wtime() - t0 > TESS_AGREE_SECONDS) return 1;
+    nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+  }
+  tess_comm_wait(&req);   /* frees what the operation kept */
+  int32_t all = 0;
+  for (int r = 0; r < size; r++)
+    if (keys[size + r] > all) all = keys[size + r];
+  free(keys); free(cnt); free(dsp);
+  if (all) {
+    *who = size - all / 16;
+    *status = all % 16;
+  }
+  return 0;
+}
 
 /* in_run: the error came from a running study, where an I/O failure (an
  * output directory or file that cannot be written) is a runtime failure,
@@ -56,6 +117,7 @@ int main(int argc, char **argv)
   tess_deck_t *deck = NULL;
   int rank = 0, size = 1, status = TESS_EXIT_OK;
   tess_err_t err;
+  MPI_Comm agree = MPI_COMM_NULL;
 
   if (tess_init(&argc, &argv) != TESS_OK) {
     tess_error_print(stderr);
@@ -63,6 +125,7 @@ int main(int argc, char **argv)
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
+  tess_app_status_cmdline(argc, argv);
 
   if (tess_app_parse_args(argc, argv, &o) != TESS_OK) {
     if (rank == 0) fprintf(stderr, "tessera_app: %s\n", tess_error_message());
@@ -145,26 +208,61 @@ int main(int argc, char **argv)
     }
   }
 
+  /* outputs before work: an unwritable run.output_dir is found now, not
+   * after the computing (collective: every rank gets rank 0's verdict) */
+  if (!o.dry_run && (err = tess_app_output_ready(deck)) != TESS_OK) {
+    if (rank == 0) {
+      fprintf(stderr, "tessera_app: %s\n", tess_error_message());
+      if (tess_log_get_level() >= TESS_LOG_DEBUG) tess_error_print(stderr);
+    }
+    status = TESS_EXIT_RUNTIME;
+    goto done;
+  }
+
   tess_study_opts_t so = {.restart = o.restart, .dry_run = o.dry_run};
   double t0 = tess_wtime();
+  tess_mesh_t *amesh = NULL;   /* borrowed: cached on `agree` */
+  if (MPI_Comm_dup(MPI_COMM_WORLD, &agree) != MPI_SUCCESS) agree = MPI_COMM_NULL;
+  if (agree != MPI_COMM_NULL && tess_comm_mesh_of(agree, &amesh) != TESS_OK) {
+    tess_error_clear();
+    amesh = NULL;
+  }
   tess_log_event_begin(ev_run);
   err = study->run(deck, &so);
   tess_log_event_end(ev_run);
   status = status_of(err, 1);
-  if (err == TESS_ERR_INTERRUPTED) {
-    /* collective by contract: every rank stopped at the same safe point */
-    if (rank == 0) fprintf(stderr, "tessera_app: stopped by a signal after writing a checkpoint (exit %d)\n", status);
-  } else if (err) {
-    fprintf(stderr, "[rank %d] tessera_app: study '%s' failed (exit %d)\n", rank, study->name, status);
+  int who = err ? rank : -1, mine = status;
+  if (amesh && size > 1 && agree_outcome(amesh, &status, &who)) {
+    /* the others are stuck where this rank left them: only an abort ends it */
+    fprintf(stderr, "[rank %d] tessera_app: study '%s' failed (exit %d); the other ranks did not return "
+            "within %.0f s: aborting the job\n", rank, study->name, status, TESS_AGREE_SECONDS);
     tess_error_print(stderr);
     fflush(stderr);
     fflush(stdout);
-    if (size > 1) MPI_Abort(MPI_COMM_WORLD, status);   /* others may be blocked in a collective */
-  } else if (rank == 0 && !o.dry_run) {
+    MPI_Abort(MPI_COMM_WORLD, status);
+  }
+  if (status == TESS_EXIT_SIGNAL && mine == TESS_EXIT_SIGNAL) {
+    /* collective by contract: every rank stopped at the same safe point;
+     * the last lines (checkpoint, restart command) come from the status */
+  } else if (status != TESS_EXIT_OK && who == rank) {
+    /* the lowest failing rank speaks for all */
+    char first[512];
+    snprintf(first, sizeof first, "%s", tess_error_message());
+    if (status == TESS_EXIT_DECK) print_deck_problems(o.deck);
+    else {
+      fprintf(stderr, "[rank %d] tessera_app: study '%s' failed (exit %d)\n", rank, study->name, status);
+      tess_error_print(stderr);
+    }
+    fflush(stderr);
+    tess_app_status_final(status, first);
+  } else if (rank == 0 && status == TESS_EXIT_OK && !o.dry_run) {
     tess_log(TESS_LOG_INFO, "tessera_app: study '%s' finished in %.3f s on %d rank%s", study->name,
              tess_wtime() - t0, size, size > 1 ? "s" : "");
   }
+  if (!o.dry_run && rank == 0 && (status == TESS_EXIT_OK || status == TESS_EXIT_SIGNAL))
+    tess_app_status_final(status, NULL);
 done:
+  if (agree != MPI_COMM_NULL) MPI_Comm_free(&agree);
   tess_deck_destroy(&deck);
   free(o.sets);
   if (tess_finalize() != TESS_OK && status == TESS_EXIT_OK) status = TESS_EXIT_RUNTIME;

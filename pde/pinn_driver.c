@@ -128,7 +128,7 @@ cleanup:
 
 static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_pinn_run_opts_t *o, int64_t step,
                             const double *th, size_t n, const tess_adam_t *adam, const tess_lbfgs_t *lb,
-                            char *path_out)
+                            char *path_out, int on_signal)
 {
   tess_err_t err = TESS_OK;
   tess_checkpoint_t *ck = NULL;
@@ -139,6 +139,7 @@ static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_pinn_run_
   fp = malloc(FP_CAP);
   TESS_REQUIRE(st && fp, TESS_ERR_MEM, "optimizer state");
   TESS_CHECK(tess_checkpoint_manager_begin(mgr, step, &ck));
+  if (on_signal && o->signal_checkpoint) o->signal_checkpoint(tess_checkpoint_path(ck), 0, o->signal_ctx);
   tess_checkpoint_meta_t meta = { .study = "pinn", .deck_text = o->deck_text, .step = step,
                                   .rng_seed = o->seed };
   TESS_CHECK(tess_checkpoint_set_meta(ck, &meta));
@@ -151,6 +152,7 @@ static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_pinn_run_
   TESS_CHECK(tess_checkpoint_write_f64(ck, "pinn/lbfgs", st, nl));
   if (path_out) snprintf(path_out, 512, "%s", tess_checkpoint_path(ck));
   TESS_CHECK(tess_checkpoint_commit(&ck));
+  if (on_signal && o->signal_checkpoint && path_out) o->signal_checkpoint(path_out, 1, o->signal_ctx);
 cleanup:
   tess_checkpoint_close(&ck);
   free(st);
@@ -321,18 +323,22 @@ tess_err_t tess_pinn_run(tess_mesh_t *mesh, const char *dp_axis, const tess_pinn
                (long long)s + 1, (long long)total, s < adam_steps ? "adam " : "lbfgs", f, sl[0], sl[1],
                tess_wtime() - t0);
     }
+    /* The safe point, once per step: a signal seen here is checkpointed
+     * here, before stopping (polling it a second time after the save let a
+     * signal arriving in between stop the run with no checkpoint). */
     int due = 0, pending = 0;
-    TESS_CHECK(tess_checkpoint_manager_due(mgr, s + 1, &due));
+    TESS_CHECK(tess_signal_pending(mc, &pending));
+    if (!pending) TESS_CHECK(tess_checkpoint_manager_due(mgr, s + 1, &due));
+    due = due || pending;
     /* the rows up to a checkpoint are on disk before it is */
     if (rank == 0 && !herr && (due || s + 1 == total || stalled)) herr = pinn_history_sync(&lh);
     TESS_CHECK(agree_history(mesh, rank, herr));
     if (due || s + 1 == total || stalled) {
       char cpath[512] = "";
-      TESS_CHECK(save_ckpt(mgr, o, s + 1, th, n, adam, lb, cpath));
+      TESS_CHECK(save_ckpt(mgr, o, s + 1, th, n, adam, lb, cpath, pending));
       if (rank == 0 && (due || stalled)) printf("pinn: checkpoint %s\n", cpath);
     }
     if (rank == 0 && o->progress) o->progress(first, s + 1, total, 0, o->progress_ctx);
-    TESS_CHECK(tess_signal_pending(mc, &pending));
     if (pending) { interrupted = 1; break; }
   }
   if (rank == 0 && o->progress) o->progress(first, first + nrun, total, 1, o->progress_ctx);

@@ -14,27 +14,69 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <tessera/comm.h>
 #include <tessera/config.h>
 #include <tessera/init.h>
 
 /* ---- small shared helpers ------------------------------------------------ */
 
+/* The control plane goes through tess_comm too (tests/layering/check_comm.sh),
+ * on the one-axis mesh cached on the communicator. tess_comm has no byte
+ * dtype: bytes travel as 4-byte words, a short tail as one padded word. */
+tess_err_t ck_bcast(MPI_Comm comm, void *buf, size_t bytes, int root)
+{
+  tess_err_t err = TESS_OK;
+  tess_mesh_t *mesh = NULL;   /* borrowed */
+  size_t words = bytes / 4, tail = bytes % 4;
+  TESS_CHECK(tess_comm_mesh_of(comm, &mesh));
+  if (words)
+    TESS_CHECK(tess_comm_bcast(mesh, TESS_AXES_ALL, buf, words, TESS_I32, root, TESS_MEM_HOST, NULL));
+  if (tail) {
+    int32_t w = 0;
+    memcpy(&w, (char *)buf + 4 * words, tail);
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+    TESS_CHECK(tess_comm_bcast(mesh, TESS_AXES_ALL, &w, 1, TESS_I32, root, TESS_MEM_HOST, NULL));
+    if (rank != root) memcpy((char *)buf + 4 * words, &w, tail);   /* the root's may be read-only */
+  }
+cleanup:
+  return err;
+}
+
+/* A barrier is an allreduce of nothing much. */
+tess_err_t ck_barrier(MPI_Comm comm)
+{
+  tess_err_t err = TESS_OK;
+  tess_mesh_t *mesh = NULL;
+  int32_t z = 0, out = 0;
+  TESS_CHECK(tess_comm_mesh_of(comm, &mesh));
+  TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, &z, &out, 1, TESS_I32, TESS_OP_MAX, TESS_MEM_HOST, NULL));
+cleanup:
+  return err;
+}
+
 tess_err_t ck_agree(MPI_Comm comm, tess_err_t err)
 {
-  struct { int failed, rank; } in, out;
-  int code = err;
+  int rank = 0, size = 1, code = err;
+  int32_t key = 0, who = 0;   /* key: size - rank of a failed rank (max: the lowest), 0 if none */
   char msg[512] = "";
-  MPI_Comm_rank(comm, &in.rank);
-  in.failed = err != TESS_OK;
-  if (MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MAXLOC, comm) != MPI_SUCCESS)
+  tess_mesh_t *mesh = NULL;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  key = err != TESS_OK ? size - rank : 0;
+  if (tess_comm_mesh_of(comm, &mesh) != TESS_OK ||
+      tess_comm_allreduce(mesh, TESS_AXES_ALL, &key, &who, 1, TESS_I32, TESS_OP_MAX, TESS_MEM_HOST, NULL) != TESS_OK)
     return err ? err : tess_error_push(TESS_ERR_MPI, __FILE__, __LINE__, __func__,
-                                       "MPI_Allreduce failed while agreeing on a status");
-  if (!out.failed) return TESS_OK;
-  if (in.rank == out.rank) snprintf(msg, sizeof msg, "%s", tess_error_message());
-  MPI_Bcast(&code, 1, MPI_INT, out.rank, comm);
-  MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, out.rank, comm);
+                                       "allreduce failed while agreeing on a status");
+  if (!who) return TESS_OK;
+  int from = size - who;
+  if (rank == from) snprintf(msg, sizeof msg, "%s", tess_error_message());
+  if (ck_bcast(comm, &code, sizeof code, from) != TESS_OK || ck_bcast(comm, msg, sizeof msg, from) != TESS_OK) {
+    if (err == TESS_OK) return tess_error_push(TESS_ERR_MPI, __FILE__, __LINE__, __func__, "status broadcast failed");
+    return err;
+  }
   if (err == TESS_OK)
-    return tess_error_push(code, __FILE__, __LINE__, __func__, "%s (on rank %d)", msg, out.rank);
+    return tess_error_push(code, __FILE__, __LINE__, __func__, "%s (on rank %d)", msg, from);
   return err;
 }
 
@@ -45,7 +87,7 @@ tess_err_t ck_bcast_string(MPI_Comm comm, char **s)
   long long len = -1;   /* -1: absent */
   MPI_Comm_rank(comm, &rank);
   if (rank == 0 && *s) len = (long long)strlen(*s);
-  TESS_MPI_CHECK(MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, comm));
+  TESS_CHECK(ck_bcast(comm, &len, (1) * sizeof(long long), 0));
   if (rank != 0) {
     *s = NULL;
     if (len >= 0 && (*s = malloc((size_t)len + 1)) == NULL)
@@ -55,7 +97,7 @@ tess_err_t ck_bcast_string(MPI_Comm comm, char **s)
   if ((err = ck_agree(comm, err)) != TESS_OK) goto cleanup;
   for (long long off = 0; len > 0 && off < len; off += INT_MAX / 2) {
     long long n = len - off < INT_MAX / 2 ? len - off : INT_MAX / 2;
-    TESS_MPI_CHECK(MPI_Bcast(*s + off, (int)n, MPI_CHAR, 0, comm));
+    TESS_CHECK(ck_bcast(comm, *s + off, (size_t)n, 0));
   }
   if (rank != 0 && len >= 0) (*s)[len] = '\0';   /* rank 0's may be read-only */
 cleanup:
@@ -92,7 +134,7 @@ static tess_err_t choose_mode(tess_checkpoint_t *ck)
   const char *e = getenv("TESS_CHECKPOINT_IO");
   par = e && strcmp(e, "rank0") == 0 ? 0 : e && strcmp(e, "parallel") == 0 ? 1 : ck->size > 1;
 #endif
-  TESS_MPI_CHECK(MPI_Bcast(&par, 1, MPI_INT, 0, ck->comm));
+  TESS_CHECK(ck_bcast(ck->comm, &par, (1) * sizeof(int), 0));
   ck->parallel = par;
 cleanup:
   return err;
@@ -108,6 +150,9 @@ static tess_err_t handle_new(MPI_Comm comm, const char *path, int writing,
   ck->file = H5I_INVALID_HID;
   ck->writing = writing;
   TESS_MPI_CHECK(MPI_Comm_dup(comm, &ck->comm));
+  /* collective the first time: made here, where every rank is, not in a
+   * transfer that only some ranks take part in */
+  TESS_CHECK(tess_comm_mesh_of(ck->comm, &ck->mesh));
   MPI_Comm_rank(ck->comm, &ck->rank);
   MPI_Comm_size(ck->comm, &ck->size);
   ck->path = dup_str(path);
@@ -277,20 +322,20 @@ static tess_err_t attr_get(tess_checkpoint_t *ck, const char *key, attr_kind_t k
   if (str) *str = NULL;
   if (ck->rank == 0) err = attr_get_local(ck, key, kind, found, num, vec, n, str);
   TESS_CHECK(ck_agree(ck->comm, err));
-  TESS_MPI_CHECK(MPI_Bcast(found, 1, MPI_INT, 0, ck->comm));
+  TESS_CHECK(ck_bcast(ck->comm, found, (1) * sizeof(int), 0));
   if (!*found) goto cleanup;
   switch (kind) {
-  case ATTR_I64: TESS_MPI_CHECK(MPI_Bcast(num, 1, MPI_INT64_T, 0, ck->comm)); break;
-  case ATTR_F64: TESS_MPI_CHECK(MPI_Bcast(num, 1, MPI_DOUBLE, 0, ck->comm)); break;
+  case ATTR_I64: TESS_CHECK(ck_bcast(ck->comm, num, (1) * sizeof(int64_t), 0)); break;
+  case ATTR_F64: TESS_CHECK(ck_bcast(ck->comm, num, (1) * sizeof(double), 0)); break;
   case ATTR_STR: TESS_CHECK(ck_bcast_string(ck->comm, str)); break;
   case ATTR_U64_VEC:
     if (ck->rank == 0) nn = (long long)*n;
-    TESS_MPI_CHECK(MPI_Bcast(&nn, 1, MPI_LONG_LONG, 0, ck->comm));
+    TESS_CHECK(ck_bcast(ck->comm, &nn, (1) * sizeof(long long), 0));
     *n = (size_t)nn;
     if (ck->rank != 0 && (*vec = malloc((size_t)nn * sizeof(uint64_t) + 1)) == NULL)
       err = tess_error_push(TESS_ERR_MEM, __FILE__, __LINE__, __func__, "attribute '%s'", key);
     TESS_CHECK(ck_agree(ck->comm, err));   /* every rank reaches this one */
-    TESS_MPI_CHECK(MPI_Bcast(*vec, (int)nn, MPI_UINT64_T, 0, ck->comm));
+    TESS_CHECK(ck_bcast(ck->comm, *vec, (size_t)nn * sizeof(uint64_t), 0));
     break;
   }
 cleanup:
@@ -365,7 +410,7 @@ tess_err_t tess_checkpoint_set_attr_int(tess_checkpoint_t *ck, const char *key, 
   tess_err_t err = require_writing(ck, __func__);
   if (err) return err;
   if ((err = check_key(ck, key))) return err;
-  TESS_MPI_CHECK(MPI_Bcast(&v, 1, MPI_INT64_T, 0, ck->comm));
+  TESS_CHECK(ck_bcast(ck->comm, &v, (1) * sizeof(int64_t), 0));
   if (ck_has_file(ck)) TESS_CHECK(ck_attr_put_num(ck, ck->file, key, H5T_NATIVE_INT64, &v, 1, 1));
 cleanup:
   return ck_agree(ck->comm, err);
@@ -376,7 +421,7 @@ tess_err_t tess_checkpoint_set_attr_double(tess_checkpoint_t *ck, const char *ke
   tess_err_t err = require_writing(ck, __func__);
   if (err) return err;
   if ((err = check_key(ck, key))) return err;
-  TESS_MPI_CHECK(MPI_Bcast(&v, 1, MPI_DOUBLE, 0, ck->comm));
+  TESS_CHECK(ck_bcast(ck->comm, &v, (1) * sizeof(double), 0));
   if (ck_has_file(ck)) TESS_CHECK(ck_attr_put_num(ck, ck->file, key, H5T_NATIVE_DOUBLE, &v, 1, 1));
 cleanup:
   return ck_agree(ck->comm, err);
@@ -410,9 +455,9 @@ tess_err_t tess_checkpoint_set_meta(tess_checkpoint_t *ck, const tess_checkpoint
   num.step = meta->step;
   num.time = meta->time;
   num.seed = meta->rng_seed;
-  TESS_MPI_CHECK(MPI_Bcast(&num.step, 1, MPI_INT64_T, 0, ck->comm));
-  TESS_MPI_CHECK(MPI_Bcast(&num.time, 1, MPI_DOUBLE, 0, ck->comm));
-  TESS_MPI_CHECK(MPI_Bcast(&num.seed, 1, MPI_UINT64_T, 0, ck->comm));
+  TESS_CHECK(ck_bcast(ck->comm, &num.step, (1) * sizeof(int64_t), 0));
+  TESS_CHECK(ck_bcast(ck->comm, &num.time, (1) * sizeof(double), 0));
+  TESS_CHECK(ck_bcast(ck->comm, &num.seed, (1) * sizeof(uint64_t), 0));
   if (ck->rank == 0) {
     study = (char *)meta->study;
     deck = (char *)meta->deck_text;
@@ -420,12 +465,12 @@ tess_err_t tess_checkpoint_set_meta(tess_checkpoint_t *ck, const tess_checkpoint
   }
   TESS_CHECK(ck_bcast_string(ck->comm, &study));
   TESS_CHECK(ck_bcast_string(ck->comm, &deck));
-  TESS_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, ck->comm));
+  TESS_CHECK(ck_bcast(ck->comm, &n, (1) * sizeof(long long), 0));
   ctr = malloc((size_t)n * sizeof *ctr + 1);
   TESS_REQUIRE(ctr != NULL, TESS_ERR_MEM, "RNG counters");
   CK_SYNC(ck->comm);
   if (ck->rank == 0 && n) memcpy(ctr, meta->rng_counters, (size_t)n * sizeof *ctr);
-  TESS_MPI_CHECK(MPI_Bcast(ctr, (int)n, MPI_UINT64_T, 0, ck->comm));
+  TESS_CHECK(ck_bcast(ck->comm, ctr, (size_t)n * sizeof(uint64_t), 0));
   ck->time = num.time;
   if (ck_has_file(ck)) {
     if (study) TESS_CHECK(ck_attr_put_str(ck, ck->file, "study", study));
@@ -524,7 +569,7 @@ tess_err_t tess_checkpoint_commit(tess_checkpoint_t **pck)
   }
   CK_SYNC(ck->comm);
   if (ck->rank == 0) err = finish_on_rank0(ck);
-  TESS_MPI_CHECK(MPI_Bcast(&ck->committed, 1, MPI_INT, 0, ck->comm));
+  TESS_CHECK(ck_bcast(ck->comm, &ck->committed, (1) * sizeof(int), 0));
   CK_SYNC(ck->comm);
   if (ck->manager) TESS_CHECK(ck_manager_committed(ck->manager));
 cleanup:
@@ -720,7 +765,7 @@ tess_err_t tess_checkpoint_has(tess_checkpoint_t *ck, const char *name, int *exi
         info.type == H5O_TYPE_DATASET;
     H5Eclear2(H5E_DEFAULT);
   }
-  TESS_MPI_CHECK(MPI_Bcast(&e, 1, MPI_INT, 0, ck->comm));
+  TESS_CHECK(ck_bcast(ck->comm, &e, (1) * sizeof(int), 0));
   *exists = e;
 cleanup:
   return err;
@@ -728,7 +773,7 @@ cleanup:
 
 /* Replicated vector: rank 0 reads, checks the length, broadcasts. */
 static tess_err_t read_vec(tess_checkpoint_t *ck, const char *name, hid_t type, size_t elsize,
-                           MPI_Datatype mt, void *x, size_t n)
+                           void *x, size_t n)
 {
   tess_err_t err = TESS_OK;
   hid_t ds = H5I_INVALID_HID, space = H5I_INVALID_HID, ft = H5I_INVALID_HID;
@@ -761,7 +806,7 @@ static tess_err_t read_vec(tess_checkpoint_t *ck, const char *name, hid_t type, 
                  "reading dataset '%s'", name);
   }
   CK_SYNC(ck->comm);
-  if (n) TESS_MPI_CHECK(MPI_Bcast(tmp, (int)n, mt, 0, ck->comm));
+  if (n) TESS_CHECK(ck_bcast(ck->comm, tmp, n * elsize, 0));
   if (n) memcpy(x, tmp, n * elsize);
 cleanup:
   CK_SYNC_REST(ck->comm, 2);
@@ -775,13 +820,13 @@ cleanup:
 tess_err_t tess_checkpoint_read_f64(tess_checkpoint_t *ck, const char *name, double *x, size_t n)
 {
   tess_err_t err = require_reading(ck, __func__);
-  return err ? err : read_vec(ck, name, H5T_NATIVE_DOUBLE, sizeof *x, MPI_DOUBLE, x, n);
+  return err ? err : read_vec(ck, name, H5T_NATIVE_DOUBLE, sizeof *x, x, n);
 }
 
 tess_err_t tess_checkpoint_read_i64(tess_checkpoint_t *ck, const char *name, int64_t *x, size_t n)
 {
   tess_err_t err = require_reading(ck, __func__);
-  return err ? err : read_vec(ck, name, H5T_NATIVE_INT64, sizeof *x, MPI_INT64_T, x, n);
+  return err ? err : read_vec(ck, name, H5T_NATIVE_INT64, sizeof *x, x, n);
 }
 
 const char *tess_checkpoint_path(const tess_checkpoint_t *ck) { return ck ? ck->path : NULL; }
@@ -794,7 +839,7 @@ const char *tess_checkpoint_path(const tess_checkpoint_t *ck) { return ck ? ck->
  * after the right error message. Emptying the file first leaves room. */
 static void discard_tmp(const tess_checkpoint_t *ck)
 {
-  if (ck->parallel) MPI_Barrier(ck->comm);   /* nobody is still writing */
+  if (ck->parallel) ck_barrier(ck->comm);   /* nobody is still writing */
   if (ck->rank == 0 && ck->tmp_path && truncate(ck->tmp_path, 0) != 0) {
     /* nothing to free (already gone): the close below is all there is */
   }
@@ -811,9 +856,9 @@ void tess_checkpoint_close(tess_checkpoint_t **pck)
   }
   H5Eclear2(H5E_DEFAULT);
   if (ck->writing && !ck->committed && ck->comm != MPI_COMM_NULL) {
-    MPI_Barrier(ck->comm);                /* everyone has closed the file */
+    ck_barrier(ck->comm);                 /* everyone has closed the file */
     if (ck->rank == 0 && ck->tmp_path) unlink(ck->tmp_path);
-    MPI_Barrier(ck->comm);                /* gone for everyone on return */
+    ck_barrier(ck->comm);                 /* gone for everyone on return */
   }
   while (ck->strings) {
     ck_string_t *next = ck->strings->next;

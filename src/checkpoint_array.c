@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <sys/statvfs.h>
+#include <tessera/comm.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -188,24 +189,43 @@ cleanup:
   return err;
 }
 
-static tess_err_t send_bytes(const void *buf, size_t bytes, int dest, MPI_Comm comm)
+/* Blocks travel through tess_comm (point to point on the checkpoint's
+ * one-axis mesh, ck->mesh) as 4-byte words: every Tessera dtype is a whole
+ * number of them. One message, then its wait: the same order as a blocking
+ * send or receive. */
+static tess_err_t p2p(const tess_checkpoint_t *ck, int send, void *buf, size_t bytes, int peer, int tag)
+{
+  tess_err_t err = TESS_OK;
+  tess_comm_request_t req = TESS_COMM_REQUEST_NULL;
+  TESS_REQUIRE(bytes % 4 == 0, TESS_ERR_INTERNAL, "block of %zu bytes: not whole 4-byte words", bytes);
+  if (send)
+    TESS_CHECK(tess_comm_isend(ck->mesh, TESS_AXES_ALL, buf, bytes / 4, TESS_I32, peer, tag, TESS_MEM_HOST,
+                               NULL, &req));
+  else
+    TESS_CHECK(tess_comm_irecv(ck->mesh, TESS_AXES_ALL, buf, bytes / 4, TESS_I32, peer, tag, TESS_MEM_HOST,
+                               NULL, &req));
+  TESS_CHECK(tess_comm_wait(&req));
+cleanup:
+  return err;
+}
+
+static tess_err_t send_bytes(const tess_checkpoint_t *ck, const void *buf, size_t bytes, int dest)
 {
   tess_err_t err = TESS_OK;
   for (size_t off = 0; off < bytes; off += XFER_CHUNK) {
     size_t n = bytes - off < XFER_CHUNK ? bytes - off : XFER_CHUNK;
-    TESS_MPI_CHECK(MPI_Send((const char *)buf + off, (int)n, MPI_BYTE, dest, TAG_DATA, comm));
+    TESS_CHECK(p2p(ck, 1, (char *)buf + off, n, dest, TAG_DATA));
   }
 cleanup:
   return err;
 }
 
-static tess_err_t recv_bytes(void *buf, size_t bytes, int src, MPI_Comm comm)
+static tess_err_t recv_bytes(const tess_checkpoint_t *ck, void *buf, size_t bytes, int src)
 {
   tess_err_t err = TESS_OK;
   for (size_t off = 0; off < bytes; off += XFER_CHUNK) {
     size_t n = bytes - off < XFER_CHUNK ? bytes - off : XFER_CHUNK;
-    TESS_MPI_CHECK(MPI_Recv((char *)buf + off, (int)n, MPI_BYTE, src, TAG_DATA, comm,
-                            MPI_STATUS_IGNORE));
+    TESS_CHECK(p2p(ck, 0, (char *)buf + off, n, src, TAG_DATA));
   }
 cleanup:
   return err;
@@ -319,16 +339,17 @@ tess_err_t tess_checkpoint_write_array(tess_checkpoint_t *ck, const char *name,
       block_of(a, r, s, c, &own, &n);
       if (!own || !n) continue;
       int ok = relay != NULL;
-      MPI_Send(&ok, 1, MPI_INT, r, TAG_STATUS, ck->comm);
+      tess_err_t e = p2p(ck, 1, &ok, sizeof ok, r, TAG_STATUS);
+      if (e && !err) err = e;
       if (!ok) continue;
-      tess_err_t e = recv_bytes(relay, n * esize, r, ck->comm);
+      e = recv_bytes(ck, relay, n * esize, r);
       if (!e && !err) e = put_block(ck, ds, type, name, nd, gdims, s, c, n, dxpl, relay);
       if (e && !err) err = e;
     }
   } else if (owner && nelem) {
     int ok = 0;
-    TESS_MPI_CHECK(MPI_Recv(&ok, 1, MPI_INT, 0, TAG_STATUS, ck->comm, MPI_STATUS_IGNORE));
-    if (ok) TESS_CHECK(send_bytes(mine, nelem * esize, 0, ck->comm));
+    TESS_CHECK(p2p(ck, 0, &ok, sizeof ok, 0, TAG_STATUS));
+    if (ok) TESS_CHECK(send_bytes(ck, mine, nelem * esize, 0));
   }
   if (!err && ck->rank == 0) remember_xdmf(ck, name, a);
 cleanup:
@@ -442,16 +463,17 @@ tess_err_t tess_checkpoint_read_array(tess_checkpoint_t *ck, const char *name, t
       tess_err_t e = err ? err : get_block(ck, ds, type, name, nd, gdims, s, c, n, dxpl, relay);
       if (e && !err) err = e;
       int ok = !err;
-      MPI_Send(&ok, 1, MPI_INT, r, TAG_STATUS, ck->comm);
+      tess_err_t es = p2p(ck, 1, &ok, sizeof ok, r, TAG_STATUS);
+      if (es && !err) err = es;
       if (ok) {
-        e = send_bytes(relay, n * esize, r, ck->comm);
+        e = send_bytes(ck, relay, n * esize, r);
         if (e && !err) err = e;
       }
     }
   } else if (nelem) {
     int ok = 0;
-    TESS_MPI_CHECK(MPI_Recv(&ok, 1, MPI_INT, 0, TAG_STATUS, ck->comm, MPI_STATUS_IGNORE));
-    if (ok) TESS_CHECK(recv_bytes(scratch, nelem * esize, 0, ck->comm));
+    TESS_CHECK(p2p(ck, 0, &ok, sizeof ok, 0, TAG_STATUS));
+    if (ok) TESS_CHECK(recv_bytes(ck, scratch, nelem * esize, 0));
     TESS_REQUIRE(ok, TESS_ERR_HDF5, "checkpoint '%s': rank 0 could not read dataset '%s'",
                  ck->path, name);
   }

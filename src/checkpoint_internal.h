@@ -27,6 +27,7 @@ typedef struct {
 
 struct tess_checkpoint {
   MPI_Comm comm;
+  tess_mesh_t *mesh;           /* borrowed: tess_comm_mesh_of(comm), made in handle_new */
   int rank, size;
   int writing;                 /* 1: begun for writing, 0: opened for reading */
   int committed;               /* renamed to its final name */
@@ -70,6 +71,9 @@ void ck_h5_silence(void);
  * ranks that did not get the failing rank's first message pushed as their
  * own error, so rank 0 can print what went wrong anywhere. */
 tess_err_t ck_agree(MPI_Comm comm, tess_err_t err);
+/* Collective: `bytes` of buf from root, and a barrier (through tess_comm). */
+tess_err_t ck_bcast(MPI_Comm comm, void *buf, size_t bytes, int root);
+tess_err_t ck_barrier(MPI_Comm comm);
 
 /* Sync points inside one collective function. A rank that fails locally
  * jumps to cleanup early; CK_SYNC_REST there makes it take part in the sync

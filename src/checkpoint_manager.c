@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <tessera/comm.h>
 #include <tessera/fs.h>
 #include <tessera/log.h>
 
@@ -78,14 +79,16 @@ void tess_checkpoint_manager_destroy(tess_checkpoint_manager_t **pm)
 tess_err_t tess_checkpoint_manager_due(tess_checkpoint_manager_t *m, int64_t step, int *due)
 {
   tess_err_t err = TESS_OK;
-  int d = 0;
+  int32_t d = 0, any = 0;
+  tess_mesh_t *mesh = NULL;   /* borrowed: the one-axis mesh cached on m->comm */
   TESS_REQUIRE(m && due, TESS_ERR_ARG, "NULL argument");
   if (m->every_steps > 0 && step > 0 && step % m->every_steps == 0) d = 1;
   if (m->rank == 0 && m->every_seconds > 0 && tess_wtime() - m->last_time >= m->every_seconds)
     d = 1;   /* rank 0's clock only: clocks differ, the decision must not */
   if (tess_signal_caught()) d = 1;
-  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &d, 1, MPI_INT, MPI_LOR, m->comm));
-  *due = d;
+  TESS_CHECK(tess_comm_mesh_of(m->comm, &mesh));
+  TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, &d, &any, 1, TESS_I32, TESS_OP_LOR, TESS_MEM_HOST, NULL));
+  *due = any != 0;
 cleanup:
   return err;
 }
@@ -181,13 +184,15 @@ tess_err_t tess_checkpoint_manager_latest(tess_checkpoint_manager_t *m, char *pa
   tess_err_t err = TESS_OK;
   int64_t *steps = NULL, last = -1;
   size_t n = 0;
+  tess_mesh_t *mesh = NULL;   /* borrowed */
   TESS_REQUIRE(m && path && cap && found, TESS_ERR_ARG, "NULL argument");
   if (m->rank == 0) {
     err = list_steps(m, &steps, &n);
     if (!err && n) last = steps[n - 1];
   }
   TESS_CHECK(ck_agree(m->comm, err));
-  TESS_MPI_CHECK(MPI_Bcast(&last, 1, MPI_INT64_T, 0, m->comm));
+  TESS_CHECK(tess_comm_mesh_of(m->comm, &mesh));
+  TESS_CHECK(tess_comm_bcast(mesh, TESS_AXES_ALL, &last, 1, TESS_I64, 0, TESS_MEM_HOST, NULL));
   *found = last >= 0;
   path[0] = '\0';
   if (*found) step_path(m, last, path, cap);

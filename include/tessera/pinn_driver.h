@@ -55,6 +55,11 @@ typedef struct {
    * training (end = 1); first = the step training started from */
   void (*progress)(int64_t first, int64_t done, int64_t total, int end, void *ctx);
   void *progress_ctx;
+  /* optional: called on every rank when a signal stop writes its
+   * checkpoint, before writing (committed = 0) and after the commit (1), so
+   * the caller can record it (tessera_app: status.toml, docs/signals.md) */
+  void (*signal_checkpoint)(const char *path, int committed, void *ctx);
+  void *signal_ctx;
 } tess_pinn_run_opts_t;
 
 /* Collective on the mesh; the chunks are spread over axis dp_axis. Prints

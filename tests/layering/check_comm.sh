@@ -18,20 +18,7 @@ PAT='MPI_(I?(Allreduce|Alltoall|Alltoallv|Alltoallw|Bcast|Gather|Gatherv|Scatter
 # after merging the branches that own these files; every entry is a
 # mechanical change now (tess_comm has what they need, see each note).
 ALLOW=(
-  # the signal agreement (LOR of one int) -> tess_comm_allreduce(TESS_OP_LOR).
-  src/signal.c
-
-  # Checkpoints. checkpoint.c / checkpoint_manager.c: status agreement and
-  # rank-0-read metadata (Bcast/Allreduce/Barrier of host scalars and strings
-  # on the checkpoint's communicator, the one HDF5 is opened on): control
-  # plane, like communicator set-up, but still a collective: move to
-  # tess_comm_* over tess_comm_mesh_of(ck->comm). checkpoint_array.c funnels
-  # array blocks to rank 0 for serial HDF5 (MPI_Send/Recv): that IS data
-  # movement and must move (tess_comm_isend/irecv + wait), so device arrays
-  # get staging from the comm backend instead of a host-only path.
-  src/checkpoint.c
-  src/checkpoint_manager.c
-  src/checkpoint_array.c
+  # empty: every library file moves its data through tess_comm
 )
 allowed() {
   local f=$1 a
