@@ -28,7 +28,10 @@ static char *slurp(const char *path)
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
   char *b = calloc(1, 1 << 20);
-  if (b) fread(b, 1, (1 << 20) - 1, f);
+  if (b && fread(b, 1, (1 << 20) - 1, f) == 0 && ferror(f)) {   /* calloc'ed: NUL-ended */
+    free(b);
+    b = NULL;
+  }
   fclose(f);
   return b;
 }
