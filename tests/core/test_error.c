@@ -105,6 +105,7 @@ cleanup:
   return err;
 }
 
+#if TRACKER
 /* The positive control: returns on the error without its cleanup. */
 static tess_err_t outer_leaky(int x)
 {
@@ -118,7 +119,6 @@ cleanup:
   return err;
 }
 
-#if TRACKER
 /* Blocks left live by f(x) and the error stack it leaves (cleared inside
  * the window, so frames the stack allocates are not counted as leaks). */
 static int leaked_by(tess_err_t (*f)(int), int x)
