@@ -21,6 +21,7 @@
 #if defined(__x86_64__)
 #include <xmmintrin.h>
 #endif
+#include "mpfr_ref.h"
 #include "tess_test.h"
 
 static int rank, nranks;
@@ -102,67 +103,7 @@ static void my_piece(size_t n, uint64_t key, size_t *start, size_t *len)
   *len = cut[rank + 1] - cut[rank];
 }
 
-/* ---- MPFR references ---------------------------------------------------------- */
-
-typedef struct {
-  mpfr_t s;
-  long nan, pinf, ninf;
-} ref_t;
-
-static void ref_init(ref_t *r, mpfr_prec_t prec)
-{
-  mpfr_init2(r->s, prec);
-  mpfr_set_zero(r->s, 1);
-  r->nan = r->pinf = r->ninf = 0;
-}
-
-static void ref_add(ref_t *r, double v)
-{
-  if (isnan(v)) r->nan++;
-  else if (isinf(v)) (v > 0 ? r->pinf++ : r->ninf++);
-  else if (mpfr_add_d(r->s, r->s, v, MPFR_RNDN) != 0) {
-    fprintf(stderr, "reference lost exactness\n");
-    abort();
-  }
-}
-
-static void ref_add_product(ref_t *r, double x, double y)
-{
-  if (isnan(x) || isnan(y) || ((isinf(x) || isinf(y)) && (x == 0 || y == 0))) {
-    r->nan++;
-    return;
-  }
-  if (isinf(x) || isinf(y)) {
-    (((x < 0) != (y < 0)) ? r->ninf++ : r->pinf++);
-    return;
-  }
-  mpfr_t p;
-  mpfr_init2(p, 120);
-  if (mpfr_set_d(p, x, MPFR_RNDN) || mpfr_mul_d(p, p, y, MPFR_RNDN) ||
-      mpfr_add(r->s, r->s, p, MPFR_RNDN)) {
-    fprintf(stderr, "reference lost exactness\n");
-    abort();
-  }
-  mpfr_clear(p);
-}
-
-static double ref_round_d(ref_t *r)
-{
-  if (r->nan || (r->pinf && r->ninf)) return NAN;
-  if (r->pinf) return INFINITY;
-  if (r->ninf) return -INFINITY;
-  if (mpfr_zero_p(r->s)) return 0.0;   /* documented: an exact zero is +0 */
-  return mpfr_get_d(r->s, MPFR_RNDN);
-}
-
-static float ref_round_f(ref_t *r)
-{
-  if (r->nan || (r->pinf && r->ninf)) return NAN;
-  if (r->pinf) return INFINITY;
-  if (r->ninf) return -INFINITY;
-  if (mpfr_zero_p(r->s)) return 0.0f;
-  return mpfr_get_flt(r->s, MPFR_RNDN);
-}
+/* ---- comparing with the reference (mpfr_ref.h) ---------------------------------- */
 
 static int same_d(double a, double b) { return (isnan(a) && isnan(b)) || bits_of(a) == bits_of(b); }
 static int same_f(float a, float b)
