@@ -24,6 +24,7 @@
  * Usage: test_buffer [trials] [seed] */
 #include "core_testlib.h"
 #include "tess_test.h"
+#include "tess_test_guard.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,22 +35,6 @@
 #include <tessera/reshard.h>
 
 static const int64_t sizes_pool[] = {1, 2, 3, 5, 7, 11, 13, 4, 9, 0};
-
-/* 1 if some frame of the error stack says `what`. */
-static int error_mentions(const char *what)
-{
-  tess_error_frame_t f;
-  for (int i = 0; i < tess_error_depth(); i++)
-    if (tess_error_frame(i, &f) == TESS_OK && f.message && strstr(f.message, what)) return 1;
-  return 0;
-}
-
-static void expect_unsupported(tess_err_t e, const char *func)
-{
-  CHECK(e == TESS_ERR_UNSUPPORTED, "%s on a device array gave %s", func, tess_err_name(e));
-  CHECK(error_mentions(func), "%s's error does not name it: %s", func, tess_error_message());
-  tess_error_clear();
-}
 
 /* Random lengths >= 0 summing to n, one per part. */
 static void random_partition(uint64_t *s, int64_t n, int p, int64_t *len)
@@ -413,7 +398,7 @@ static void half_comm(int nranks, int rank)
   CHECK(v[0] == 0x3FC0 && v[1] == 0x7C00 && v[2] == 0x8001, "bcast of f16 patterns");
   tess_err_t e = tess_comm_allreduce(mesh, TESS_AXES_ALL, v, v, 3, TESS_BF16, TESS_OP_SUM,
                                      TESS_MEM_HOST, NULL);
-  CHECK(e == TESS_ERR_ARG && error_mentions("bf16"), "sum of bf16 data: %s", tess_err_name(e));
+  CHECK(e == TESS_ERR_ARG && tess_test_error_mentions("bf16"), "sum of bf16 data: %s", tess_err_name(e));
   tess_error_clear();
 cleanup:
   CHECK(err == TESS_OK, "half comm: %s", tess_error_message());
@@ -443,10 +428,10 @@ static void device_guard(int nranks)
                                          NULL, fake, 12 * sizeof(double), &dev));
   TESS_CHECK(tess_array_create(mesh, TESS_F64, 1, shape, &spec, TESS_MEM_HOST, &host));
   CHECK(tess_array_memspace(dev) == tess_memspace_device(0), "device space kept");
-  expect_unsupported(tess_array_fill(dev, ct_fill_fn, &f), "tess_array_fill");
-  expect_unsupported(tess_array_gather(dev, 0, global), "tess_array_gather");
-  expect_unsupported(tess_array_scatter(dev, 0, global), "tess_array_scatter");
-  expect_unsupported(tess_array_sum(dev, &sum), "tess_array_sum");
+  tess_test_expect_unsupported(tess_array_fill(dev, ct_fill_fn, &f), "tess_array_fill");
+  tess_test_expect_unsupported(tess_array_gather(dev, 0, global), "tess_array_gather");
+  tess_test_expect_unsupported(tess_array_scatter(dev, 0, global), "tess_array_scatter");
+  tess_test_expect_unsupported(tess_array_sum(dev, &sum), "tess_array_sum");
   tess_err_t e = tess_reshard_create(dev, host, &plan);
   CHECK(e != TESS_OK && plan == NULL, "reshard device -> host planned");
   tess_error_clear();
@@ -472,8 +457,8 @@ static void device_guard(int nranks)
           tess_err_name(e));
     tess_array_destroy(&h2);
     tess_error_clear();
-    expect_unsupported(tess_array_fill(made, ct_fill_fn, &f), "tess_array_fill");
-    expect_unsupported(tess_array_sum(made, &sum), "tess_array_sum");
+    tess_test_expect_unsupported(tess_array_fill(made, ct_fill_fn, &f), "tess_array_fill");
+    tess_test_expect_unsupported(tess_array_sum(made, &sum), "tess_array_sum");
   }
   /* destroy does not free the borrowed pointer (it would crash). */
   tess_array_destroy(&dev);

@@ -1,0 +1,27 @@
+/* tests/tess_test_guard.h: checks of the host-only guard (TESS_REQUIRE_HOST),
+ * shared by the C tests that hand device arrays to host-only paths. */
+#ifndef TESS_TEST_GUARD_H
+#define TESS_TEST_GUARD_H
+#include <string.h>
+#include <tessera/tessera.h>
+
+#include "tess_test.h"
+
+/* 1 if some frame of the error stack says `what`. */
+static inline int tess_test_error_mentions(const char *what)
+{
+  tess_error_frame_t f;
+  for (int i = 0; i < tess_error_depth(); i++)
+    if (tess_error_frame(i, &f) == TESS_OK && f.message && strstr(f.message, what)) return 1;
+  return 0;
+}
+
+/* e must be TESS_ERR_UNSUPPORTED with an error naming func; clears the stack. */
+static inline void tess_test_expect_unsupported(tess_err_t e, const char *func)
+{
+  CHECK(e == TESS_ERR_UNSUPPORTED, "%s on a device array gave %s", func, tess_err_name(e));
+  CHECK(tess_test_error_mentions(func), "%s's error does not name it: %s", func,
+        tess_error_message());
+  tess_error_clear();
+}
+#endif
