@@ -1,20 +1,39 @@
 /* src/exact_sum_fast.c: the fast path of the exact sum.
  * Adding every element to the superaccumulator costs a few integer ops and
- * unpredictable memory traffic per element; instead each of up to 32 SIMD lanes
- * keeps a floating-point expansion a0 + a1 (XS_K terms) updated by TwoSum,
- * which is error-free: a + y == s + e exactly (round to nearest, no
- * overflow; subnormals are fine). The error of the last term, `rem`, is
- * usually 0; when it is not it is "spilled" (added exactly) to the
- * superaccumulator. So at every moment
- *     superacc + sum of all lane terms == exact sum of what was read.
- * What TwoSum cannot survive is Inf/NaN (input, or a lane overflowing):
- * every block of XS_BLOCK elements is checked afterwards and, if any lane
- * term went non-finite, the block is undone (lane state restored, its spills
- * dropped) and redone one element at a time on the superaccumulator, which
- * tracks NaN/Inf apart. Dot products form x*y = p + e exactly with one FMA
- * (valid while |p| >= 2^-968 and p is finite, checked per block) and sum p
- * and e the same way. f32 data widen to double exactly (and f32 products are
- * exact in double), so one kernel serves all four entry points.
+ * unpredictable memory traffic per element. Instead each of up to 32 SIMD
+ * lanes keeps a few fixed bins (the extraction of Demmel and Nguyen's
+ * reproducible sums, used here exactly): bin k of a lane is a double
+ *     S_k = M_k + A_k,   M_k = 1.5 * 2^e_k,   e_k = e0 - XB_STEP * k,
+ * and while |A_k| < 2^(e_k - 1), S_k stays in [2^e_k, 2^(e_k+1)) with ulp
+ * 2^(e_k - 52). For a remainder r with |r| <= 2^(e_k - 1 - XB_HEAD)
+ *     S' = S + r;  q = S' - S;  r -= q;  S = S'
+ * is error-free (Fast2Sum: |S| >= |r|, S' in S's binade): q joins A_k and
+ * the new |r| <= half an ulp of bin k = 2^(e_(k+1) - 1 - XB_HEAD), small
+ * enough for bin k+1. So each bin takes XB_STEP = 52 - XB_HEAD bits, three
+ * flops per bin per element, no data-dependent branch, whatever the signs
+ * and cancellation; what is left after the last bin (usually 0) is
+ * "spilled" (added exactly) to the superaccumulator. At every moment
+ *     superacc + sum of (S_k - M_k) + folded bins == exact sum of what was read.
+ * Every XB_ADDS adds per lane the bins are folded: A_k (exact: S_k - M_k)
+ * scaled to units of its ulp is an integer below 2^51, added to an int64
+ * per bin and lane, and S_k is reset to M_k; the int64s go to the
+ * superaccumulator every XB_FOLDS_MAX folds, when e0 changes and at the end.
+ *
+ * e0 is set from the block's largest element and kept while the data fit;
+ * the kernel (one per bin count, so the bins stay in registers) also
+ * returns the block's max |x|. A block whose max is too large for e0, or
+ * that spills, or holds Inf/NaN, is redone from the bins as they were
+ * (they are written to a second buffer and committed only if the block
+ * passed): with e0 raised, with more bins (enough that its smallest
+ * element's last bit lands in one), storing its remainders, or one element
+ * at a time. Data too wide for XB_MAXBINS bins (or near the ends of the
+ * exponent range) go to Neal's large superaccumulator, below.
+ *
+ * Dot products form x*y = p + e exactly with one FMA (valid while |p| >=
+ * 2^-968 and p is finite, checked per block) and sum p and e in two sets
+ * of bins (e is ~2^-53 of p: one set for both would need more bins). f32
+ * data widen to double exactly (and f32 products are exact in double), so
+ * one kernel serves all four entry points.
  *
  * The library is not built with -march=native; the kernels are compiled
  * three times (AVX-512F, AVX2+FMA, baseline) from one body and picked at
@@ -24,167 +43,147 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-#ifndef XS_K
-#define XS_K 2            /* expansion terms per lane (2 measured best; see docs) */
-#endif
-#define XS_LANES 32       /* lanes per expansion level (fewer used by narrow ISAs) */
-#define XS_BLOCK 1024     /* elements between finiteness checks */
-/* Out of cache the kernel does enough work per 64-byte line that the
- * hardware prefetchers fall behind (measured: 0.58x of a plain vectorised
- * sum's bandwidth without, ~0.9x with). In cache the prefetches only cost
- * (~20 %), so calls below XS_PREFETCH_MIN elements use the kernel without. */
-#define XS_PREFETCH 1024               /* doubles ahead: 8 KiB */
-#define XS_PREFETCH_MIN (1u << 17)     /* elements: 1 MiB of doubles */
-
-typedef struct {
-  double a[XS_K][XS_LANES];
-} xs_state_t;
+#define XS_LANES 32       /* lanes (fewer used by narrow ISAs) */
+#define XS_BLOCK 1024     /* elements per block: the unit of checks and redos */
 
 enum { XS_SPILL = 1, XS_NONFINITE = 2 };
+/* Software prefetch, XS_PREFETCH doubles (8 KiB) ahead, for calls of at
+ * least XS_PREFETCH_MIN elements read from the caller's array: on Intel
+ * cores the kernel does enough work per 64-byte line that the hardware
+ * prefetchers fall behind (measured on a Xeon: ~0.6x of the plain sum's
+ * bandwidth without, ~0.9x with); on AMD Zen 4 it only costs (~10 %). So it
+ * is on for Intel CPUs; TESS_XSUM_PREFETCH=0/1 overrides (benchmarks). */
+#define XS_PREFETCH 1024
+#define XS_PREFETCH_MIN (1u << 17)
 
-/* One block: n (a multiple of XS_LANES, <= XS_BLOCK) elements of x into the
- * lanes; the last errors go to rem[0..n). Returns XS_SPILL if some rem is
- * non-zero and XS_NONFINITE if a lane term is Inf/NaN. W doubles per vector
- * register, NV independent chains: NV*W lanes per level, as many as the
- * ISA has registers for. A macro, so that each ISA gets its own vector
- * width (GCC lowers wider-than-native vectors through the stack). */
-#define XS_DEFINE_BLOCK(NAME, ATTR, W, NV, FADD, FSUB, PFD)                        \
-  ATTR static int NAME(xs_state_t *st, const double *x, size_t n, double *rem)     \
-  {                                                                                \
-    typedef double vd __attribute__((vector_size(8 * (W))));                       \
-    typedef int64_t vi __attribute__((vector_size(8 * (W))));                      \
-    vd a[XS_K][NV];                                                                \
-    vi any = {0}, bad = {0}, expmask;                                              \
-    for (int i = 0; i < (W); i++) expmask[i] = INT64_C(0x7ff0000000000000);         \
-    for (int k = 0; k < XS_K; k++) memcpy(a[k], st->a[k], sizeof a[k]);            \
-    for (size_t c = 0; c < n; c += (size_t)(NV) * (W)) {                           \
-      for (int v = 0; v < (NV); v++) {                                             \
-        vd y;                                                                      \
-        if ((PFD) && ((size_t)v * (W)) % 8 == 0) /* one per 64-byte line */        \
-          __builtin_prefetch(x + c + (size_t)v * (W) + (PFD), 0, 3);               \
-        memcpy(&y, x + c + (size_t)v * (W), sizeof y);                             \
-        for (int k = 0; k < XS_K; k++) { /* TwoSum(a[k], y) */                     \
-          vd s = FADD(a[k][v], y);                                                 \
-          vd bb = s - a[k][v];                                                     \
-          y = (a[k][v] - FSUB(s, bb)) + FSUB(y, bb);                               \
-          a[k][v] = s;                                                             \
-        }                                                                          \
-        memcpy(rem + c + (size_t)v * (W), &y, sizeof y);                           \
-        any |= (vi)y;                                                              \
-      }                                                                            \
-    }                                                                              \
-    for (int k = 0; k < XS_K; k++) memcpy(st->a[k], a[k], sizeof a[k]);            \
-    for (int k = 0; k < XS_K; k++)                                                 \
-      for (int v = 0; v < (NV); v++) bad |= ((vi)a[k][v] & expmask) == expmask;    \
-    uint64_t anyr = 0, badr = 0;                                                   \
-    for (int i = 0; i < (W); i++) {                                                \
-      anyr |= (uint64_t)any[i];                                                    \
-      badr |= (uint64_t)bad[i];                                                    \
-    }                                                                              \
-    return ((anyr << 1) ? XS_SPILL : 0) | (badr ? XS_NONFINITE : 0); /* -0 is 0 */ \
-  }
 
-/* Fixed bins (the extraction of Demmel and Nguyen's reproducible sums,
- * used here exactly), for data whose range is too wide for the 2-term
- * expansion but within ~200 binades: bin k of a lane is S_k = M_k + A_k,
- * M_k = 1.5 * 2^e_k, e_k = e_0 - XB_STEP k. While |A_k| < 2^(e_k - 2), S_k
- * stays in [2^e_k, 2^(e_k+1)) with ulp 2^(e_k - 52), and for a remainder
- * |r| <= 2^(e_k - 1 - XB_HEAD):
- *     S' = S + r;  q = S' - S;  r -= q;  S = S'
- * are all exact (S' and S share a binade: Sterbenz; r - q is the rounding
- * error of S + r, representable), q lands in A_k and the new |r| <= half an
- * ulp of bin k = 2^(e_k - 53) = 2^(e_(k+1) - 1 - XB_HEAD). So the bins take
- * XB_STEP = 52 - XB_HEAD bits each, and what is left after the last bin is
- * spilled like the expansion's remainder. Each add moves A_k by at most
- * 2^(e_k - XB_HEAD), so XB_ADDS adds per lane keep |A_k| < 2^(e_k - 2);
- * then, or when a block needs a higher e_0, the bins' A_k (exact: S - M)
- * go to the superaccumulator. e_0 = (block's top exponent) + 2 + XB_HEAD.
- * Three flops per bin per element, no data-dependent branch, whatever the
- * signs and cancellation. */
-#define XB_HEAD 12
+/* XB_HEAD = 8: 44-bit bins, so (with XB_MARGIN) 2 bins hold data within
+ * ~32 binades of the largest element e0 was set for, 3 within ~76, 4 within
+ * ~120 (sign x 2^+-60), 6 within ~208; and a fold every 128 adds per lane (every 4 blocks of 1024 at
+ * 32 lanes) costs ~2 % (docs/reductions.md). */
+#define XB_HEAD 8
 #define XB_STEP (52 - XB_HEAD)
-#define XB_ADDS (1 << (XB_HEAD - 2))
+#define XB_ADDS (1 << (XB_HEAD - 1))
 #define XB_MAXBINS 6
+#define XB_MINBINS 2
+#define XB_MARGIN 2               /* binades above the need when e0 is raised */
+#define XB_EMAX 1022              /* S_0 < 2^(e0+1) finite */
+#define XB_EMIN (-960)            /* 2^(52 - e_k) finite, for the fold's scale */
+#define XB_FOLDS_MAX (1 << 11)    /* folds of < 2^51 each fit an int64 */
 
 typedef struct {
-  double s[XB_MAXBINS][XS_LANES];
+  double s[2][XB_MAXBINS][XS_LANES];   /* committed bins: s[cur]; the other is scratch */
+  int64_t q[XB_MAXBINS][XS_LANES];     /* folded A_k, in units of 2^(e_k - 52) */
+  int cur;
   int e0;        /* exponent of bin 0; INT_MIN: not set */
   int nb;        /* bins in use */
-  int adds;      /* per lane since the bins were set */
+  int qnb;       /* bins with folded contents (q[0..qnb) at this e0) */
+  int adds;      /* per lane since the last fold */
+  int folds;     /* since q went to the superaccumulator */
+  double bound;  /* 2^(e0 - 1 - XB_HEAD): the largest |x| bin 0 takes */
+  double wmax;   /* largest |x| since the last fold */
 } xb_state_t;
 
-/* The bins' exact contents to the superaccumulator; the bins are unset. */
-static void xb_flush(tess_exact_acc_t *acc, xb_state_t *b)
-{
-  for (int k = 0; k < b->nb; k++) {
-    double m = ldexp(1.5, b->e0 - XB_STEP * k);
-    for (int l = 0; l < XS_LANES; l++)
-      if (b->s[k][l] != m) tess_xacc_add_double(acc, b->s[k][l] - m);
+/* One block: n (a multiple of NV*W) elements of x through NB bins, read
+ * from sin and written to sout (layout [bin][XS_LANES]). The remainders go
+ * to rem[0..n) if STORE. Returns XS_SPILL if a remainder is non-zero,
+ * XS_NONFINITE if a bin went Inf/NaN; *mxo = max |x| (NaN may be lost:
+ * the bins show it). A macro, so that each ISA gets its own vector width
+ * (GCC lowers wider-than-native vectors through the stack) and each bin
+ * count its own loop (the bins stay in registers). */
+#define XS_DEFINE_FUSED(NAME, ATTR, W, NV, FADD, FSUB, FMAX, NB, STORE, PFD)       \
+  ATTR static int NAME(const double (*sin)[XS_LANES], double (*sout)[XS_LANES],     \
+                       const double *x, size_t n, double *rem, double *mxo)         \
+  {                                                                                 \
+    typedef double vd __attribute__((vector_size(8 * (W))));                        \
+    typedef int64_t vi __attribute__((vector_size(8 * (W))));                       \
+    vd s[NB][NV], mx[NV];                                                           \
+    vi any = {0}, bad = {0}, am, expmask;                                           \
+    for (int i = 0; i < (W); i++) {                                                 \
+      am[i] = INT64_MAX;                                                            \
+      expmask[i] = INT64_C(0x7ff0000000000000);                                     \
+    }                                                                               \
+    for (int k = 0; k < (NB); k++) memcpy(s[k], sin[k], sizeof s[k]);               \
+    memset(mx, 0, sizeof mx);                                                       \
+    for (size_t c = 0; c < n; c += (size_t)(NV) * (W)) {                            \
+      for (int v = 0; v < (NV); v++) {                                              \
+        vd r;                                                                       \
+        memcpy(&r, x + c + (size_t)v * (W), sizeof r);                              \
+        if ((PFD) && ((size_t)v * (W)) % 8 == 0) /* one per 64-byte line */         \
+          __builtin_prefetch(x + c + (size_t)v * (W) + (PFD), 0, 3);                \
+        mx[v] = FMAX(mx[v], (vd)((vi)r & am));                                      \
+        for (int k = 0; k < (NB); k++) {                                            \
+          vd s1 = FADD(s[k][v], r); /* 2 of the 3 on the FMA pipes */               \
+          r = FSUB(r, s1 - s[k][v]);                                                \
+          s[k][v] = s1;                                                             \
+        }                                                                           \
+        if (STORE) memcpy(rem + c + (size_t)v * (W), &r, sizeof r);                 \
+        any |= (vi)r;                                                               \
+      }                                                                             \
+    }                                                                               \
+    for (int k = 0; k < (NB); k++) {                                                \
+      memcpy(sout[k], s[k], sizeof s[k]);                                           \
+      for (int v = 0; v < (NV); v++) bad |= ((vi)s[k][v] & expmask) == expmask;      \
+    }                                                                               \
+    double m = 0;                                                                   \
+    uint64_t anyr = 0, badr = 0;                                                    \
+    for (int v = 0; v < (NV); v++)                                                  \
+      for (int i = 0; i < (W); i++) m = mx[v][i] > m ? mx[v][i] : m;                \
+    for (int i = 0; i < (W); i++) {                                                 \
+      anyr |= (uint64_t)any[i];                                                     \
+      badr |= (uint64_t)bad[i];                                                     \
+    }                                                                               \
+    *mxo = m;                                                                       \
+    return ((anyr << 1) ? XS_SPILL : 0) | (badr ? XS_NONFINITE : 0); /* -0 is 0 */  \
   }
-  b->e0 = INT_MIN;
-  b->nb = 0;
-  b->adds = 0;
-}
 
-/* Before a block of n elements with biased exponents in [lo, hi] (lo of
- * its non-zero normal elements): set up the bins; 0 if this block cannot
- * use them (exponents too near the top or bottom of the range). */
-static int xb_prepare(tess_exact_acc_t *acc, xb_state_t *b, unsigned lo, unsigned hi, size_t n,
-                      int lanes)
-{
-  int e0 = (int)hi - 1023 + 2 + XB_HEAD;
-  if (e0 > 1023) return 0;
-  if (b->e0 != INT_MIN && (e0 > b->e0 || b->adds + (int)(n / (size_t)lanes) > XB_ADDS))
-    xb_flush(acc, b);
-  if (b->e0 == INT_MIN) {
-    b->e0 = e0;
-    b->nb = 0;
-  }
-  /* enough bins that the smallest element's last bit lands in one */
-  int lsb = (int)lo - 1075, nb = 1;
-  while (nb < XB_MAXBINS && b->e0 - XB_STEP * (nb - 1) - 52 > lsb) nb++;
-  while (nb > 1 && b->e0 - XB_STEP * (nb - 1) < -1022) nb--;   /* M_k normal */
-  if (b->e0 - XB_STEP * (nb - 1) < -1022) return 0;
-  for (int k = b->nb; k < nb; k++) {
-    double m = ldexp(1.5, b->e0 - XB_STEP * k);
-    for (int l = 0; l < XS_LANES; l++) b->s[k][l] = m;
-  }
-  if (nb > b->nb) b->nb = nb;
-  b->adds += (int)(n / (size_t)lanes);   /* adds per lane of this ISA */
-  return 1;
-}
+typedef int (*xs_fused_fn)(const double (*)[XS_LANES], double (*)[XS_LANES], const double *,
+                           size_t, double *, double *);
 
-/* The bins over one block (n a multiple of NV*W); remainders to rem[];
- * returns XS_SPILL if any is non-zero. */
-#define XS_DEFINE_BINS(NAME, ATTR, W, NV, FADD, FSUB)                              \
-  ATTR static int NAME(xb_state_t *b, const double *x, size_t n, double *rem)      \
-  {                                                                                \
-    typedef double vd __attribute__((vector_size(8 * (W))));                       \
-    typedef int64_t vi __attribute__((vector_size(8 * (W))));                      \
-    vd sb[XB_MAXBINS][NV];                                                         \
-    vi any = {0};                                                                  \
-    int nb = b->nb;                                                                \
-    for (int k = 0; k < nb; k++) memcpy(sb[k], b->s[k], sizeof sb[k]);             \
-    for (size_t c = 0; c < n; c += (size_t)(NV) * (W)) {                           \
-      for (int v = 0; v < (NV); v++) {                                             \
-        vd r;                                                                      \
-        memcpy(&r, x + c + (size_t)v * (W), sizeof r);                             \
-        for (int k = 0; k < nb; k++) {                                             \
-          vd s1 = FADD(sb[k][v], r);                                               \
-          r = FSUB(r, FSUB(s1, sb[k][v]));                                         \
-          sb[k][v] = s1;                                                           \
-        }                                                                          \
-        memcpy(rem + c + (size_t)v * (W), &r, sizeof r);                           \
-        any |= (vi)r;                                                              \
-      }                                                                            \
-    }                                                                              \
-    for (int k = 0; k < nb; k++) memcpy(b->s[k], sb[k], sizeof sb[k]);             \
-    uint64_t anyr = 0;                                                             \
-    for (int i = 0; i < (W); i++) anyr |= (uint64_t)any[i];                        \
-    return (anyr << 1) ? XS_SPILL : 0;                                             \
+/* Every bin count 2..XB_MAXBINS: plain, storing the remainders, and with
+ * software prefetch (for long arrays on CPUs where it pays: below). */
+#define XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, NB)                     \
+  XS_DEFINE_FUSED(P##_##NB, ATTR, W, NV, FADD, FSUB, FMAX, NB, 0, 0)                 \
+  XS_DEFINE_FUSED(P##_##NB##s, ATTR, W, NV, FADD, FSUB, FMAX, NB, 1, 0)              \
+  XS_DEFINE_FUSED(P##_##NB##p, ATTR, W, NV, FADD, FSUB, FMAX, NB, 0, XS_PREFETCH)
+#define XS_DEFINE_FUSED_ALL(P, ATTR, W, NV, FADD, FSUB, FMAX)                        \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, 2)                            \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, 3)                            \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, 4)                            \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, 5)                            \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, 6)
+#define XS_FUSED_TABLE(P)                                                           \
+  {{NULL, NULL, NULL}, {NULL, NULL, NULL}, {P##_2, P##_2s, P##_2p},                 \
+   {P##_3, P##_3s, P##_3p}, {P##_4, P##_4s, P##_4p}, {P##_5, P##_5s, P##_5p},       \
+   {P##_6, P##_6s, P##_6p}}
+
+/* The fold (above) over the first `lanes` lanes of every bin in use. One
+ * body per ISA, so that it vectorises; exact: S - M by Sterbenz, times a
+ * power of two, an integer below 2^51 read off through 1.5 * 2^52. */
+#define XS_DEFINE_FOLD(NAME, ATTR)                                                  \
+  ATTR static void NAME(xb_state_t *b, int lanes)                                   \
+  {                                                                                 \
+    const double magic = 0x1.8p52;                                                  \
+    int64_t mb;                                                                     \
+    memcpy(&mb, &magic, sizeof mb);                                                 \
+    for (int k = 0; k < b->nb; k++) {                                               \
+      int e = b->e0 - XB_STEP * k;                                                  \
+      double m = ldexp(1.5, e), sc = ldexp(1.0, 52 - e);                            \
+      double *s = b->s[b->cur][k];                                                  \
+      int64_t *q = b->q[k];                                                         \
+      for (int l = 0; l < lanes; l++) {                                             \
+        double t = (s[l] - m) * sc + magic;                                         \
+        int64_t tb;                                                                 \
+        memcpy(&tb, &t, sizeof tb);                                                 \
+        q[l] += tb - mb;                                                            \
+        s[l] = m;                                                                   \
+      }                                                                             \
+    }                                                                               \
   }
+typedef void (*xs_fold_fn)(xb_state_t *, int);
 
 /* Biased exponent range of a block: hi over all, lo over the non-zero
  * normal elements (2047 if none). */
@@ -310,18 +309,18 @@ xs_two_prod_body(const double *x, const double *y, size_t n, double *p, double *
   return bad;
 }
 
-typedef int (*xs_block_fn)(xs_state_t *, const double *, size_t, double *);
 typedef int (*xs_prod_fn)(const double *, const double *, size_t, double *, double *);
-typedef int (*xs_bins_fn)(xb_state_t *, const double *, size_t, double *);
 typedef void (*xs_range_fn)(const double *, size_t, unsigned *, unsigned *);
 typedef int (*xs_large_fn)(tess_exact_acc_t *, xl_state_t *, const double *, size_t);
 
 #define XS_PLAIN_ADD(a, b) ((a) + (b))
 #define XS_PLAIN_SUB(a, b) ((a) - (b))
-XS_DEFINE_BLOCK(xs_block_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, 0)
-XS_DEFINE_BLOCK(xs_block_generic_pf, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, XS_PREFETCH)
+/* max of |x| on their bits (ordered like the values): no vector ?: in C */
+#define XS_PLAIN_MAX(a, b) \
+  ((vd)((((vi)(a) > (vi)(b)) & (vi)(a)) | (~((vi)(a) > (vi)(b)) & (vi)(b))))
+XS_DEFINE_FUSED_ALL(xs_fused_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, XS_PLAIN_MAX)
+XS_DEFINE_FOLD(xs_fold_generic, )
 XS_DEFINE_LARGE(xs_large_generic, )
-XS_DEFINE_BINS(xs_bins_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB)
 XS_DEFINE_RANGE(xs_range_generic, )
 static int xs_prod_generic(const double *x, const double *y, size_t n, double *p, double *e)
 {
@@ -336,11 +335,11 @@ static int xs_prod_generic(const double *x, const double *y, size_t n, double *p
  * FADD pipes. On Intel cores they are the same pipes: no gain, no loss. */
 #define XS_ADD256(a, b) ((vd)_mm256_fmadd_pd((__m256d)(a), _mm256_set1_pd(1.0), (__m256d)(b)))
 #define XS_SUB256(a, b) ((vd)_mm256_fmsub_pd((__m256d)(a), _mm256_set1_pd(1.0), (__m256d)(b)))
+#define XS_MAX256(a, b) ((vd)_mm256_max_pd((__m256d)(a), (__m256d)(b)))
 #define XS_AVX2 __attribute__((target("avx2,fma")))
-XS_DEFINE_BLOCK(xs_block_avx2, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256, 0)
-XS_DEFINE_BLOCK(xs_block_avx2_pf, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256, XS_PREFETCH)
+XS_DEFINE_FUSED_ALL(xs_fused_avx2, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256, XS_MAX256)
+XS_DEFINE_FOLD(xs_fold_avx2, XS_AVX2)
 XS_DEFINE_LARGE(xs_large_avx2, XS_AVX2)
-XS_DEFINE_BINS(xs_bins_avx2, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256)
 XS_DEFINE_RANGE(xs_range_avx2, XS_AVX2)
 __attribute__((target("avx2,fma"))) static int
 xs_prod_avx2(const double *x, const double *y, size_t n, double *p, double *e)
@@ -349,11 +348,11 @@ xs_prod_avx2(const double *x, const double *y, size_t n, double *p, double *e)
 }
 #define XS_ADD512(a, b) ((vd)_mm512_fmadd_pd((__m512d)(a), _mm512_set1_pd(1.0), (__m512d)(b)))
 #define XS_SUB512(a, b) ((vd)_mm512_fmsub_pd((__m512d)(a), _mm512_set1_pd(1.0), (__m512d)(b)))
+#define XS_MAX512(a, b) ((vd)_mm512_max_pd((__m512d)(a), (__m512d)(b)))
 #define XS_AVX512 __attribute__((target("avx512f")))
-XS_DEFINE_BLOCK(xs_block_avx512, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, 0)
-XS_DEFINE_BLOCK(xs_block_avx512_pf, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, XS_PREFETCH)
+XS_DEFINE_FUSED_ALL(xs_fused_avx512, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, XS_MAX512)
+XS_DEFINE_FOLD(xs_fold_avx512, XS_AVX512)
 XS_DEFINE_LARGE(xs_large_avx512, XS_AVX512)
-XS_DEFINE_BINS(xs_bins_avx512, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512)
 XS_DEFINE_RANGE(xs_range_avx512, XS_AVX512)
 __attribute__((target("avx512f"))) static int
 xs_prod_avx512(const double *x, const double *y, size_t n, double *p, double *e)
@@ -364,13 +363,12 @@ xs_prod_avx512(const double *x, const double *y, size_t n, double *p, double *e)
 
 typedef struct {
   const char *name;
-  xs_block_fn block;   /* NULL: no fast path, every element to the superaccumulator */
-  xs_block_fn block_pf;   /* the same with software prefetch, for long arrays */
+  xs_fused_fn fused[XB_MAXBINS + 1][3];   /* [bins][plain, store, prefetch]; NULL: no fast path */
+  xs_fold_fn fold;
   xs_prod_fn prod;
-  xs_bins_fn bins;     /* fixed bins, for blocks the expansion spills on */
   xs_range_fn range;
-  xs_large_fn large;   /* the large superaccumulator, for blocks the bins spill on */
-  int lanes;           /* lanes of `bins` (W*NV): each lane takes n/lanes adds */
+  xs_large_fn large;   /* the large superaccumulator, for blocks the bins cannot hold */
+  int lanes;           /* lanes of `fused` (W*NV): each lane takes n/lanes adds */
   int force;           /* 0: switch per block; 1: bins only; 2: large only (tests) */
   int (*supported)(void);
 } xs_kernel_t;
@@ -387,18 +385,18 @@ static int xs_has_avx2(void)
 /* Best first: "auto" takes the first one the CPU supports. */
 static const xs_kernel_t xs_kernels[] = {
 #ifdef XS_HAVE_X86_DISPATCH
-#define XS_AVX512_FNS xs_block_avx512, xs_block_avx512_pf, xs_prod_avx512, xs_bins_avx512, \
+#define XS_AVX512_FNS XS_FUSED_TABLE(xs_fused_avx512), xs_fold_avx512, xs_prod_avx512, \
                       xs_range_avx512, xs_large_avx512, 32
-#define XS_AVX2_FNS xs_block_avx2, xs_block_avx2_pf, xs_prod_avx2, xs_bins_avx2, xs_range_avx2, \
+#define XS_AVX2_FNS XS_FUSED_TABLE(xs_fused_avx2), xs_fold_avx2, xs_prod_avx2, xs_range_avx2, \
                     xs_large_avx2, 16
   {"avx512", XS_AVX512_FNS, 0, xs_has_avx512},
   {"avx2", XS_AVX2_FNS, 0, xs_has_avx2},
 #endif
-#define XS_GENERIC_FNS xs_block_generic, xs_block_generic_pf, xs_prod_generic, xs_bins_generic, \
+#define XS_GENERIC_FNS XS_FUSED_TABLE(xs_fused_generic), xs_fold_generic, xs_prod_generic, \
                        xs_range_generic, xs_large_generic, 8
   {"generic", XS_GENERIC_FNS, 0, xs_always},
-  {"superacc", NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, xs_always},
-#ifdef XS_HAVE_X86_DISPATCH   /* the two wide-range paths alone, best ISA (tests) */
+  {"superacc", {{NULL, NULL, NULL}}, NULL, NULL, NULL, NULL, 0, 0, xs_always},
+#ifdef XS_HAVE_X86_DISPATCH   /* the two paths alone, best ISA (tests) */
   {"bins", XS_AVX512_FNS, 1, xs_has_avx512},
   {"large", XS_AVX512_FNS, 2, xs_has_avx512},
   {"bins", XS_AVX2_FNS, 1, xs_has_avx2},
@@ -452,7 +450,6 @@ int tess_xacc_kernel_select(const char *name)
   return found;
 }
 
-/* ---- the driver: blocks, spills, fallbacks ---------------------------------- */
 
 typedef enum { XS_F64, XS_F32, XS_DOT64, XS_DOT32 } xs_kind_t;
 
@@ -490,22 +487,6 @@ static void xs_slow(tess_exact_acc_t *acc, const xs_src_t *s, size_t i0, size_t 
   }
 }
 
-static void xs_flush(tess_exact_acc_t *acc, xs_state_t *st)
-{
-  const double *t = (const double *)st->a;
-  for (size_t i = 0; i < sizeof st->a / sizeof(double); i++)
-    if (t[i] != 0) tess_xacc_add_double(acc, t[i]);
-  memset(st, 0, sizeof *st);
-}
-
-/* Spills of a block that passed its checks; 0 if some rem is not finite. */
-static int xs_spills_finite(const double *rem, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite(rem[i])) return 0;
-  return 1;
-}
-
 /* Spills of one block to the superaccumulator; returns how many. */
 static size_t xs_spill(tess_exact_acc_t *acc, const double *rem, size_t n)
 {
@@ -518,45 +499,210 @@ static size_t xs_spill(tess_exact_acc_t *acc, const double *rem, size_t n)
   return k;
 }
 
-/* The per-block switch between three exact paths, cheapest first: the
- * 2-term expansion (level 0), the fixed bins (1), the large
- * superaccumulator (2; range-independent). A block that spills more than
- * 1/XS_SPILL_FRAC of its elements (or overflows a lane, or, for the bins,
- * has exponents at the ends of the range) sends the next backoff[L] blocks
- * one level up; then one block tries level L again, and each retry that
- * still fails doubles backoff[L] (up to XS_BACKOFF_MAX). */
+/* Software prefetch on? (see XS_PREFETCH; set once, a benign race) */
+static int xs_prefetch(void)
+{
+  static int on = -1;
+  if (on < 0) {
+    const char *env = getenv("TESS_XSUM_PREFETCH");
+    if (env && (env[0] == '0' || env[0] == '1')) on = env[0] == '1';
+#ifdef XS_HAVE_X86_DISPATCH
+    else {
+      __builtin_cpu_init();
+      on = __builtin_cpu_is("intel");
+    }
+#else
+    else on = 0;
+#endif
+  }
+  return on;
+}
+
+/* ---- the bins' bookkeeping --------------------------------------------------- */
+
+/* The folded int64s to the superaccumulator. */
+static void xb_flush_q(tess_exact_acc_t *acc, xb_state_t *b, int lanes)
+{
+  tess_xacc_reserve(acc, (int64_t)b->qnb * lanes);
+  for (int k = 0; k < b->qnb; k++)
+    for (int l = 0; l < lanes; l++)
+      if (b->q[k][l]) {
+        tess_xacc_add_i64(acc, b->q[k][l], b->e0 - XB_STEP * k - 52);
+        b->q[k][l] = 0;
+      }
+  b->qnb = 0;
+  b->folds = 0;
+}
+
+static void xb_fold(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t *b)
+{
+  kern->fold(b, kern->lanes);
+  if (b->nb > b->qnb) b->qnb = b->nb;
+  b->adds = 0;
+  b->wmax = 0;
+  if (++b->folds >= XB_FOLDS_MAX) xb_flush_q(acc, b, kern->lanes);
+}
+
+/* Everything in the bins to the superaccumulator; the bins unset. */
+static void xb_flush(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t *b)
+{
+  if (b->e0 == INT_MIN) return;
+  xb_fold(kern, acc, b);
+  xb_flush_q(acc, b, kern->lanes);
+  b->e0 = INT_MIN;
+  b->nb = 0;
+}
+
+/* A new top exponent: what the bins hold goes to the superaccumulator. */
+static void xb_set_e0(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t *b, int e0)
+{
+  xb_flush(kern, acc, b);
+  b->e0 = e0;
+  b->bound = ldexp(1.0, e0 - 1 - XB_HEAD);
+  b->nb = 0;
+  b->adds = 0;
+  b->wmax = 0;
+}
+
+/* More bins (never fewer): the new ones start empty, at M_k. */
+static void xb_grow(xb_state_t *b, int nb, int lanes)
+{
+  for (int k = b->nb; k < nb; k++) {
+    double m = ldexp(1.5, b->e0 - XB_STEP * k);
+    for (int l = 0; l < lanes; l++) b->s[b->cur][k][l] = m;
+  }
+  if (nb > b->nb) b->nb = nb;
+}
+
+/* The fold due before a block of n more adds per lane; there the bins
+ * adapt to the data: the last bin goes if it took nothing since the last
+ * fold, and e0 comes down if the data's max fell well below it. */
+static void xb_fold_due(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t *b, int adds)
+{
+  if (b->e0 == INT_MIN || b->adds + adds <= XB_ADDS) return;
+  int drop = 0, lower = 0;
+  if (b->nb > XB_MINBINS) {
+    double m = ldexp(1.5, b->e0 - XB_STEP * (b->nb - 1));
+    drop = 1;
+    for (int l = 0; l < kern->lanes; l++) drop &= b->s[b->cur][b->nb - 1][l] == m;
+  }
+  if (b->wmax > 0) {
+    int e;
+    frexp(b->wmax, &e);   /* wmax < 2^e */
+    lower = e - 1 + 2 + XB_HEAD + XB_MARGIN;
+    if (lower > b->e0 - 4 * XB_MARGIN || lower - XB_STEP * (XB_MINBINS - 1) < XB_EMIN) lower = 0;
+  }
+  xb_fold(kern, acc, b);
+  int nb = b->nb - drop;
+  if (lower) {
+    while (nb > XB_MINBINS && lower - XB_STEP * (nb - 1) < XB_EMIN) nb--;
+    xb_set_e0(kern, acc, b, lower);
+    xb_grow(b, nb, kern->lanes);
+  }
+  b->nb = nb;
+}
+
+enum { XB_NONFINITE = -1, XB_RANGE = -2 };
+
+/* One block of values v (n a multiple of the lanes, zero-padded) into the
+ * bins; exact. Returns the number of remainders spilled to the
+ * superaccumulator (via rem[0..n)), or, having added nothing, XB_NONFINITE
+ * (v holds Inf/NaN) or XB_RANGE (the bins cannot hold v's range). */
+static long xb_block(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t *b,
+                     const double *v, size_t n, double *rem, int pf)
+{
+  int adds = (int)(n / (size_t)kern->lanes), nxt;
+  long spills = 0;
+  double mx;
+  xb_fold_due(kern, acc, b, adds);
+  nxt = b->cur ^ 1;
+  if (b->e0 != INT_MIN) {   /* the fast try: no spill, max within the bound */
+    int f = kern->fused[b->nb][pf ? 2 : 0]((const double (*)[XS_LANES])b->s[b->cur], b->s[nxt],
+                                           v, n, NULL, &mx);
+    if (f == 0 && mx <= b->bound) goto commit;
+  }
+  /* redo from the committed bins: e0 and the bins set from v's range */
+  unsigned lo, hi;
+  kern->range(v, n, &lo, &hi);
+  if (hi == 0x7ff) return XB_NONFINITE;
+  /* zeros and subnormals only: set e0 as if for data near 1 (zeros add
+   * nothing; subnormals spill) */
+  int need = hi ? (int)hi - 1023 + 2 + XB_HEAD : 2 + XB_HEAD;
+  if (b->e0 == INT_MIN || need > b->e0) {
+    int e0 = need + XB_MARGIN;
+    if (e0 > XB_EMAX || e0 - XB_STEP * (XB_MINBINS - 1) < XB_EMIN) return XB_RANGE;
+    xb_set_e0(kern, acc, b, e0);
+  }
+  int nb = b->nb < XB_MINBINS ? XB_MINBINS : b->nb;
+  if (lo != 0x7ff)   /* enough bins that the smallest element's last bit lands in one */
+    while (nb < XB_MAXBINS && b->e0 - XB_STEP * (nb - 1) - 52 > (int)lo - 1075) nb++;
+  while (nb > XB_MINBINS && b->e0 - XB_STEP * (nb - 1) < XB_EMIN) nb--;
+  if (b->e0 - XB_STEP * (nb - 1) < XB_EMIN) return XB_RANGE;
+  xb_grow(b, nb, kern->lanes);
+  int f = kern->fused[b->nb][1]((const double (*)[XS_LANES])b->s[b->cur], b->s[nxt], v, n, rem,
+                                &mx);
+  if (f & XS_SPILL) spills = (long)xs_spill(acc, rem, n);
+commit:
+  b->cur = nxt;
+  b->adds += adds;
+  if (mx > b->wmax) b->wmax = mx;
+  return spills;
+}
+
+/* ---- the driver: blocks, spills, fallbacks ---------------------------------- */
+
+/* The per-block switch between the two exact paths: the bins (level 0) and
+ * the large superaccumulator (1; range-independent). A block that spills
+ * more than 1/XS_SPILL_FRAC of its elements, or whose range the bins
+ * cannot hold, sends the next `backoff` blocks to level 1; then one block
+ * tries the bins again, and each retry that still fails doubles `backoff`
+ * (up to XS_BACKOFF_MAX). */
 #define XS_SPILL_FRAC 32
 #define XS_BACKOFF_MIN 16
 #define XS_BACKOFF_MAX 1024
 
 /* The switch's state carries over from call to call of a thread (data of
  * one kind tend to come in many calls, and a call in cache is only ~64
- * blocks). It steers speed only: every level is exact. */
+ * blocks). It steers speed only: both levels are exact. */
 typedef struct {
   int level, init;
-  size_t wait, backoff[2];
+  size_t wait, backoff;
 } xs_switch_t;
 static _Thread_local xs_switch_t xs_sw;
+
+static xl_state_t *xs_large_state(void)
+{
+  static _Thread_local xl_state_t t;
+  if (!t.ready) {
+    memset(t.c, 0, sizeof t.c);
+    for (int w = 0; w < XL_WAYS; w++)
+      for (int k = 0; k < 2048; k++) t.left[w][k] = XL_CAP;
+    t.lo = 2047;
+    t.hi = 0;
+    t.ready = 1;
+  }
+  return &t;
+}
 
 static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
 {
   const xs_kernel_t *kern = xs_kernel();
-  xs_state_t st, saved;
-  xl_state_t *lt = NULL;   /* the large superaccumulator, zeroed on first use */
-  static _Thread_local xl_state_t lt_store;
-  xb_state_t bs;
-  if (!xs_sw.init) xs_sw = (xs_switch_t){0, 1, 0, {XS_BACKOFF_MIN, XS_BACKOFF_MIN}};
+  xl_state_t *lt = NULL;   /* the large superaccumulator, set up on first use */
+  static _Thread_local xb_state_t bs[2];   /* bins of the values, and of the products' low parts */
+  if (!xs_sw.init) xs_sw = (xs_switch_t){0, 1, 0, XS_BACKOFF_MIN};
   int level = xs_sw.level;
-  size_t wait = xs_sw.wait, backoff[2] = {xs_sw.backoff[0], xs_sw.backoff[1]};
+  size_t wait = xs_sw.wait, backoff = xs_sw.backoff;
   /* scratch (32 KiB of stack): values fed to the kernel, their spills */
-  _Alignas(64) double bp[XS_BLOCK], be[XS_BLOCK], rp[XS_BLOCK], re[XS_BLOCK];
-  memset(&st, 0, sizeof st);
-  bs.e0 = INT_MIN;
-  bs.nb = bs.adds = 0;
-  if (!kern->block) {
+  _Alignas(64) double bp[XS_BLOCK], be[XS_BLOCK], rp[XS_BLOCK];
+  if (!kern->fold) {
     for (size_t i0 = 0; i0 < n; i0 += XS_BLOCK)
       xs_slow(acc, s, i0, n - i0 < XS_BLOCK ? n - i0 : XS_BLOCK);
     return;
+  }
+  for (int j = 0; j < 2; j++) {
+    memset(bs[j].q, 0, sizeof bs[j].q);
+    bs[j].e0 = INT_MIN;
+    bs[j].nb = bs[j].qnb = bs[j].adds = bs[j].folds = bs[j].cur = 0;
   }
 
   for (size_t i0 = 0; i0 < n; i0 += XS_BLOCK) {
@@ -590,95 +736,55 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
       e = be;
       break;
     }
-    if (p == bp || p == be)
+    if (p == bp)
       for (size_t i = len; i < padded; i++) bp[i] = 0.0;
     if (e)
       for (size_t i = len; i < padded; i++) be[i] = 0.0;
 
-    int mode = kern->force;
-    if (!mode) {
-      if (level > 0 && wait == 0) level--;   /* try the cheaper path again */
+    if (!kern->force) {
+      if (level > 0 && wait == 0) level = 0;   /* try the bins again */
       else if (wait) wait--;
-      mode = level;
     }
-    size_t spills = 0;
-    int high = 0;   /* this block wants a higher level */
+    int mode = kern->force ? kern->force - 1 : level;
+    int high = 0;   /* this block wants the large superaccumulator */
+    const double *big[2] = {NULL, NULL};   /* parts the large superaccumulator takes */
 
-    if (mode == 1) {
-      unsigned lo, hi, elo, ehi;
-      kern->range(p, padded, &lo, &hi);
-      if (hi == 0x7ff) {                 /* Inf/NaN: counted one by one */
+    if (mode == 0) {
+      /* prefetch only where it reads ahead in the caller's long array */
+      int pf = n >= XS_PREFETCH_MIN && p != bp && xs_prefetch();
+      long sp = xb_block(kern, acc, &bs[0], p, padded, rp, pf);
+      if (sp == XB_NONFINITE) {          /* Inf/NaN: counted one by one */
         xs_slow(acc, s, i0, len);
         continue;
       }
-      if (e) {
-        kern->range(e, padded, &elo, &ehi);
-        if (elo < lo) lo = elo;
-      }
-      if (xb_prepare(acc, &bs, lo, hi, e ? 2 * padded : padded, kern->lanes)) {
-        if (kern->bins(&bs, p, padded, rp) & XS_SPILL) spills += xs_spill(acc, rp, padded);
-        if (e && (kern->bins(&bs, e, padded, re) & XS_SPILL)) spills += xs_spill(acc, re, padded);
-        high = spills * XS_SPILL_FRAC > padded;
-        goto next;
-      }
-      mode = 2;                          /* exponents at the ends of the range */
-      high = 1;                          /* likely again: skip the bins for a while */
+      long se = sp < 0 || !e ? 0 : xb_block(kern, acc, &bs[1], e, padded, rp, 0);
+      if (sp < 0) big[0] = p;            /* XB_RANGE: nothing added */
+      if (sp < 0 && e) big[1] = e;
+      if (se < 0) big[1] = e;            /* e is finite when p is */
+      high = sp < 0 || se < 0 || (sp + se) * XS_SPILL_FRAC > (long)padded;
+    } else {
+      big[0] = p;
+      big[1] = e;
     }
-    if (mode == 2) {
-      if (!lt) {
-        lt = &lt_store;
-        if (!lt->ready) {
-          memset(lt->c, 0, sizeof lt->c);
-          for (int w = 0; w < XL_WAYS; w++)
-            for (int k = 0; k < 2048; k++) lt->left[w][k] = XL_CAP;
-          lt->lo = 2047;
-          lt->hi = 0;
-          lt->ready = 1;
-        }
-      }
-      if (kern->large(acc, lt, p, padded))
+    if (big[0] || big[1]) {
+      if (!lt) lt = xs_large_state();
+      if (big[0] && kern->large(acc, lt, big[0], padded)) {
         xs_slow(acc, s, i0, len);        /* Inf/NaN: counted one by one */
-      else if (e && kern->large(acc, lt, e, padded))   /* e is finite when p is */
-        xs_spill(acc, e, padded);
-      if (high) {                        /* here from the bins: raise the level */
-        mode = 1;
-        goto next;
+        continue;
       }
-      continue;                          /* the top level: it stays */
+      if (big[1] && kern->large(acc, lt, big[1], padded)) xs_spill(acc, big[1], padded);
     }
-
-    saved = st;
-    /* prefetch only where it reads ahead in the caller's long array */
-    xs_block_fn blk = n >= XS_PREFETCH_MIN && p != bp ? kern->block_pf : kern->block;
-    int fp = blk(&st, p, padded, rp);
-    int fe = e ? kern->block(&st, e, padded, re) : 0;
-    int ok = !((fp | fe) & XS_NONFINITE) && (!(fp & XS_SPILL) || xs_spills_finite(rp, padded)) &&
-             (!(fe & XS_SPILL) || xs_spills_finite(re, padded));
-    if (!ok) {
-      /* undo the block; flush the (finite) lanes so a lane near overflow
-       * does not send every later block down this path too */
-      st = saved;
-      xs_flush(acc, &st);
-      xs_slow(acc, s, i0, len);
-      high = 1;                          /* lanes overflowed: wide data, likely again */
-      goto next;
-    }
-    if (fp & XS_SPILL) spills += xs_spill(acc, rp, padded);
-    if (fe & XS_SPILL) spills += xs_spill(acc, re, padded);
-    high = spills * XS_SPILL_FRAC > padded;
-  next:
-    if (kern->force) continue;
+    if (kern->force || mode == 1) continue;
     if (high) {
-      level = mode + 1;
-      wait = backoff[mode];
-      backoff[mode] = backoff[mode] * 2 < XS_BACKOFF_MAX ? backoff[mode] * 2 : XS_BACKOFF_MAX;
-    } else if (mode < level || wait == 0) {
-      backoff[mode] = XS_BACKOFF_MIN;    /* the cheaper path works again */
+      level = 1;
+      wait = backoff;
+      backoff = backoff * 2 < XS_BACKOFF_MAX ? backoff * 2 : XS_BACKOFF_MAX;
+    } else {
+      backoff = XS_BACKOFF_MIN;          /* the bins work again */
     }
   }
-  if (!kern->force) xs_sw = (xs_switch_t){level, 1, wait, {backoff[0], backoff[1]}};
-  xs_flush(acc, &st);
-  if (bs.e0 != INT_MIN) xb_flush(acc, &bs);
+  if (!kern->force) xs_sw = (xs_switch_t){level, 1, wait, backoff};
+  for (int j = 0; j < 2; j++) xb_flush(kern, acc, &bs[j]);
   if (lt) xl_flush(acc, lt);
 }
 

@@ -1,8 +1,9 @@
 /* tests/reduce/test_sum_spread.c: the exact sum on data that send the fast
- * path's per-block switch through all its levels (2-term expansion, fixed
- * bins, large superaccumulator, small superaccumulator): every data kind of
+ * path's per-block switch through all its levels (fixed bins, large
+ * superaccumulator, small superaccumulator): every data kind of
  * bench/bench_sum.c, huge cancellation, the whole exponent range,
- * subnormals, Inf/NaN, and arrays whose kind changes from block to block.
+ * subnormals, Inf/NaN, arrays whose kind or scale changes from block to
+ * block, and one long enough for the bins' int64 folds to fill.
  * Each case runs with every kernel (auto, bins, large, superacc, and the
  * narrower ISAs), so that each level is checked alone and in the switch;
  * every result must equal the MPFR reference bit for bit, at any rank count.
@@ -48,11 +49,11 @@ static int same_f(float a, float b)
 
 typedef enum {
   K_UNIFORM, K_NORMAL, K_SIGN20, K_POS20, K_SIGN60, K_FULL, K_FULL_FINITE, K_CANCEL,
-  K_SUBNORMAL, K_TOP, K_MIXED, K_NKINDS
+  K_SUBNORMAL, K_TOP, K_MIXED, K_DRIFT, K_ZEROS_FIRST, K_NKINDS
 } kind_t;
 static const char *kind_name[K_NKINDS] = {"uniform", "normal", "sign20", "pos20", "sign60",
                                           "full", "full_finite", "cancel", "subnormal", "top",
-                                          "mixed"};
+                                          "mixed", "drift", "zeros_first"};
 
 static double sgn(uint64_t i) { return (rnd(77, i) & 1) ? -1.0 : 1.0; }
 
@@ -86,6 +87,12 @@ static double value(kind_t k, uint64_t i, size_t n)
     (void)n;
     return value(seq[seg], i, n);
   }
+  case K_DRIFT:   /* the magnitude drifts over 2^+-50 and back: the bins' top
+                   * exponent goes up (by steps) and down, bins come and go */
+    return sgn(i) * ldexp(1.0 + unit(17, i), (int)lround(50.0 * sin((double)i / 2500.0)) +
+                                                 (int)(rnd(18, i) % 8));
+  case K_ZEROS_FIRST:   /* blocks of zeros before data of another scale */
+    return i < 5000 ? 0.0 : ldexp(unit(19, i) - 0.5, 300);
   default: return 0;
   }
 }
@@ -195,6 +202,33 @@ int main(int argc, char **argv)
     }
     free(gl);
     free(hl);
+  }
+  /* integers: more than XB_FOLDS_MAX (2^11) folds of 128 adds x 32 lanes
+   * in one call, so the bins' int64s go to the superaccumulator mid-call;
+   * truth: an __int128 sum, rounded once by the conversion */
+  {
+    const size_t ni = ((size_t)1 << 23) + 12345;
+    double *gi = malloc(ni * sizeof *gi);
+    __int128 exact = 0;
+    for (size_t i = 0; i < ni; i++) {
+      int64_t v = (int64_t)(rnd(22, i) >> 23) - (INT64_C(1) << 40);   /* |v| <= 2^41 */
+      gi[i] = (double)v;
+      exact += v;
+    }
+    size_t s0, len;
+    my_piece(ni, (uint64_t)ncases++, &s0, &len);
+    for (size_t k = 0; k < NKERNELS; k++) {
+      if (tess_exact_acc_set_kernel(kernels[k]) != TESS_OK) {
+        tess_error_clear();
+        continue;
+      }
+      double got = 0;
+      int rc = tess_sum_f64(len ? gi + s0 : NULL, len, MPI_COMM_WORLD, &got);
+      CHECK(rc == TESS_OK && same_d(got, (double)exact), "integers [%s]: sum %a, exact %a",
+            kernels[k], got, (double)exact);
+    }
+    tess_exact_acc_set_kernel("auto");
+    free(gi);
   }
   /* Inf/NaN inside blocks that the wide paths take */
   for (size_t i = 0; i < n; i++) {
