@@ -91,37 +91,52 @@ typedef struct {
  * from sin and written to sout (layout [bin][XS_LANES]). The remainders go
  * to rem[0..n) if STORE. Returns XS_SPILL if a remainder is non-zero,
  * XS_NONFINITE if a bin went Inf/NaN; *mxo = max |x| (NaN may be lost:
- * the bins show it). A macro, so that each ISA gets its own vector width
+ * the bins show it). With LAST the last bin only adds (1 flop, not 3): its
+ * add is exact, and no remainder is left, when every element is a multiple
+ * of that bin's ulp 2^(e_last - 52), which holds for x == 0 and |x| >=
+ * 2^e_last: the bits of |x| >= `thr` (those of 2^e_last). So the kernel
+ * tracks min(bits(|x|) - 1) (unsigned: 0 wraps to the top) instead of the
+ * remainders and returns XS_SPILL if some x fails (the caller redoes the
+ * block storing remainders). One integer min instead of two flops and an
+ * OR: on AVX-512 (unsigned 64-bit min) only. A macro, so that each ISA gets its own vector width
  * (GCC lowers wider-than-native vectors through the stack) and each bin
  * count its own loop (the bins stay in registers). */
-#define XS_DEFINE_FUSED(NAME, ATTR, W, NV, FADD, FSUB, FMAX, NB, STORE, PFD)       \
+#define XS_DEFINE_FUSED(NAME, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, NB, STORE, PFD, LAST) \
   ATTR static int NAME(const double (*sin)[XS_LANES], double (*sout)[XS_LANES],     \
-                       const double *x, size_t n, double *rem, double *mxo)         \
+                       const double *x, size_t n, double *rem, double *mxo,         \
+                       uint64_t thr)                                                \
   {                                                                                 \
     typedef double vd __attribute__((vector_size(8 * (W))));                        \
     typedef int64_t vi __attribute__((vector_size(8 * (W))));                       \
     vd s[NB][NV], mx[NV];                                                           \
-    vi any = {0}, bad = {0}, am, expmask;                                           \
+    vi any = {0}, bad = {0}, am, expmask, mn[NV];                                   \
     for (int i = 0; i < (W); i++) {                                                 \
       am[i] = INT64_MAX;                                                            \
       expmask[i] = INT64_C(0x7ff0000000000000);                                     \
     }                                                                               \
     for (int k = 0; k < (NB); k++) memcpy(s[k], sin[k], sizeof s[k]);               \
     memset(mx, 0, sizeof mx);                                                       \
+    memset(mn, 0xff, sizeof mn);                                                    \
     for (size_t c = 0; c < n; c += (size_t)(NV) * (W)) {                            \
       for (int v = 0; v < (NV); v++) {                                              \
         vd r;                                                                       \
         memcpy(&r, x + c + (size_t)v * (W), sizeof r);                              \
         if ((PFD) && ((size_t)v * (W)) % 8 == 0) /* one per 64-byte line */         \
           __builtin_prefetch(x + c + (size_t)v * (W) + (PFD), 0, 3);                \
-        mx[v] = FMAX(mx[v], (vd)((vi)r & am));                                      \
-        for (int k = 0; k < (NB); k++) {                                            \
+        vi ab = (vi)r & am;                                                         \
+        mx[v] = FMAX(mx[v], (vd)ab);                                                \
+        if (LAST) mn[v] = FMINU(mn[v], ab - 1);                                     \
+        for (int k = 0; k < (NB) - (LAST); k++) {                                   \
           vd s1 = FADD(s[k][v], r); /* 2 of the 3 on the FMA pipes */               \
           r = FSUB(r, s1 - s[k][v]);                                                \
           s[k][v] = s1;                                                             \
         }                                                                           \
-        if (STORE) memcpy(rem + c + (size_t)v * (W), &r, sizeof r);                 \
-        any |= (vi)r;                                                               \
+        if (LAST) {                                                                 \
+          s[(NB) - 1][v] = FADD(s[(NB) - 1][v], r);                                 \
+        } else {                                                                    \
+          if (STORE) memcpy(rem + c + (size_t)v * (W), &r, sizeof r);               \
+          any |= (vi)r;                                                             \
+        }                                                                           \
       }                                                                             \
     }                                                                               \
     for (int k = 0; k < (NB); k++) {                                                \
@@ -135,26 +150,28 @@ typedef struct {
     for (int i = 0; i < (W); i++) {                                                 \
       anyr |= (uint64_t)any[i];                                                     \
       badr |= (uint64_t)bad[i];                                                     \
+      for (int v = 0; v < (NV) && (LAST); v++)                                      \
+        anyr |= (uint64_t)mn[v][i] < thr - 1; /* an x that is not a multiple */     \
     }                                                                               \
     *mxo = m;                                                                       \
     return ((anyr << 1) ? XS_SPILL : 0) | (badr ? XS_NONFINITE : 0); /* -0 is 0 */  \
   }
 
 typedef int (*xs_fused_fn)(const double (*)[XS_LANES], double (*)[XS_LANES], const double *,
-                           size_t, double *, double *);
+                           size_t, double *, double *, uint64_t);
 
 /* Every bin count 2..XB_MAXBINS: plain, storing the remainders, and with
  * software prefetch (for long arrays on CPUs where it pays: below). */
-#define XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, NB)                     \
-  XS_DEFINE_FUSED(P##_##NB, ATTR, W, NV, FADD, FSUB, FMAX, NB, 0, 0)                 \
-  XS_DEFINE_FUSED(P##_##NB##s, ATTR, W, NV, FADD, FSUB, FMAX, NB, 1, 0)              \
-  XS_DEFINE_FUSED(P##_##NB##p, ATTR, W, NV, FADD, FSUB, FMAX, NB, 0, XS_PREFETCH)
-#define XS_DEFINE_FUSED_ALL(P, ATTR, W, NV, FADD, FSUB, FMAX)                        \
-  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, 2)                            \
-  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, 3)                            \
-  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, 4)                            \
-  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, 5)                            \
-  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, 6)
+#define XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, NB, LAST)       \
+  XS_DEFINE_FUSED(P##_##NB, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, NB, 0, 0, LAST)    \
+  XS_DEFINE_FUSED(P##_##NB##s, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, NB, 1, 0, 0)    \
+  XS_DEFINE_FUSED(P##_##NB##p, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, NB, 0, XS_PREFETCH, LAST)
+#define XS_DEFINE_FUSED_ALL(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, LAST)           \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, 2, LAST)               \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, 3, LAST)               \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, 4, LAST)               \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, 5, LAST)               \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, 6, LAST)
 #define XS_FUSED_TABLE(P)                                                           \
   {{NULL, NULL, NULL}, {NULL, NULL, NULL}, {P##_2, P##_2s, P##_2p},                 \
    {P##_3, P##_3s, P##_3p}, {P##_4, P##_4s, P##_4p}, {P##_5, P##_5s, P##_5p},       \
@@ -318,7 +335,8 @@ typedef int (*xs_large_fn)(tess_exact_acc_t *, xl_state_t *, const double *, siz
 /* max of |x| on their bits (ordered like the values): no vector ?: in C */
 #define XS_PLAIN_MAX(a, b) \
   ((vd)((((vi)(a) > (vi)(b)) & (vi)(a)) | (~((vi)(a) > (vi)(b)) & (vi)(b))))
-XS_DEFINE_FUSED_ALL(xs_fused_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, XS_PLAIN_MAX)
+#define XS_NO_MINU(a, b) (a)
+XS_DEFINE_FUSED_ALL(xs_fused_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, XS_PLAIN_MAX, XS_NO_MINU, 0)
 XS_DEFINE_FOLD(xs_fold_generic, )
 XS_DEFINE_LARGE(xs_large_generic, )
 XS_DEFINE_RANGE(xs_range_generic, )
@@ -337,7 +355,7 @@ static int xs_prod_generic(const double *x, const double *y, size_t n, double *p
 #define XS_SUB256(a, b) ((vd)_mm256_fmsub_pd((__m256d)(a), _mm256_set1_pd(1.0), (__m256d)(b)))
 #define XS_MAX256(a, b) ((vd)_mm256_max_pd((__m256d)(a), (__m256d)(b)))
 #define XS_AVX2 __attribute__((target("avx2,fma")))
-XS_DEFINE_FUSED_ALL(xs_fused_avx2, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256, XS_MAX256)
+XS_DEFINE_FUSED_ALL(xs_fused_avx2, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256, XS_MAX256, XS_NO_MINU, 0)
 XS_DEFINE_FOLD(xs_fold_avx2, XS_AVX2)
 XS_DEFINE_LARGE(xs_large_avx2, XS_AVX2)
 XS_DEFINE_RANGE(xs_range_avx2, XS_AVX2)
@@ -349,8 +367,9 @@ xs_prod_avx2(const double *x, const double *y, size_t n, double *p, double *e)
 #define XS_ADD512(a, b) ((vd)_mm512_fmadd_pd((__m512d)(a), _mm512_set1_pd(1.0), (__m512d)(b)))
 #define XS_SUB512(a, b) ((vd)_mm512_fmsub_pd((__m512d)(a), _mm512_set1_pd(1.0), (__m512d)(b)))
 #define XS_MAX512(a, b) ((vd)_mm512_max_pd((__m512d)(a), (__m512d)(b)))
+#define XS_MINU512(a, b) ((vi)_mm512_min_epu64((__m512i)(a), (__m512i)(b)))
 #define XS_AVX512 __attribute__((target("avx512f")))
-XS_DEFINE_FUSED_ALL(xs_fused_avx512, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, XS_MAX512)
+XS_DEFINE_FUSED_ALL(xs_fused_avx512, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, XS_MAX512, XS_MINU512, 1)
 XS_DEFINE_FOLD(xs_fold_avx512, XS_AVX512)
 XS_DEFINE_LARGE(xs_large_avx512, XS_AVX512)
 XS_DEFINE_RANGE(xs_range_avx512, XS_AVX512)
@@ -617,8 +636,9 @@ static long xb_block(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t 
   xb_fold_due(kern, acc, b, adds);
   nxt = b->cur ^ 1;
   if (b->e0 != INT_MIN) {   /* the fast try: no spill, max within the bound */
+    uint64_t thr = (uint64_t)(b->e0 - XB_STEP * (b->nb - 1) + 1023) << 52;   /* 2^e_last */
     int f = kern->fused[b->nb][pf ? 2 : 0]((const double (*)[XS_LANES])b->s[b->cur], b->s[nxt],
-                                           v, n, NULL, &mx);
+                                           v, n, NULL, &mx, thr);
     if (f == 0 && mx <= b->bound) goto commit;
   }
   /* redo from the committed bins: e0 and the bins set from v's range */
@@ -640,7 +660,7 @@ static long xb_block(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t 
   if (b->e0 - XB_STEP * (nb - 1) < XB_EMIN) return XB_RANGE;
   xb_grow(b, nb, kern->lanes);
   int f = kern->fused[b->nb][1]((const double (*)[XS_LANES])b->s[b->cur], b->s[nxt], v, n, rem,
-                                &mx);
+                                &mx, 0);
   if (f & XS_SPILL) spills = (long)xs_spill(acc, rem, n);
 commit:
   b->cur = nxt;

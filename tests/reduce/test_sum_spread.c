@@ -49,11 +49,11 @@ static int same_f(float a, float b)
 
 typedef enum {
   K_UNIFORM, K_NORMAL, K_SIGN20, K_POS20, K_SIGN60, K_FULL, K_FULL_FINITE, K_CANCEL,
-  K_SUBNORMAL, K_TOP, K_MIXED, K_DRIFT, K_ZEROS_FIRST, K_NKINDS
+  K_SUBNORMAL, K_TOP, K_MIXED, K_DRIFT, K_ZEROS_FIRST, K_STAIRS, K_NKINDS
 } kind_t;
 static const char *kind_name[K_NKINDS] = {"uniform", "normal", "sign20", "pos20", "sign60",
                                           "full", "full_finite", "cancel", "subnormal", "top",
-                                          "mixed", "drift", "zeros_first"};
+                                          "mixed", "drift", "zeros_first", "stairs"};
 
 static double sgn(uint64_t i) { return (rnd(77, i) & 1) ? -1.0 : 1.0; }
 
@@ -93,6 +93,23 @@ static double value(kind_t k, uint64_t i, size_t n)
                                                  (int)(rnd(18, i) % 8));
   case K_ZEROS_FIRST:   /* blocks of zeros before data of another scale */
     return i < 5000 ? 0.0 : ldexp(unit(19, i) - 0.5, 300);
+  case K_STAIRS: {   /* pairs x, -x near 1, and triples a, b, -(a + b) at 2^-k with
+                      * a and b of odd last mantissa bit (their sum is exact), k one
+                      * binade deeper every 2048 elements: some k is just below the
+                      * bins' lower edge, where a and b cannot be taken whole, and
+                      * the triples cancel, so a lost bit shows. (Pairs y, -y would
+                      * not do: their ties round in opposite directions.) */
+    if (i % 2 == 0) return ((i & 2) ? -1.0 : 1.0) * sgn(i / 4) * (1.0 + unit(23, i / 4));
+    uint64_t t = i / 6, k = 20 + (t * 6 / 2048) % 50;
+    uint64_t ea = (1023 - k) << 52;
+    double a = sgn(2 * t) * from_bits(ea | (rnd(24, 2 * t) >> 12) | 1);
+    double b = sgn(2 * t) * from_bits(ea | (rnd(24, 2 * t + 1) >> 12) | 1);   /* same sign: no cancellation */
+    switch ((i / 2) % 3) {
+    case 0: return a;
+    case 1: return b;
+    default: return -(a + b);
+    }
+  }
   default: return 0;
   }
 }
@@ -190,7 +207,7 @@ int main(int argc, char **argv)
   {
     const size_t nl = 200003;
     double *gl = malloc(nl * sizeof *gl), *hl = malloc(nl * sizeof *hl);
-    static const kind_t longk[] = {K_UNIFORM, K_SIGN60, K_POS20};
+    static const kind_t longk[] = {K_UNIFORM, K_SIGN60, K_POS20, K_STAIRS};
     for (size_t j = 0; j < sizeof longk / sizeof longk[0]; j++) {
       for (size_t i = 0; i < nl; i++) {
         gl[i] = value(longk[j], i, nl);
