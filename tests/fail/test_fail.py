@@ -149,8 +149,28 @@ def read_status(path):
         return tomllib.load(f)
 
 
+def mpirun_children(pid):
+    """PIDs whose parent is pid (the ranks, under the isolated launcher)."""
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return kids
+
+
 def signal(app, mpi, np, src, work, tries=3):
-    """Signals sent to mpirun's PID, as timeout(1), kill and a batch system do."""
+    """Signals sent to mpirun's PID, as timeout(1), kill and a batch system do.
+    Open MPI's isolated launcher (OMPI_MCA_plm=isolated, containers without
+    ssh) does not forward SIGUSR1/SIGUSR2 (docs/signals.md): there they go to
+    the ranks, mpirun's children, as a user would send them."""
+    forwards = os.environ.get("OMPI_MCA_plm") != "isolated"
+    if not forwards:
+        print("signal: OMPI_MCA_plm=isolated: SIGUSR1/SIGUSR2 sent to the ranks, not to mpirun")
     sigs = [("SIGUSR1", signal_mod.SIGUSR1, 5), ("SIGUSR2", signal_mod.SIGUSR2, 5),
             ("SIGTERM", signal_mod.SIGTERM, 1)]   # Open MPI 4.1's mpirun exits 1 after SIGTERM, always
     for name, sig, want_rc in sigs:
@@ -169,7 +189,11 @@ def signal(app, mpi, np, src, work, tries=3):
                         break
                     time.sleep(0.05)
                 time.sleep(0.1 * t)   # a different moment each try
-                p.send_signal(sig)
+                if forwards or sig == signal_mod.SIGTERM:
+                    p.send_signal(sig)
+                else:
+                    for k in mpirun_children(p.pid):
+                        os.kill(k, sig)
                 try:
                     rc = p.wait(timeout=60)
                 except subprocess.TimeoutExpired:
