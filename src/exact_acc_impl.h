@@ -84,8 +84,9 @@ const char *tess_xacc_kernel_name(void);
  * -1 unknown name, -2 not supported by this CPU/build. */
 int tess_xacc_kernel_select(const char *name);
 
-/* TwoSum is exact only in round-to-nearest with subnormals kept: a caller
- * built with -ffast-math may have set FTZ/DAZ. Save, set, restore. */
+/* The bins' Fast2Sum is exact only in round-to-nearest with subnormals
+ * kept: a caller built with -ffast-math may have set FTZ/DAZ. Save, set,
+ * restore. */
 typedef struct { unsigned mxcsr; int round; } tess_xacc_fpenv_t;
 void tess_xacc_fpenv_enter(tess_xacc_fpenv_t *saved);
 void tess_xacc_fpenv_leave(const tess_xacc_fpenv_t *saved);

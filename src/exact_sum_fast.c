@@ -53,17 +53,16 @@ enum { XS_SPILL = 1, XS_NONFINITE = 2 };
 /* Software prefetch, XS_PREFETCH doubles (8 KiB) ahead, for calls of at
  * least XS_PREFETCH_MIN elements read from the caller's array: on Intel
  * cores the kernel does enough work per 64-byte line that the hardware
- * prefetchers fall behind (measured on a Xeon: ~0.6x of the plain sum's
- * bandwidth without, ~0.9x with); on AMD Zen 4 it only costs (~10 %). So it
+ * prefetchers fall behind (measured on a Xeon: 0.5-0.65x of the plain sum's
+ * bandwidth without, 0.8-0.9x with); on AMD Zen 4 it only costs (~10 %). So it
  * is on for Intel CPUs; TESS_XSUM_PREFETCH=0/1 overrides (benchmarks). */
 #define XS_PREFETCH 1024
 #define XS_PREFETCH_MIN (1u << 17)
 
-
 /* XB_HEAD = 8: 44-bit bins, so (with XB_MARGIN) 2 bins hold data within
  * ~32 binades of the largest element e0 was set for, 3 within ~76, 4 within
- * ~120 (sign x 2^+-60), 6 within ~208; and a fold every 128 adds per lane (every 4 blocks of 1024 at
- * 32 lanes) costs ~2 % (docs/reductions.md). */
+ * ~120 (sign x 2^+-60), 6 within ~208; and a fold every 128 adds per lane
+ * (every 4 blocks of 1024 at 32 lanes) is under 1 % of the flops. */
 #define XB_HEAD 8
 #define XB_STEP (52 - XB_HEAD)
 #define XB_ADDS (1 << (XB_HEAD - 1))
@@ -335,8 +334,10 @@ typedef int (*xs_large_fn)(tess_exact_acc_t *, xl_state_t *, const double *, siz
 /* max of |x| on their bits (ordered like the values): no vector ?: in C */
 #define XS_PLAIN_MAX(a, b) \
   ((vd)((((vi)(a) > (vi)(b)) & (vi)(a)) | (~((vi)(a) > (vi)(b)) & (vi)(b))))
+/* no unsigned 64-bit min below AVX-512: those kernels keep the remainder check */
 #define XS_NO_MINU(a, b) (a)
-XS_DEFINE_FUSED_ALL(xs_fused_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, XS_PLAIN_MAX, XS_NO_MINU, 0)
+XS_DEFINE_FUSED_ALL(xs_fused_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, XS_PLAIN_MAX, XS_NO_MINU,
+                    0)
 XS_DEFINE_FOLD(xs_fold_generic, )
 XS_DEFINE_LARGE(xs_large_generic, )
 XS_DEFINE_RANGE(xs_range_generic, )
@@ -369,7 +370,8 @@ xs_prod_avx2(const double *x, const double *y, size_t n, double *p, double *e)
 #define XS_MAX512(a, b) ((vd)_mm512_max_pd((__m512d)(a), (__m512d)(b)))
 #define XS_MINU512(a, b) ((vi)_mm512_min_epu64((__m512i)(a), (__m512i)(b)))
 #define XS_AVX512 __attribute__((target("avx512f")))
-XS_DEFINE_FUSED_ALL(xs_fused_avx512, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, XS_MAX512, XS_MINU512, 1)
+XS_DEFINE_FUSED_ALL(xs_fused_avx512, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, XS_MAX512, XS_MINU512,
+                    1)
 XS_DEFINE_FOLD(xs_fold_avx512, XS_AVX512)
 XS_DEFINE_LARGE(xs_large_avx512, XS_AVX512)
 XS_DEFINE_RANGE(xs_range_avx512, XS_AVX512)
