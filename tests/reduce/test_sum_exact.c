@@ -22,6 +22,7 @@
 #include <xmmintrin.h>
 #endif
 #include "mpfr_ref.h"
+#include "test_piece.h"
 #include "tess_test.h"
 
 static int rank, nranks;
@@ -85,24 +86,6 @@ static void permute(void *data, size_t n, size_t elem, uint64_t key)
   }
 }
 
-/* This rank's [start, start+len) of n, cut at nranks-1 random points. */
-static void my_piece(size_t n, uint64_t key, size_t *start, size_t *len)
-{
-  size_t cut[65];
-  cut[0] = 0;
-  cut[nranks] = n;
-  for (int r = 1; r < nranks; r++) cut[r] = n ? (size_t)(rnd(key, (uint64_t)r) % (n + 1)) : 0;
-  for (int a = 1; a < nranks; a++)   /* sort the inner cuts */
-    for (int b = a + 1; b < nranks; b++)
-      if (cut[b] < cut[a]) {
-        size_t t = cut[a];
-        cut[a] = cut[b];
-        cut[b] = t;
-      }
-  *start = cut[rank];
-  *len = cut[rank + 1] - cut[rank];
-}
-
 /* ---- comparing with the reference (mpfr_ref.h) ---------------------------------- */
 
 static int same_d(double a, double b) { return (isnan(a) && isnan(b)) || bits_of(a) == bits_of(b); }
@@ -137,7 +120,7 @@ static void check_sum_f64(const char *name, double *g, size_t n, const double *e
   MPI_Bcast(&want, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
   permute(g, n, sizeof *g, key);
   size_t s, len;
-  my_piece(n, key + 1, &s, &len);
+  test_piece(SEED, key + 1, n, rank, nranks, &s, &len);
   int rc = tess_sum_f64(len ? g + s : NULL, len, MPI_COMM_WORLD, &got);
   CHECK(rc == TESS_OK, "%s: tess_sum_f64 returned %d", name, rc);
   CHECK(same_d(got, want), "%s (n=%zu): got %a want %a (MPFR)", name, n, got, want);
@@ -160,7 +143,7 @@ static void check_sum_f32(const char *name, float *g, size_t n)
   MPI_Bcast(&want, 1, MPI_FLOAT, 0, MPI_COMM_WORLD);
   permute(g, n, sizeof *g, key);
   size_t s, len;
-  my_piece(n, key + 1, &s, &len);
+  test_piece(SEED, key + 1, n, rank, nranks, &s, &len);
   int rc = tess_sum_f32(g + s, len, MPI_COMM_WORLD, &got);
   CHECK(rc == TESS_OK, "%s: tess_sum_f32 returned %d", name, rc);
   CHECK(same_f(got, want), "%s (n=%zu): got %a want %a (MPFR)", name, n, (double)got,
@@ -184,7 +167,7 @@ static void check_dot_f64(const char *name, double *xy, size_t n, int nrm)
   MPI_Bcast(&want, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
   permute(xy, n, 2 * sizeof *xy, key);
   size_t s, len;
-  my_piece(n, key + 1, &s, &len);
+  test_piece(SEED, key + 1, n, rank, nranks, &s, &len);
   double *x = malloc((len + 1) * sizeof *x), *y = malloc((len + 1) * sizeof *y);
   for (size_t i = 0; i < len; i++) {
     x[i] = xy[2 * (s + i)];
@@ -214,7 +197,7 @@ static void check_dot_f32(const char *name, float *xy, size_t n, int nrm)
   MPI_Bcast(&want, 1, MPI_FLOAT, 0, MPI_COMM_WORLD);
   permute(xy, n, 2 * sizeof *xy, key);
   size_t s, len;
-  my_piece(n, key + 1, &s, &len);
+  test_piece(SEED, key + 1, n, rank, nranks, &s, &len);
   float *x = malloc((len + 1) * sizeof *x), *y = malloc((len + 1) * sizeof *y);
   for (size_t i = 0; i < len; i++) {
     x[i] = xy[2 * (s + i)];

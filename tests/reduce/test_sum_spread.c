@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mpfr_ref.h"
+#include "test_piece.h"
 #include "tess_test.h"
 
 static int rank, nranks;
@@ -120,24 +121,6 @@ static const char *kernels[] = {"auto", "bins", "large", "superacc", "avx2", "ge
 #define NKERNELS (sizeof kernels / sizeof kernels[0])
 static int ncases;
 
-/* This rank's piece [start, start + len) of n: cuts keyed by the rank count
- * and the case. */
-static void my_piece(size_t n, uint64_t key, size_t *start, size_t *len)
-{
-  size_t cut[5] = {0};
-  for (int r = 1; r < nranks; r++) cut[r] = (size_t)(rnd(900 + key, (uint64_t)r) % (n + 1));
-  cut[nranks] = n;
-  for (int a = 1; a < nranks; a++)   /* sort the inner cuts */
-    for (int b = a + 1; b < nranks; b++)
-      if (cut[b] < cut[a]) {
-        size_t t = cut[a];
-        cut[a] = cut[b];
-        cut[b] = t;
-      }
-  *start = cut[rank];
-  *len = cut[rank + 1] - cut[rank];
-}
-
 /* Sum of g (f64), and of g as floats where they are finite floats, and the
  * dot product g . h, with every kernel; all against MPFR. */
 static void check(const char *name, const double *g, const double *h, size_t n)
@@ -156,7 +139,7 @@ static void check(const char *name, const double *g, const double *h, size_t n)
   double want = ref_round_d(&r), want_d = ref_round_d(&rd);
   float want_f = ref_round_f(&rf);
   size_t s, len;
-  my_piece(n, (uint64_t)ncases, &s, &len);
+  test_piece(SEED, 900 + (uint64_t)ncases, n, rank, nranks, &s, &len);
   for (size_t k = 0; k < NKERNELS; k++) {
     int rc = tess_exact_acc_set_kernel(kernels[k]);
     if (rc == TESS_ERR_UNSUPPORTED) {   /* this CPU lacks it */
@@ -233,7 +216,7 @@ int main(int argc, char **argv)
       exact += v;
     }
     size_t s0, len;
-    my_piece(ni, (uint64_t)ncases++, &s0, &len);
+    test_piece(SEED, 900 + (uint64_t)ncases++, ni, rank, nranks, &s0, &len);
     for (size_t k = 0; k < NKERNELS; k++) {
       if (tess_exact_acc_set_kernel(kernels[k]) != TESS_OK) {
         tess_error_clear();
