@@ -721,11 +721,14 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
       xs_slow(acc, s, i0, n - i0 < XS_BLOCK ? n - i0 : XS_BLOCK);
     return;
   }
+  /* q is all zero between calls (thread-local storage starts zeroed, and
+   * xb_flush_q clears every entry a fold wrote): only the scalars are set */
   for (int j = 0; j < 2; j++) {
-    memset(bs[j].q, 0, sizeof bs[j].q);
     bs[j].e0 = INT_MIN;
     bs[j].nb = bs[j].qnb = bs[j].adds = bs[j].folds = bs[j].cur = 0;
   }
+  /* prefetch only where it reads ahead in the caller's long array */
+  const int pf_long = n >= XS_PREFETCH_MIN && xs_prefetch();
 
   for (size_t i0 = 0; i0 < n; i0 += XS_BLOCK) {
     size_t len = n - i0 < XS_BLOCK ? n - i0 : XS_BLOCK;
@@ -772,9 +775,7 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
     const double *big[2] = {NULL, NULL};   /* parts the large superaccumulator takes */
 
     if (mode == 0) {
-      /* prefetch only where it reads ahead in the caller's long array */
-      int pf = n >= XS_PREFETCH_MIN && p != bp && xs_prefetch();
-      long sp = xb_block(kern, acc, &bs[0], p, padded, rp, pf);
+      long sp = xb_block(kern, acc, &bs[0], p, padded, rp, pf_long && p != bp);
       if (sp == XB_NONFINITE) {          /* Inf/NaN: counted one by one */
         xs_slow(acc, s, i0, len);
         continue;

@@ -58,17 +58,6 @@ static void random_opts(uint64_t *s, tess_mesh_t *mesh, int ndim, const int64_t 
   }
 }
 
-static tess_err_t reshard_into(tess_array_t *src, tess_array_t *dst)
-{
-  tess_err_t err = TESS_OK;
-  tess_reshard_t *plan = NULL;
-  TESS_CHECK(tess_reshard_create(src, dst, &plan));
-  TESS_CHECK(tess_reshard_execute(plan, src, dst));
-cleanup:
-  tess_reshard_destroy(&plan);
-  return err;
-}
-
 static void partition_trial(uint64_t *s, int nranks, int rank)
 {
   tess_err_t err = TESS_OK;
@@ -118,12 +107,12 @@ static void partition_trial(uint64_t *s, int nranks, int rank)
               (long long)plen[c], (long long)lens[d][c]);
     }
   }
-  TESS_CHECK(reshard_into(blk, ex));
+  TESS_CHECK(tess_reshard(blk, ex));
   CHECK(ct_count_wrong(ex, f.salt) == 0, "block -> explicit: wrong elements");
-  TESS_CHECK(reshard_into(ex, ex2));
+  TESS_CHECK(tess_reshard(ex, ex2));
   CHECK(ct_count_wrong(ex2, f.salt) == 0, "explicit -> explicit': wrong elements");
   TESS_CHECK(tess_array_create(mesh, t, ndim, f.shape, &spec2, TESS_MEM_HOST, &back));
-  TESS_CHECK(reshard_into(ex2, back));
+  TESS_CHECK(tess_reshard(ex2, back));
   CHECK(ct_count_wrong(back, f.salt) == 0, "explicit' -> block: wrong elements");
   /* gather of the partitioned array against the directly computed array */
   truth = malloc((size_t)total * es + 1);
@@ -299,7 +288,7 @@ static void borrowed_and_pinned(int nranks, int rank)
   for (int i = 0; i < 85; i++) mine2[i] = 0.0;
   TESS_CHECK(tess_array_create_with_data(mesh, TESS_F64, 2, shape, &rep, TESS_MEM_HOST, NULL,
                                          mine2, 85 * sizeof *mine2, &bor2));
-  TESS_CHECK(reshard_into(bor, bor2));
+  TESS_CHECK(tess_reshard(bor, bor2));
   truth = malloc(85 * sizeof *truth);
   got = malloc(85 * sizeof *got);
   TESS_REQUIRE(truth && got, TESS_ERR_MEM, "truth");
@@ -308,7 +297,7 @@ static void borrowed_and_pinned(int nranks, int rank)
   /* Pinned host: fill, reshard from borrowed, gather. */
   TESS_CHECK(tess_array_create(mesh, TESS_F64, 2, shape, &spec, TESS_MEM_HOST_PINNED, &pin));
   CHECK(tess_array_memspace(pin) == TESS_MEM_HOST_PINNED, "pinned space");
-  TESS_CHECK(reshard_into(bor2, pin));
+  TESS_CHECK(tess_reshard(bor2, pin));
   CHECK(ct_count_wrong(pin, f.salt) == 0, "replicated -> pinned");
   TESS_CHECK(tess_array_gather(pin, 0, got));
   if (rank == 0) CHECK(memcmp(got, truth, sizeof *got * 85) == 0, "gather pinned");
