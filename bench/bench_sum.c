@@ -171,8 +171,9 @@ static int bench_single(int log2n, int rounds, const char *kind)
   double med[NK];
   run_size(x, n, rounds, inner, med);
   double e = exact(x, n);   /* also puts the kernel back to auto */
-  printf("n=2^%d data=%s bytes=%zu kernel_isa=%s simd_isa=%s exact_result=%a plain_result=%a\n",
-         log2n, kind, n * sizeof *x, tess_exact_acc_kernel(), simd_isa, e, plain_O2(x, n));
+  printf("n=2^%d data=%s bytes=%zu kernel_isa=%s simd_isa=%s prefetch=\"%s\" exact_result=%a "
+         "plain_result=%a\n", log2n, kind, n * sizeof *x, tess_exact_acc_kernel(), simd_isa,
+         tess_exact_acc_prefetch(), e, plain_O2(x, n));
   for (int k = 0; k < NK; k++)
     if (!have[k]) printf("%-10s best n/a\n", names[k]);
     else

@@ -2,20 +2,21 @@
 # bench/run_sum.sh: the exact sum (tess_sum_f64) against plain sums, on every
 # data kind of bench_sum (uniform, normal, sign20, pos20, sign60, full), out of
 # cache (2^27 doubles = 1 GiB) and in cache (2^16 doubles = 512 KiB), before
-# and after: "before" is bench_sum.c built against the library sources of
-# BEFORE_REV (default: the commit before the spread-data work), "after" the
+# and after: "before" is bench_sum of the tree at BEFORE_REV, "after" the
 # CMake build here. The two binaries alternate kind by kind; inside each run
 # every kernel is interleaved round by round and the best round is kept (a
 # shared machine: the least disturbed). Then one multi-rank run counts
 # MPI_Allreduce calls per sum. Writes bench/results/sum.md.
-# Usage: bench/run_sum.sh [build-dir]   (ROUNDS_BIG, ROUNDS_SMALL, NP, BEFORE_REV, KINDS, SIZES)
+# Usage: bench/run_sum.sh [build-dir]   (ROUNDS_BIG, ROUNDS_SMALL, NP, BEFORE_REV
+# (default HEAD: the last commit against the work tree) or BEFORE_BIN (a
+# bench_sum binary of an older tree), KINDS, SIZES, OUT)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${1:-$ROOT/build}"
 ROUNDS_BIG="${ROUNDS_BIG:-3}"
 ROUNDS_SMALL="${ROUNDS_SMALL:-9}"
 NP="${NP:-4}"
-BEFORE_REV="${BEFORE_REV:-bd3a815}"
+BEFORE_REV="${BEFORE_REV:-HEAD}"
 KINDS="${KINDS:-uniform normal sign20 pos20 sign60 full}"
 SIZES="${SIZES:-27 16}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -24,29 +25,22 @@ if [ ! -x "$BUILD/bench/bench_sum" ]; then
 fi
 cmake --build "$BUILD" -j2 --target bench_sum >/dev/null
 AFTER="$BUILD/bench/bench_sum"
-OUT="$ROOT/bench/results/sum.md"
+OUT="${OUT:-$ROOT/bench/results/sum.md}"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
-# "before": that revision's library sources (its exact sum needs only these),
-# today's bench_sum.c (kernels the old library lacks print n/a)
-mkdir -p "$TMP/before/tessera"
-git -C "$ROOT" archive "$BEFORE_REV" src include | tar -x -C "$TMP/before"
-cat > "$TMP/before/tessera/config.h" <<'H'
-#ifndef TESSERA_CONFIG_H
-#define TESSERA_CONFIG_H
-#define TESSERA_VERSION "before"
-#define TESSERA_GIT_REVISION "before"
-#define TESSERA_HAVE_PARALLEL_HDF5 0
-#define TESSERA_HAVE_CUDA 0
-#define TESSERA_HAVE_OPENBLAS 0
-#define TESSERA_HAVE_PETSC 0
-#endif
-H
-B="$TMP/before"
-mpicc -std=c11 -O3 -DNDEBUG -D_POSIX_C_SOURCE=200809L -I"$B/include" -I"$B" -I"$B/src" \
-  "$B"/src/{exact_acc,exact_sum_fast,reduce_sum,error,rng,memory}.c "$ROOT/bench/bench_sum.c" \
-  -lm -o "$TMP/bench_before"
+# "before": that revision's whole tree, built here (Release, no tests), or a
+# bench_sum binary given as BEFORE_BIN; kernels the old library lacks print n/a
+if [ -n "${BEFORE_BIN:-}" ]; then
+  cp "$BEFORE_BIN" "$TMP/bench_before"
+else
+  mkdir -p "$TMP/before"
+  git -C "$ROOT" archive "$BEFORE_REV" | tar -x -C "$TMP/before"
+  cmake -S "$TMP/before" -B "$TMP/before/build" -DCMAKE_BUILD_TYPE=Release \
+    -DTESSERA_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$TMP/before/build" -j2 --target bench_sum >/dev/null
+  ln -s "$TMP/before/build/bench/bench_sum" "$TMP/bench_before"
+fi
 
 for k in $KINDS; do
   for size in $SIZES; do
@@ -86,7 +80,7 @@ table() {   # size
   echo "  (\`plain_simd\` in bench_sum.c: what \`-O3 -march=native -ffast-math\` makes of it, several"
   echo "  vector accumulators). Not exact, not reproducible: the bandwidth reference. \"time/plain\" is"
   echo "  the exact sum's time over its time on the same data in the same run; throughput = 1/that."
-  echo "- *before*: the library at $BEFORE_REV (2-term expansion, spills to the small superaccumulator)."
+  echo "- *before*: the library at ${BEFORE_BIN:+the tree of }${BEFORE_BIN:-$BEFORE_REV}."
   echo "- *after*: this tree: fixed bins (2-6 per SIMD lane), switching per block to the large superaccumulator"
   echo "  (docs/reductions.md); Inf/NaN blocks to the small one. *superacc*, *bins*, *large*: one path forced."
   echo "- Data: uniform [-0.5, 0.5); normal(0,1); sign20 = random sign x 2^U(-20,20); pos20 ="

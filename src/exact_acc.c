@@ -268,6 +268,8 @@ cleanup:
 
 const char *tess_exact_acc_kernel(void) { return tess_xacc_kernel_name(); }
 
+const char *tess_exact_acc_prefetch(void) { return tess_xacc_prefetch_state(); }
+
 tess_err_t tess_exact_acc_set_kernel(const char *name)
 {
   tess_err_t err = TESS_OK;

@@ -80,6 +80,8 @@ void tess_xacc_dot_f64(tess_exact_acc_t *acc, const double *x, const double *y, 
 void tess_xacc_dot_f32(tess_exact_acc_t *acc, const float *x, const float *y, size_t n);
 /* Name of the kernel in use ("avx512", "avx2", "generic", "superacc"). */
 const char *tess_xacc_kernel_name(void);
+/* The software-prefetch choice of the calling thread (see exact_sum_fast.c). */
+const char *tess_xacc_prefetch_state(void);
 /* Force a kernel by name ("auto" = run-time dispatch); 0 on success,
  * -1 unknown name, -2 not supported by this CPU/build. */
 int tess_xacc_kernel_select(const char *name);

@@ -3,18 +3,20 @@
  * unpredictable memory traffic per element. Instead each of up to 32 SIMD
  * lanes keeps a few fixed bins (the extraction of Demmel and Nguyen's
  * reproducible sums, used here exactly): bin k of a lane is a double
- *     S_k = M_k + A_k,   M_k = 1.5 * 2^e_k,   e_k = e0 - XB_STEP * k,
+ *     S_k = M_k + A_k,   M_k = 1.5 * 2^e_k,   e_k = e0 - step * k,
  * and while |A_k| < 2^(e_k - 1), S_k stays in [2^e_k, 2^(e_k+1)) with ulp
- * 2^(e_k - 52). For a remainder r with |r| <= 2^(e_k - 1 - XB_HEAD)
+ * 2^(e_k - 52). With h bits of headroom (step = 52 - h, a fold every
+ * 2^(h-1) adds per lane), bin 0 takes |x| < 2^(e0 - h), and for a remainder
+ * r with |r| < 2^(e_k - h)
  *     S' = S + r;  q = S' - S;  r -= q;  S = S'
  * is error-free (Fast2Sum: |S| >= |r|, S' in S's binade): q joins A_k and
- * the new |r| <= half an ulp of bin k = 2^(e_(k+1) - 1 - XB_HEAD), small
- * enough for bin k+1. So each bin takes XB_STEP = 52 - XB_HEAD bits, three
+ * the new |r| <= half an ulp of bin k = 2^(e_k - 53) < 2^(e_(k+1) - h),
+ * small enough for bin k+1. So each bin takes `step` bits, three
  * flops per bin per element, no data-dependent branch, whatever the signs
  * and cancellation; what is left after the last bin (usually 0) is
  * "spilled" (added exactly) to the superaccumulator. At every moment
  *     superacc + sum of (S_k - M_k) + folded bins == exact sum of what was read.
- * Every XB_ADDS adds per lane the bins are folded: A_k (exact: S_k - M_k)
+ * Every 2^(h-1) adds per lane the bins are folded: A_k (exact: S_k - M_k)
  * scaled to units of its ulp is an integer below 2^51, added to an int64
  * per bin and lane, and S_k is reset to M_k; the int64s go to the
  * superaccumulator every XB_FOLDS_MAX folds, when e0 changes and at the end.
@@ -45,27 +47,38 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define XS_LANES 32       /* lanes (fewer used by narrow ISAs) */
 #define XS_BLOCK 1024     /* elements per block: the unit of checks and redos */
 
 enum { XS_SPILL = 1, XS_NONFINITE = 2 };
 /* Software prefetch, XS_PREFETCH doubles (8 KiB) ahead, for calls of at
- * least XS_PREFETCH_MIN elements read from the caller's array: on Intel
- * cores the kernel does enough work per 64-byte line that the hardware
- * prefetchers fall behind (measured on a Xeon: 0.5-0.65x of the plain sum's
- * bandwidth without, 0.8-0.9x with); on AMD Zen 4 it only costs (~10 %). So it
- * is on for Intel CPUs; TESS_XSUM_PREFETCH=0/1 overrides (benchmarks). */
+ * least XS_PREFETCH_MIN elements read from the caller's array. Whether it
+ * pays depends on the machine, not on the vendor: on one Xeon (the GPU
+ * machine's host) the kernel does enough work per 64-byte line that the
+ * hardware prefetchers fall behind (0.5-0.65x of the plain sum's bandwidth
+ * without, 0.8-0.9x with); on another (a 2-core Xeon VM) it costs 45 % (1.03x
+ * the plain sum's time without, 1.46x with); on AMD Zen 4 ~10 %. So each
+ * thread measures it (xs_probe_*): its first long calls alternate chunks
+ * with and without, timed, and keep the faster. Only speed depends on it;
+ * TESS_XSUM_PREFETCH=0/1 forces it (benchmarks). */
 #define XS_PREFETCH 1024
 #define XS_PREFETCH_MIN (1u << 17)
+#define XS_PROBE_MIN (1u << 20)      /* calls long enough to stream from memory */
+#define XS_PROBE_BLOCKS 32           /* blocks per timed chunk (256 KiB) */
+#define XS_PROBE_CHUNKS 8            /* chunks timed each way */
 
-/* XB_HEAD = 8: 44-bit bins, so (with XB_MARGIN) 2 bins hold data within
- * ~32 binades of the largest element e0 was set for, 3 within ~76, 4 within
- * ~120 (sign x 2^+-60), 6 within ~208; and a fold every 128 adds per lane
- * (every 4 blocks of 1024 at 32 lanes) is under 1 % of the flops. */
-#define XB_HEAD 8
-#define XB_STEP (52 - XB_HEAD)
-#define XB_ADDS (1 << (XB_HEAD - 1))
+/* Headroom h, chosen when e0 is set (xb_geometry): h = 8 gives 44-bit bins
+ * and a fold every 128 adds per lane (every 4 blocks of 1024 at 32 lanes,
+ * under 1 % of the flops): 2 bins hold data within 34 binades of the
+ * largest element (exponents e_max..e_max-34; 32 with XB_MARGIN), 3 within
+ * 78, 4 within 122, 6 within 210. h = 6 gives 46-bit bins and a fold
+ * every 32 adds (every block at 32 lanes, so not for narrower kernels):
+ * 2 bins within 39 binades (2^+-20 data: 40 exponents), 3 within 85. The
+ * bins cost 3 flops each per element, the fold a few per lane and bin: a
+ * smaller h is taken only where it saves a bin. */
+#define XB_HEADS {8, 7, 6}          /* preferred first; at least 1 + log2(adds per block) */
 #define XB_MAXBINS 6
 #define XB_MINBINS 2
 #define XB_MARGIN 2               /* binades above the need when e0 is raised */
@@ -82,7 +95,10 @@ typedef struct {
   int qnb;       /* bins with folded contents (q[0..qnb) at this e0) */
   int adds;      /* per lane since the last fold */
   int folds;     /* since q went to the superaccumulator */
-  double bound;  /* 2^(e0 - 1 - XB_HEAD): the largest |x| bin 0 takes */
+  int head;      /* headroom h: bins of step = 52 - h bits, a fold every 2^(h-1) adds */
+  int step;
+  double bound;  /* 2^(e0 - h): |x| below it go to bin 0 */
+  double m[XB_MAXBINS], sc[XB_MAXBINS];   /* M_k = 1.5 * 2^e_k and 2^(52 - e_k), for the fold */
   double wmax;   /* largest |x| since the last fold */
 } xb_state_t;
 
@@ -186,8 +202,7 @@ typedef int (*xs_fused_fn)(const double (*)[XS_LANES], double (*)[XS_LANES], con
     int64_t mb;                                                                     \
     memcpy(&mb, &magic, sizeof mb);                                                 \
     for (int k = 0; k < b->nb; k++) {                                               \
-      int e = b->e0 - XB_STEP * k;                                                  \
-      double m = ldexp(1.5, e), sc = ldexp(1.0, 52 - e);                            \
+      double m = b->m[k], sc = b->sc[k];                                            \
       double *s = b->s[b->cur][k];                                                  \
       int64_t *q = b->q[k];                                                         \
       for (int l = 0; l < lanes; l++) {                                             \
@@ -390,6 +405,7 @@ typedef struct {
   xs_range_fn range;
   xs_large_fn large;   /* the large superaccumulator, for blocks the bins cannot hold */
   int lanes;           /* lanes of `fused` (W*NV): each lane takes n/lanes adds */
+  int head_min;        /* 1 + log2(XS_BLOCK / lanes): a block's adds fit one fold */
   int force;           /* 0: switch per block; 1: bins only; 2: large only (tests) */
   int (*supported)(void);
 } xs_kernel_t;
@@ -403,20 +419,24 @@ static int xs_has_avx2(void)
 }
 #endif
 
+/* head_min: a block's adds per lane fit one fold (checked here) */
+_Static_assert(XS_BLOCK / 32 <= 1 << (6 - 1) && XS_BLOCK / 16 <= 1 << (7 - 1) &&
+                   XS_BLOCK / 8 <= 1 << (8 - 1),
+               "a block's adds per lane exceed the headroom of its kernel");
 /* Best first: "auto" takes the first one the CPU supports. */
 static const xs_kernel_t xs_kernels[] = {
 #ifdef XS_HAVE_X86_DISPATCH
 #define XS_AVX512_FNS XS_FUSED_TABLE(xs_fused_avx512), xs_fold_avx512, xs_prod_avx512, \
-                      xs_range_avx512, xs_large_avx512, 32
+                      xs_range_avx512, xs_large_avx512, 32, 6
 #define XS_AVX2_FNS XS_FUSED_TABLE(xs_fused_avx2), xs_fold_avx2, xs_prod_avx2, xs_range_avx2, \
-                    xs_large_avx2, 16
+                    xs_large_avx2, 16, 7
   {"avx512", XS_AVX512_FNS, 0, xs_has_avx512},
   {"avx2", XS_AVX2_FNS, 0, xs_has_avx2},
 #endif
 #define XS_GENERIC_FNS XS_FUSED_TABLE(xs_fused_generic), xs_fold_generic, xs_prod_generic, \
-                       xs_range_generic, xs_large_generic, 8
+                       xs_range_generic, xs_large_generic, 8, 8
   {"generic", XS_GENERIC_FNS, 0, xs_always},
-  {"superacc", {{NULL, NULL, NULL}}, NULL, NULL, NULL, NULL, 0, 0, xs_always},
+  {"superacc", {{NULL, NULL, NULL}}, NULL, NULL, NULL, NULL, 0, 0, 0, xs_always},
 #ifdef XS_HAVE_X86_DISPATCH   /* the two paths alone, best ISA (tests) */
   {"bins", XS_AVX512_FNS, 1, xs_has_avx512},
   {"large", XS_AVX512_FNS, 2, xs_has_avx512},
@@ -520,23 +540,54 @@ static size_t xs_spill(tess_exact_acc_t *acc, const double *rem, size_t n)
   return k;
 }
 
-/* Software prefetch on? (see XS_PREFETCH; set once, a benign race) */
-static int xs_prefetch(void)
+/* Software prefetch (see XS_PREFETCH): forced by the environment, or
+ * measured per thread. Until measured, long calls run without. */
+enum { XS_PF_OFF = 0, XS_PF_ON = 1, XS_PF_PROBE = 2 };
+typedef struct {
+  int mode;               /* XS_PF_*; -1: not read yet */
+  int forced;             /* by TESS_XSUM_PREFETCH */
+  int n[2];               /* chunks timed without / with */
+  double t[2];            /* their seconds */
+} xs_pf_t;
+static _Thread_local xs_pf_t xs_pf = {-1, 0, {0, 0}, {0, 0}};
+
+static int xs_prefetch_mode(void)
 {
-  static int on = -1;
-  if (on < 0) {
+  if (xs_pf.mode < 0) {
     const char *env = getenv("TESS_XSUM_PREFETCH");
-    if (env && (env[0] == '0' || env[0] == '1')) on = env[0] == '1';
-#ifdef XS_HAVE_X86_DISPATCH
-    else {
-      __builtin_cpu_init();
-      on = __builtin_cpu_is("intel");
-    }
-#else
-    else on = 0;
-#endif
+    xs_pf.forced = env && (env[0] == '0' || env[0] == '1');
+    xs_pf.mode = xs_pf.forced ? env[0] == '1' : XS_PF_PROBE;
   }
-  return on;
+  return xs_pf.mode;
+}
+
+static double xs_clock(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A timed chunk: with prefetch (on = 1) or without. The first chunk pair of
+ * a thread is not counted (bins set up, pages first touched). Decides once
+ * both ways have XS_PROBE_CHUNKS: prefetch only if clearly faster. */
+static void xs_probe_add(int on, double secs, int *skip)
+{
+  if (*skip > 0) {
+    (*skip)--;
+    return;
+  }
+  xs_pf.t[on] += secs;
+  xs_pf.n[on]++;
+  if (xs_pf.n[0] >= XS_PROBE_CHUNKS && xs_pf.n[1] >= XS_PROBE_CHUNKS)
+    xs_pf.mode = xs_pf.t[1] < 0.95 * xs_pf.t[0] ? XS_PF_ON : XS_PF_OFF;
+}
+
+const char *tess_xacc_prefetch_state(void)
+{
+  int m = xs_prefetch_mode();
+  if (xs_pf.forced) return m == XS_PF_ON ? "on (TESS_XSUM_PREFETCH)" : "off (TESS_XSUM_PREFETCH)";
+  return m == XS_PF_ON ? "on (measured)" : m == XS_PF_OFF ? "off (measured)" : "not yet measured";
 }
 
 /* ---- the bins' bookkeeping --------------------------------------------------- */
@@ -548,7 +599,7 @@ static void xb_flush_q(tess_exact_acc_t *acc, xb_state_t *b, int lanes)
   for (int k = 0; k < b->qnb; k++)
     for (int l = 0; l < lanes; l++)
       if (b->q[k][l]) {
-        tess_xacc_add_i64(acc, b->q[k][l], b->e0 - XB_STEP * k - 52);
+        tess_xacc_add_i64(acc, b->q[k][l], b->e0 - b->step * k - 52);
         b->q[k][l] = 0;
       }
   b->qnb = 0;
@@ -574,12 +625,20 @@ static void xb_flush(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t 
   b->nb = 0;
 }
 
-/* A new top exponent: what the bins hold goes to the superaccumulator. */
-static void xb_set_e0(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t *b, int e0)
+/* A new top exponent (and headroom): what the bins hold goes to the
+ * superaccumulator. */
+static void xb_set_e0(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t *b, int e0,
+                      int head)
 {
   xb_flush(kern, acc, b);
   b->e0 = e0;
-  b->bound = ldexp(1.0, e0 - 1 - XB_HEAD);
+  b->head = head;
+  b->step = 52 - head;
+  b->bound = ldexp(1.0, e0 - head);
+  for (int k = 0; k < XB_MAXBINS; k++) {   /* bins past XB_EMIN are never used */
+    b->m[k] = ldexp(1.5, e0 - b->step * k);
+    b->sc[k] = ldexp(1.0, 52 - (e0 - b->step * k));
+  }
   b->nb = 0;
   b->adds = 0;
   b->wmax = 0;
@@ -589,8 +648,7 @@ static void xb_set_e0(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t
 static void xb_grow(xb_state_t *b, int nb, int lanes)
 {
   for (int k = b->nb; k < nb; k++) {
-    double m = ldexp(1.5, b->e0 - XB_STEP * k);
-    for (int l = 0; l < lanes; l++) b->s[b->cur][k][l] = m;
+    for (int l = 0; l < lanes; l++) b->s[b->cur][k][l] = b->m[k];
   }
   if (nb > b->nb) b->nb = nb;
 }
@@ -600,30 +658,62 @@ static void xb_grow(xb_state_t *b, int nb, int lanes)
  * fold, and e0 comes down if the data's max fell well below it. */
 static void xb_fold_due(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t *b, int adds)
 {
-  if (b->e0 == INT_MIN || b->adds + adds <= XB_ADDS) return;
-  int drop = 0, lower = 0;
+  if (b->e0 == INT_MIN || b->adds + adds <= 1 << (b->head - 1)) return;
+  int drop = 0, lower = 0, head = b->head;
   if (b->nb > XB_MINBINS) {
-    double m = ldexp(1.5, b->e0 - XB_STEP * (b->nb - 1));
+    double m = b->m[b->nb - 1];
     drop = 1;
     for (int l = 0; l < kern->lanes; l++) drop &= b->s[b->cur][b->nb - 1][l] == m;
   }
   if (b->wmax > 0) {
     int e;
     frexp(b->wmax, &e);   /* wmax < 2^e */
-    lower = e - 1 + 2 + XB_HEAD + XB_MARGIN;
-    if (lower > b->e0 - 4 * XB_MARGIN || lower - XB_STEP * (XB_MINBINS - 1) < XB_EMIN) lower = 0;
+    lower = e - 1 + 1 + head + XB_MARGIN;
+    if (lower > b->e0 - 4 * XB_MARGIN || lower - b->step * (XB_MINBINS - 1) < XB_EMIN) lower = 0;
   }
   xb_fold(kern, acc, b);
   int nb = b->nb - drop;
   if (lower) {
-    while (nb > XB_MINBINS && lower - XB_STEP * (nb - 1) < XB_EMIN) nb--;
-    xb_set_e0(kern, acc, b, lower);
+    while (nb > XB_MINBINS && lower - b->step * (nb - 1) < XB_EMIN) nb--;
+    xb_set_e0(kern, acc, b, lower, head);
     xb_grow(b, nb, kern->lanes);
   }
   b->nb = nb;
 }
 
 enum { XB_NONFINITE = -1, XB_RANGE = -2 };
+
+/* Bins (from nb on, at most XB_MAXBINS) for the smallest non-zero element,
+ * of biased exponent lo, to have its last bit in one: e_last <= its exponent. */
+static int xb_bins_for(int e0, int step, unsigned lo, int nb)
+{
+  while (nb < XB_MAXBINS && e0 - step * (nb - 1) - 52 > (int)lo - 1075) nb++;
+  return nb;
+}
+
+/* e0 and headroom for a block of |x| < 2^(hx + 1) whose smallest non-zero
+ * element has biased exponent lo (0x7ff: none): the fewest bins, then the
+ * preferred headroom (XB_HEADS), then XB_MARGIN binades to spare above the
+ * need (so that slowly growing data do not reset e0 at every block); the
+ * margin only where it costs no bin. */
+static void xb_geometry(int hx, unsigned lo, int head_min, int *e0, int *head)
+{
+  static const int heads[] = XB_HEADS;
+  int best = XB_MAXBINS + 1;
+  *head = heads[0];
+  *e0 = hx + 1 + heads[0] + XB_MARGIN;
+  if (lo == 0x7ff) return;
+  for (int m = XB_MARGIN; m >= 0; m -= XB_MARGIN)
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0] && heads[i] >= head_min; i++) {
+      int e = hx + 1 + heads[i] + m;
+      int nb = xb_bins_for(e, 52 - heads[i], lo, XB_MINBINS);
+      if (nb < best) {
+        best = nb;
+        *e0 = e;
+        *head = heads[i];
+      }
+    }
+}
 
 /* One block of values v (n a multiple of the lanes, zero-padded) into the
  * bins; exact. Returns the number of remainders spilled to the
@@ -638,10 +728,10 @@ static long xb_block(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t 
   xb_fold_due(kern, acc, b, adds);
   nxt = b->cur ^ 1;
   if (b->e0 != INT_MIN) {   /* the fast try: no spill, max within the bound */
-    uint64_t thr = (uint64_t)(b->e0 - XB_STEP * (b->nb - 1) + 1023) << 52;   /* 2^e_last */
+    uint64_t thr = (uint64_t)(b->e0 - b->step * (b->nb - 1) + 1023) << 52;   /* 2^e_last */
     int f = kern->fused[b->nb][pf ? 2 : 0]((const double (*)[XS_LANES])b->s[b->cur], b->s[nxt],
                                            v, n, NULL, &mx, thr);
-    if (f == 0 && mx <= b->bound) goto commit;
+    if (f == 0 && mx < b->bound) goto commit;
   }
   /* redo from the committed bins: e0 and the bins set from v's range */
   unsigned lo, hi;
@@ -649,17 +739,17 @@ static long xb_block(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t 
   if (hi == 0x7ff) return XB_NONFINITE;
   /* zeros and subnormals only: set e0 as if for data near 1 (zeros add
    * nothing; subnormals spill) */
-  int need = hi ? (int)hi - 1023 + 2 + XB_HEAD : 2 + XB_HEAD;
-  if (b->e0 == INT_MIN || need > b->e0) {
-    int e0 = need + XB_MARGIN;
-    if (e0 > XB_EMAX || e0 - XB_STEP * (XB_MINBINS - 1) < XB_EMIN) return XB_RANGE;
-    xb_set_e0(kern, acc, b, e0);
+  int hx = hi ? (int)hi - 1023 : 0;   /* |x| < 2^(hx + 1) */
+  if (b->e0 == INT_MIN || hx + 1 + b->head > b->e0) {
+    int e0, head;
+    xb_geometry(hx, lo, kern->head_min, &e0, &head);
+    if (e0 > XB_EMAX || e0 - (52 - head) * (XB_MINBINS - 1) < XB_EMIN) return XB_RANGE;
+    xb_set_e0(kern, acc, b, e0, head);
   }
   int nb = b->nb < XB_MINBINS ? XB_MINBINS : b->nb;
-  if (lo != 0x7ff)   /* enough bins that the smallest element's last bit lands in one */
-    while (nb < XB_MAXBINS && b->e0 - XB_STEP * (nb - 1) - 52 > (int)lo - 1075) nb++;
-  while (nb > XB_MINBINS && b->e0 - XB_STEP * (nb - 1) < XB_EMIN) nb--;
-  if (b->e0 - XB_STEP * (nb - 1) < XB_EMIN) return XB_RANGE;
+  if (lo != 0x7ff) nb = xb_bins_for(b->e0, b->step, lo, nb);
+  while (nb > XB_MINBINS && b->e0 - b->step * (nb - 1) < XB_EMIN) nb--;
+  if (b->e0 - b->step * (nb - 1) < XB_EMIN) return XB_RANGE;
   xb_grow(b, nb, kern->lanes);
   int f = kern->fused[b->nb][1]((const double (*)[XS_LANES])b->s[b->cur], b->s[nxt], v, n, rem,
                                 &mx, 0);
@@ -727,13 +817,28 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
     bs[j].e0 = INT_MIN;
     bs[j].nb = bs[j].qnb = bs[j].adds = bs[j].folds = bs[j].cur = 0;
   }
-  /* prefetch only where it reads ahead in the caller's long array */
-  const int pf_long = n >= XS_PREFETCH_MIN && xs_prefetch();
+  /* prefetch only where it reads ahead in the caller's long array; long
+   * enough calls, until measured, alternate chunks with and without */
+  const int pf_mode = xs_prefetch_mode();
+  const int pf_long = n >= XS_PREFETCH_MIN && pf_mode != XS_PF_OFF;
+  const int probing = pf_mode == XS_PF_PROBE && n >= XS_PROBE_MIN;
+  int probe_skip = xs_pf.n[0] + xs_pf.n[1] == 0 ? 2 : 0;
+  double chunk_t0 = 0;
 
   for (size_t i0 = 0; i0 < n; i0 += XS_BLOCK) {
     size_t len = n - i0 < XS_BLOCK ? n - i0 : XS_BLOCK;
     size_t padded = (len + XS_LANES - 1) / XS_LANES * XS_LANES;
     const double *p = NULL, *e = NULL;   /* the values this block sums */
+    size_t blk = i0 / XS_BLOCK, chunk = blk / XS_PROBE_BLOCKS;
+    int pf = pf_long && xs_pf.mode == XS_PF_ON;
+    if (probing && xs_pf.mode == XS_PF_PROBE) {   /* odd chunks with prefetch */
+      pf = (int)(chunk & 1);
+      if (blk % XS_PROBE_BLOCKS == 0) {
+        double t = xs_clock();
+        if (blk > 0) xs_probe_add((int)((chunk - 1) & 1), t - chunk_t0, &probe_skip);
+        chunk_t0 = t;
+      }
+    }
 
     switch (s->kind) {
     case XS_F64:
@@ -775,7 +880,7 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
     const double *big[2] = {NULL, NULL};   /* parts the large superaccumulator takes */
 
     if (mode == 0) {
-      long sp = xb_block(kern, acc, &bs[0], p, padded, rp, pf_long && p != bp);
+      long sp = xb_block(kern, acc, &bs[0], p, padded, rp, pf && p != bp);
       if (sp == XB_NONFINITE) {          /* Inf/NaN: counted one by one */
         xs_slow(acc, s, i0, len);
         continue;

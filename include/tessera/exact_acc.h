@@ -82,6 +82,10 @@ const char *tess_exact_acc_kernel(void);
  * and "large" force one level of the fast path's per-block switch (fixed
  * bins, large superaccumulator; see docs/reductions.md) on the best ISA. */
 tess_err_t tess_exact_acc_set_kernel(const char *name);
+/* The calling thread's software-prefetch choice for long sums: "on" or "off",
+ * "(measured)" (its first sums of >= 2^20 elements time both) or
+ * "(TESS_XSUM_PREFETCH)" (forced), or "not yet measured". Speed only. */
+const char *tess_exact_acc_prefetch(void);
 /* Sign of the exact finite part: -1, 0 or +1 (ignores NaN/Inf counts). */
 int tess_exact_acc_sign(const tess_exact_acc_t *acc);
 TESS_API_END

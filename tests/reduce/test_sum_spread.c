@@ -50,11 +50,11 @@ static int same_f(float a, float b)
 
 typedef enum {
   K_UNIFORM, K_NORMAL, K_SIGN20, K_POS20, K_SIGN60, K_FULL, K_FULL_FINITE, K_CANCEL,
-  K_SUBNORMAL, K_TOP, K_MIXED, K_DRIFT, K_ZEROS_FIRST, K_STAIRS, K_NKINDS
+  K_SUBNORMAL, K_TOP, K_MIXED, K_DRIFT, K_ZEROS_FIRST, K_STAIRS, K_EDGE39, K_NKINDS
 } kind_t;
 static const char *kind_name[K_NKINDS] = {"uniform", "normal", "sign20", "pos20", "sign60",
                                           "full", "full_finite", "cancel", "subnormal", "top",
-                                          "mixed", "drift", "zeros_first", "stairs"};
+                                          "mixed", "drift", "zeros_first", "stairs", "edge39"};
 
 static double sgn(uint64_t i) { return (rnd(77, i) & 1) ? -1.0 : 1.0; }
 
@@ -110,6 +110,15 @@ static double value(kind_t k, uint64_t i, size_t n)
     case 1: return b;
     default: return -(a + b);
     }
+  }
+  case K_EDGE39: {   /* the widest data 2 bins of 46 bits hold (exponents 19..-20):
+                     * 15 of 16 elements just below 2^20 and positive, so each
+                     * lane's 32 adds bring bin 0 to its bound, and their low
+                     * bits to the last bin's; 1 of 16 at 2^-20 with an odd last
+                     * bit (2^-72), of either sign; one bit of headroom less
+                     * loses bits */
+    if (i % 16 == 5) return sgn(i) * from_bits((UINT64_C(1003) << 52) | (rnd(25, i) >> 12) | 1);
+    return from_bits((UINT64_C(1042) << 52) | (rnd(26, i) >> 12) | UINT64_C(0xffffff0000000));
   }
   default: return 0;
   }
@@ -228,6 +237,14 @@ int main(int argc, char **argv)
             kernels[k], got, (double)exact);
     }
     tess_exact_acc_set_kernel("auto");
+    /* a piece this long lets the thread time software prefetch both ways
+     * (exact_sum_fast.c), unless the environment forces it */
+    if (len >= ((size_t)1 << 21)) {
+      const char *pf = tess_exact_acc_prefetch(), *env = getenv("TESS_XSUM_PREFETCH");
+      int forced = env && (env[0] == '0' || env[0] == '1');
+      CHECK(strstr(pf, forced ? "(TESS_XSUM_PREFETCH)" : "(measured)") != NULL,
+            "software prefetch after %zu elements: %s", len, pf);
+    }
     free(gi);
   }
   /* Inf/NaN inside blocks that the wide paths take */
