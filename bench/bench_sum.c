@@ -1,7 +1,8 @@
 /* bench/bench_sum.c: the exact sum against plain sums, in one run.
  *   bench_sum [log2n reps [data]]  single rank: prints one line per kernel
  *       data: uniform (default, [-0.5, 0.5)), uniform01 ([0, 1)), normal,
- *       sign20 (random sign x 2^U(-20,20)), pos20 (2^U(-20,20)), sign60,
+ *       sign20 (random sign x 2^U(-20,20)), pos20 (2^U(-20,20)), sign30 (60
+ *       binades), sign60,
  *       full (random sign, mantissa and biased exponent 1..2046)
  *   mpirun -n P bench_sum mpi   one-allreduce-per-call check + latency
  * Kernels (all on the same data, interleaved round by round so the noise of
@@ -140,6 +141,7 @@ static int fill(double *x, size_t n, const char *kind)
     else if (strcmp(kind, "normal") == 0) x[i] = tess_rng_normal(7, 0, i);
     else if (strcmp(kind, "sign20") == 0) x[i] = sg * exp2(40.0 * u - 20.0);
     else if (strcmp(kind, "pos20") == 0) x[i] = exp2(40.0 * u - 20.0);
+    else if (strcmp(kind, "sign30") == 0) x[i] = sg * exp2(60.0 * u - 30.0);
     else if (strcmp(kind, "sign60") == 0) x[i] = sg * exp2(120.0 * u - 60.0);
     else if (strcmp(kind, "full") == 0) {
       uint64_t r2 = xorshift(&s), be = 1 + r2 % 2046;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run_sum.sh: the exact sum (tess_sum_f64) against plain sums, on every
-# data kind of bench_sum (uniform, normal, sign20, pos20, sign60, full), out of
+# data kind of bench_sum (uniform, normal, sign20, pos20, sign30, sign60, full), out of
 # cache (2^27 doubles = 1 GiB) and in cache (2^16 doubles = 512 KiB), before
 # and after: "before" is bench_sum of the tree at BEFORE_REV, "after" the
 # CMake build here. The two binaries alternate kind by kind; inside each run
@@ -17,7 +17,7 @@ ROUNDS_BIG="${ROUNDS_BIG:-3}"
 ROUNDS_SMALL="${ROUNDS_SMALL:-9}"
 NP="${NP:-4}"
 BEFORE_REV="${BEFORE_REV:-HEAD}"
-KINDS="${KINDS:-uniform normal sign20 pos20 sign60 full}"
+KINDS="${KINDS:-uniform normal sign20 pos20 sign30 sign60 full}"
 SIZES="${SIZES:-27 16}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 if [ ! -x "$BUILD/bench/bench_sum" ]; then
@@ -84,7 +84,8 @@ table() {   # size
   echo "- *after*: this tree: fixed bins (2-6 per SIMD lane), switching per block to the large superaccumulator"
   echo "  (docs/reductions.md); Inf/NaN blocks to the small one. *superacc*, *bins*, *large*: one path forced."
   echo "- Data: uniform [-0.5, 0.5); normal(0,1); sign20 = random sign x 2^U(-20,20); pos20 ="
-  echo "  2^U(-20,20); sign60 = random sign x 2^U(-60,60); full = random sign, mantissa and biased"
+  echo "  2^U(-20,20); sign30 = random sign x 2^U(-30,30) (60 binades); sign60 = random sign x"
+  echo "  2^U(-60,60); full = random sign, mantissa and biased"
   echo "  exponent 1..2046 (the sum overflows: -inf)."
   echo
   for size in $SIZES; do

@@ -53,17 +53,22 @@
 #define XS_BLOCK 1024     /* elements per block: the unit of checks and redos */
 
 enum { XS_SPILL = 1, XS_NONFINITE = 2 };
-/* Software prefetch, XS_PREFETCH doubles (8 KiB) ahead, for calls of at
- * least XS_PREFETCH_MIN elements read from the caller's array. Whether it
- * pays depends on the machine, not on the vendor: on one Xeon (the GPU
- * machine's host) the kernel does enough work per 64-byte line that the
- * hardware prefetchers fall behind (0.5-0.65x of the plain sum's bandwidth
- * without, 0.8-0.9x with); on another (a 2-core Xeon VM) it costs 45 % (1.03x
- * the plain sum's time without, 1.46x with); on AMD Zen 4 ~10 %. So each
- * thread measures it (xs_probe_*): its first long calls alternate chunks
- * with and without, timed, and keep the faster. Only speed depends on it;
- * TESS_XSUM_PREFETCH=0/1 forces it (benchmarks). */
-#define XS_PREFETCH 1024
+/* Software prefetch, XS_PREFETCH doubles (32 KiB) ahead into L2, for calls
+ * of at least XS_PREFETCH_MIN elements read from the caller's array. Whether
+ * it pays depends on the machine, not on the vendor: on the GPU machines'
+ * Xeon hosts the kernel does enough work per 64-byte line that the hardware
+ * prefetchers fall behind (uniform data, 2^27, time over the plain loop's:
+ * 1.66 without, 1.07-1.09 with; 8 KiB ahead into L1 1.10-1.17); on a 2-core
+ * Xeon VM it costs (1.03 without, 1.19-1.46 with); on AMD Zen 4 ~10 %. So
+ * each thread measures it (xs_probe_*): its first long calls alternate
+ * chunks with and without, timed, and keep the faster. Only speed depends on
+ * it; TESS_XSUM_PREFETCH=0/1 forces it (benchmarks). */
+#ifndef XS_PREFETCH   /* (both overridable for experiments) */
+#define XS_PREFETCH 4096
+#endif
+#ifndef XS_PF_LOCALITY   /* __builtin_prefetch's: 2 = prefetcht1 (L2) */
+#define XS_PF_LOCALITY 2
+#endif
 #define XS_PREFETCH_MIN (1u << 17)
 #define XS_PROBE_MIN (1u << 20)      /* calls long enough to stream from memory */
 #define XS_PROBE_BLOCKS 32           /* blocks per timed chunk (256 KiB) */
@@ -137,7 +142,7 @@ typedef struct {
         vd r;                                                                       \
         memcpy(&r, x + c + (size_t)v * (W), sizeof r);                              \
         if ((PFD) && ((size_t)v * (W)) % 8 == 0) /* one per 64-byte line */         \
-          __builtin_prefetch(x + c + (size_t)v * (W) + (PFD), 0, 3);                \
+          __builtin_prefetch(x + c + (size_t)v * (W) + (PFD), 0, XS_PF_LOCALITY);                \
         vi ab = (vi)r & am;                                                         \
         mx[v] = FMAX(mx[v], (vd)ab);                                                \
         if (LAST) mn[v] = FMINU(mn[v], ab - 1);                                     \
