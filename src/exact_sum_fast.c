@@ -71,8 +71,8 @@ enum { XS_SPILL = 1, XS_NONFINITE = 2 };
 #endif
 #define XS_PREFETCH_MIN (1u << 17)
 #define XS_PROBE_MIN (1u << 20)      /* calls long enough to stream from memory */
-#define XS_PROBE_BLOCKS 32           /* blocks per timed chunk (256 KiB) */
-#define XS_PROBE_CHUNKS 8            /* chunks timed each way */
+#define XS_PROBE_BLOCKS 64           /* blocks per timed chunk (512 KiB) */
+#define XS_PROBE_CHUNKS 15           /* chunks timed each way (odd: a median) */
 
 /* Headroom h, chosen when e0 is set (xb_geometry): h = 8 gives 44-bit bins
  * and a fold every 128 adds per lane (every 4 blocks of 1024 at 32 lanes,
@@ -552,9 +552,9 @@ typedef struct {
   int mode;               /* XS_PF_*; -1: not read yet */
   int forced;             /* by TESS_XSUM_PREFETCH */
   int n[2];               /* chunks timed without / with */
-  double t[2];            /* their seconds */
+  double t[2][XS_PROBE_CHUNKS];   /* their seconds */
 } xs_pf_t;
-static _Thread_local xs_pf_t xs_pf = {-1, 0, {0, 0}, {0, 0}};
+static _Thread_local xs_pf_t xs_pf = {-1, 0, {0, 0}, {{0}, {0}}};
 
 static int xs_prefetch_mode(void)
 {
@@ -573,19 +573,29 @@ static double xs_clock(void)
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int xs_cmp_d(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
 /* A timed chunk: with prefetch (on = 1) or without. The first chunk pair of
  * a thread is not counted (bins set up, pages first touched). Decides once
- * both ways have XS_PROBE_CHUNKS: prefetch only if clearly faster. */
+ * both ways have XS_PROBE_CHUNKS, by the medians (a chunk that an interrupt
+ * or a neighbour hit does not decide): prefetch only if 5 % faster. */
 static void xs_probe_add(int on, double secs, int *skip)
 {
   if (*skip > 0) {
     (*skip)--;
     return;
   }
-  xs_pf.t[on] += secs;
-  xs_pf.n[on]++;
-  if (xs_pf.n[0] >= XS_PROBE_CHUNKS && xs_pf.n[1] >= XS_PROBE_CHUNKS)
-    xs_pf.mode = xs_pf.t[1] < 0.95 * xs_pf.t[0] ? XS_PF_ON : XS_PF_OFF;
+  if (xs_pf.n[on] < XS_PROBE_CHUNKS) xs_pf.t[on][xs_pf.n[on]++] = secs;
+  if (xs_pf.n[0] == XS_PROBE_CHUNKS && xs_pf.n[1] == XS_PROBE_CHUNKS) {
+    qsort(xs_pf.t[0], XS_PROBE_CHUNKS, sizeof(double), xs_cmp_d);
+    qsort(xs_pf.t[1], XS_PROBE_CHUNKS, sizeof(double), xs_cmp_d);
+    xs_pf.mode = xs_pf.t[1][XS_PROBE_CHUNKS / 2] < 0.95 * xs_pf.t[0][XS_PROBE_CHUNKS / 2]
+                     ? XS_PF_ON : XS_PF_OFF;
+  }
 }
 
 const char *tess_xacc_prefetch_state(void)
