@@ -75,13 +75,6 @@ static double superacc(const double *x, size_t n) { return exact_with("superacc"
 static double large(const double *x, size_t n) { return exact_with("large", x, n); }
 static double bins(const double *x, size_t n) { return exact_with("bins", x, n); }
 
-static double now(void)
-{
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static int cmp(const void *a, const void *b)
 {
   double x = *(const double *)a, y = *(const double *)b;
@@ -109,9 +102,9 @@ static void run_size(const double *x, size_t n, int rounds, int inner, double me
       }
       size_t m = n;
       int reps = inner;
-      double t0 = now();
+      double t0 = tess_wtime();
       for (int i = 0; i < reps; i++) sink += fn[k](x, m);
-      t[k * rounds + r] = (now() - t0) / reps * ((double)n / (double)m);
+      t[k * rounds + r] = (tess_wtime() - t0) / reps * ((double)n / (double)m);
     }
   for (int k = 0; k < NK; k++) {
     qsort(t + k * rounds, (size_t)rounds, sizeof *t, cmp);
@@ -198,9 +191,9 @@ static int bench_mpi(void)
   const int calls = 200;
   MPI_Barrier(MPI_COMM_WORLD);
   long before = allreduce_calls;
-  double t0 = now();
+  double t0 = tess_wtime();
   for (int i = 0; i < calls; i++) tess_sum_f64(x, n, MPI_COMM_WORLD, &r);
-  double t = (now() - t0) / calls;
+  double t = (tess_wtime() - t0) / calls;
   long per = (allreduce_calls - before) / calls;
   before = allreduce_calls;
   tess_dot_f64(x, x, n, MPI_COMM_WORLD, &r2);

@@ -66,7 +66,7 @@ table() {   # size
   for k in $KINDS; do
     b="$TMP/before_${1}_$k.txt"; a="$TMP/after_${1}_$k.txt"
     eb=$(col "$b" exact 12); ea=$(col "$a" exact 12)
-    echo "| $k | $(col "$a" plain_simd 7) | $eb | $ea | **$(inv "$ea")** | $(col "$a" superacc 12) | $(col "$a" bins 12) | $(col "$a" large 12) | $(awk -v b="$eb" -v a="$ea" 'BEGIN { printf "%.2fx", b / a }') |"
+    echo "| $k | $(col "$a" plain_simd 7) | $eb | $ea | **$(inv "$ea")** | $(col "$a" superacc 12) | $(col "$a" bins 12) | $(col "$a" large 12) | $(awk -v b="$eb" -v a="$ea" 'BEGIN { if (b == "n/a" || a == "n/a") print "n/a"; else printf "%.2fx", b / a }') |"
   done
 }
 {

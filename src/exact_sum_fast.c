@@ -47,7 +47,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <tessera/log.h>
 
 #define XS_LANES 32       /* lanes (fewer used by narrow ISAs) */
 #define XS_BLOCK 1024     /* elements per block: the unit of checks and redos */
@@ -566,13 +566,6 @@ static int xs_prefetch_mode(void)
   return xs_pf.mode;
 }
 
-static double xs_clock(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int xs_cmp_d(const void *a, const void *b)
 {
   double x = *(const double *)a, y = *(const double *)b;
@@ -849,7 +842,7 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
     if (probing && xs_pf.mode == XS_PF_PROBE) {   /* odd chunks with prefetch */
       pf = (int)(chunk & 1);
       if (blk % XS_PROBE_BLOCKS == 0) {
-        double t = xs_clock();
+        double t = tess_wtime();
         if (blk > 0) xs_probe_add((int)((chunk - 1) & 1), t - chunk_t0, &probe_skip);
         chunk_t0 = t;
       }
