@@ -114,38 +114,40 @@ typedef struct {
  * the bins show it). With LAST the last bin only adds (1 flop, not 3): its
  * add is exact, and no remainder is left, when every element is a multiple
  * of that bin's ulp 2^(e_last - 52), which holds for x == 0 and |x| >=
- * 2^e_last: the bits of |x| >= `thr` (those of 2^e_last). So the kernel
- * tracks min(bits(|x|) - 1) (unsigned: 0 wraps to the top) instead of the
- * remainders and returns XS_SPILL if some x fails (the caller redoes the
- * block storing remainders). One integer min instead of two flops and an
- * OR: on AVX-512 (unsigned 64-bit min) only. A macro, so that each ISA gets its own vector width
+ * 2^e_last (`thr`, as bits). So the kernel tracks the smallest |x| instead
+ * of the remainders and returns XS_SPILL if some non-zero x is below thr (the
+ * caller redoes the block storing remainders); a block whose smallest |x| is
+ * 0 looks for its smallest non-zero one in a second pass. On AVX-512 (the
+ * only LAST kernels) the largest and the smallest |x| take one VRANGEPD each
+ * (AVX512DQ: max/min of magnitudes, sign cleared) where an AND, a max, a
+ * subtraction and an unsigned min took four: with 2 bins, 6 vector ops per
+ * 8 elements instead of 8. A macro, so that each ISA gets its own vector width
  * (GCC lowers wider-than-native vectors through the stack) and each bin
  * count its own loop (the bins stay in registers). */
-#define XS_DEFINE_FUSED(NAME, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, NB, STORE, PFD, LAST) \
+#define XS_DEFINE_FUSED(NAME, ATTR, W, NV, FADD, FSUB, FMAXABS, FMINABS, NB, STORE, PFD, LAST) \
   ATTR static int NAME(const double (*sin)[XS_LANES], double (*sout)[XS_LANES],     \
                        const double *x, size_t n, double *rem, double *mxo,         \
                        uint64_t thr)                                                \
   {                                                                                 \
     typedef double vd __attribute__((vector_size(8 * (W))));                        \
     typedef int64_t vi __attribute__((vector_size(8 * (W))));                       \
-    vd s[NB][NV], mx[NV];                                                           \
-    vi any = {0}, bad = {0}, am, expmask, mn[NV];                                   \
+    vd s[NB][NV], mx[NV], mn[NV];                                                   \
+    vi any = {0}, bad = {0}, am, expmask;                                           \
     for (int i = 0; i < (W); i++) {                                                 \
       am[i] = INT64_MAX;                                                            \
       expmask[i] = INT64_C(0x7ff0000000000000);                                     \
+      for (int v = 0; v < (NV); v++) mn[v][i] = HUGE_VAL;                           \
     }                                                                               \
     for (int k = 0; k < (NB); k++) memcpy(s[k], sin[k], sizeof s[k]);               \
     memset(mx, 0, sizeof mx);                                                       \
-    memset(mn, 0xff, sizeof mn);                                                    \
     for (size_t c = 0; c < n; c += (size_t)(NV) * (W)) {                            \
       for (int v = 0; v < (NV); v++) {                                              \
         vd r;                                                                       \
         memcpy(&r, x + c + (size_t)v * (W), sizeof r);                              \
         if ((PFD) && ((size_t)v * (W)) % 8 == 0) /* one per 64-byte line */         \
           __builtin_prefetch(x + c + (size_t)v * (W) + (PFD), 0, XS_PF_LOCALITY);                \
-        vi ab = (vi)r & am;                                                         \
-        mx[v] = FMAX(mx[v], (vd)ab);                                                \
-        if (LAST) mn[v] = FMINU(mn[v], ab - 1);                                     \
+        mx[v] = FMAXABS(mx[v], r, am);                                              \
+        if (LAST) mn[v] = FMINABS(mn[v], r);                                        \
         for (int k = 0; k < (NB) - (LAST); k++) {                                   \
           vd s1 = FADD(s[k][v], r); /* 2 of the 3 on the FMA pipes */               \
           r = FSUB(r, s1 - s[k][v]);                                                \
@@ -163,15 +165,26 @@ typedef struct {
       memcpy(sout[k], s[k], sizeof s[k]);                                           \
       for (int v = 0; v < (NV); v++) bad |= ((vi)s[k][v] & expmask) == expmask;      \
     }                                                                               \
-    double m = 0;                                                                   \
+    double m = 0, lo = HUGE_VAL;                                                    \
     uint64_t anyr = 0, badr = 0;                                                    \
     for (int v = 0; v < (NV); v++)                                                  \
-      for (int i = 0; i < (W); i++) m = mx[v][i] > m ? mx[v][i] : m;                \
+      for (int i = 0; i < (W); i++) {                                               \
+        m = mx[v][i] > m ? mx[v][i] : m;                                            \
+        lo = mn[v][i] < lo ? mn[v][i] : lo;                                         \
+      }                                                                             \
     for (int i = 0; i < (W); i++) {                                                 \
       anyr |= (uint64_t)any[i];                                                     \
       badr |= (uint64_t)bad[i];                                                     \
-      for (int v = 0; v < (NV) && (LAST); v++)                                      \
-        anyr |= (uint64_t)mn[v][i] < thr - 1; /* an x that is not a multiple */     \
+    }                                                                               \
+    if (LAST) {                                                                     \
+      double t;                                                                     \
+      memcpy(&t, &thr, sizeof t);                                                   \
+      if (lo == 0) /* a zero: the smallest non-zero |x| */                          \
+        for (size_t c = 0; c < n; c++) {                                            \
+          double a = fabs(x[c]);                                                    \
+          lo = a != 0 && a < lo ? a : lo;                                           \
+        }                                                                           \
+      if (lo < t) anyr |= 2; /* an x that is not a multiple */                      \
     }                                                                               \
     *mxo = m;                                                                       \
     return ((anyr << 1) ? XS_SPILL : 0) | (badr ? XS_NONFINITE : 0); /* -0 is 0 */  \
@@ -182,16 +195,16 @@ typedef int (*xs_fused_fn)(const double (*)[XS_LANES], double (*)[XS_LANES], con
 
 /* Every bin count 2..XB_MAXBINS: plain, storing the remainders, and with
  * software prefetch (for long arrays on CPUs where it pays: below). */
-#define XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, NB, LAST)       \
-  XS_DEFINE_FUSED(P##_##NB, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, NB, 0, 0, LAST)    \
-  XS_DEFINE_FUSED(P##_##NB##s, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, NB, 1, 0, 0)    \
-  XS_DEFINE_FUSED(P##_##NB##p, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, NB, 0, XS_PREFETCH, LAST)
-#define XS_DEFINE_FUSED_ALL(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, LAST)           \
-  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, 2, LAST)               \
-  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, 3, LAST)               \
-  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, 4, LAST)               \
-  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, 5, LAST)               \
-  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAX, FMINU, 6, LAST)
+#define XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAXABS, FMINABS, NB, LAST)       \
+  XS_DEFINE_FUSED(P##_##NB, ATTR, W, NV, FADD, FSUB, FMAXABS, FMINABS, NB, 0, 0, LAST)    \
+  XS_DEFINE_FUSED(P##_##NB##s, ATTR, W, NV, FADD, FSUB, FMAXABS, FMINABS, NB, 1, 0, 0)    \
+  XS_DEFINE_FUSED(P##_##NB##p, ATTR, W, NV, FADD, FSUB, FMAXABS, FMINABS, NB, 0, XS_PREFETCH, LAST)
+#define XS_DEFINE_FUSED_ALL(P, ATTR, W, NV, FADD, FSUB, FMAXABS, FMINABS, LAST)           \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAXABS, FMINABS, 2, LAST)               \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAXABS, FMINABS, 3, LAST)               \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAXABS, FMINABS, 4, LAST)               \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAXABS, FMINABS, 5, LAST)               \
+  XS_DEFINE_FUSED_NB(P, ATTR, W, NV, FADD, FSUB, FMAXABS, FMINABS, 6, LAST)
 #define XS_FUSED_TABLE(P)                                                           \
   {{NULL, NULL, NULL}, {NULL, NULL, NULL}, {P##_2, P##_2s, P##_2p},                 \
    {P##_3, P##_3s, P##_3p}, {P##_4, P##_4s, P##_4p}, {P##_5, P##_5s, P##_5p},       \
@@ -354,9 +367,10 @@ typedef int (*xs_large_fn)(tess_exact_acc_t *, xl_state_t *, const double *, siz
 /* max of |x| on their bits (ordered like the values): no vector ?: in C */
 #define XS_PLAIN_MAX(a, b) \
   ((vd)((((vi)(a) > (vi)(b)) & (vi)(a)) | (~((vi)(a) > (vi)(b)) & (vi)(b))))
-/* no unsigned 64-bit min below AVX-512: those kernels keep the remainder check */
-#define XS_NO_MINU(a, b) (a)
-XS_DEFINE_FUSED_ALL(xs_fused_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, XS_PLAIN_MAX, XS_NO_MINU,
+#define XS_PLAIN_MAXABS(m, r, am) XS_PLAIN_MAX(m, (vd)((vi)(r) & (am)))
+/* below AVX-512 no add-only last bin: those kernels keep the remainder check */
+#define XS_NO_MINABS(a, r) (a)
+XS_DEFINE_FUSED_ALL(xs_fused_generic, , 2, 4, XS_PLAIN_ADD, XS_PLAIN_SUB, XS_PLAIN_MAXABS, XS_NO_MINABS,
                     0)
 XS_DEFINE_FOLD(xs_fold_generic, )
 XS_DEFINE_LARGE(xs_large_generic, )
@@ -374,9 +388,9 @@ static int xs_prod_generic(const double *x, const double *y, size_t n, double *p
  * FADD pipes. On Intel cores they are the same pipes: no gain, no loss. */
 #define XS_ADD256(a, b) ((vd)_mm256_fmadd_pd((__m256d)(a), _mm256_set1_pd(1.0), (__m256d)(b)))
 #define XS_SUB256(a, b) ((vd)_mm256_fmsub_pd((__m256d)(a), _mm256_set1_pd(1.0), (__m256d)(b)))
-#define XS_MAX256(a, b) ((vd)_mm256_max_pd((__m256d)(a), (__m256d)(b)))
+#define XS_MAXABS256(m, r, am) ((vd)_mm256_max_pd((__m256d)(m), (__m256d)((vi)(r) & (am))))
 #define XS_AVX2 __attribute__((target("avx2,fma")))
-XS_DEFINE_FUSED_ALL(xs_fused_avx2, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256, XS_MAX256, XS_NO_MINU, 0)
+XS_DEFINE_FUSED_ALL(xs_fused_avx2, XS_AVX2, 4, 4, XS_ADD256, XS_SUB256, XS_MAXABS256, XS_NO_MINABS, 0)
 XS_DEFINE_FOLD(xs_fold_avx2, XS_AVX2)
 XS_DEFINE_LARGE(xs_large_avx2, XS_AVX2)
 XS_DEFINE_RANGE(xs_range_avx2, XS_AVX2)
@@ -387,10 +401,11 @@ xs_prod_avx2(const double *x, const double *y, size_t n, double *p, double *e)
 }
 #define XS_ADD512(a, b) ((vd)_mm512_fmadd_pd((__m512d)(a), _mm512_set1_pd(1.0), (__m512d)(b)))
 #define XS_SUB512(a, b) ((vd)_mm512_fmsub_pd((__m512d)(a), _mm512_set1_pd(1.0), (__m512d)(b)))
-#define XS_MAX512(a, b) ((vd)_mm512_max_pd((__m512d)(a), (__m512d)(b)))
-#define XS_MINU512(a, b) ((vi)_mm512_min_epu64((__m512i)(a), (__m512i)(b)))
-#define XS_AVX512 __attribute__((target("avx512f")))
-XS_DEFINE_FUSED_ALL(xs_fused_avx512, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, XS_MAX512, XS_MINU512,
+/* VRANGEPD imm8: bits 1:0 = 3 max / 2 min of magnitudes, bits 3:2 = 2 sign cleared */
+#define XS_MAXABS512(m, r, am) ((void)(am), (vd)_mm512_range_pd((__m512d)(m), (__m512d)(r), 0x0b))
+#define XS_MINABS512(m, r) ((vd)_mm512_range_pd((__m512d)(m), (__m512d)(r), 0x0a))
+#define XS_AVX512 __attribute__((target("avx512f,avx512dq")))
+XS_DEFINE_FUSED_ALL(xs_fused_avx512, XS_AVX512, 8, 4, XS_ADD512, XS_SUB512, XS_MAXABS512, XS_MINABS512,
                     1)
 XS_DEFINE_FOLD(xs_fold_avx512, XS_AVX512)
 XS_DEFINE_LARGE(xs_large_avx512, XS_AVX512)
@@ -417,7 +432,10 @@ typedef struct {
 
 static int xs_always(void) { return 1; }
 #ifdef XS_HAVE_X86_DISPATCH
-static int xs_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+static int xs_has_avx512(void)
+{
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+}
 static int xs_has_avx2(void)
 {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");

@@ -50,11 +50,13 @@ static int same_f(float a, float b)
 
 typedef enum {
   K_UNIFORM, K_NORMAL, K_SIGN20, K_POS20, K_SIGN60, K_FULL, K_FULL_FINITE, K_CANCEL,
-  K_SUBNORMAL, K_TOP, K_MIXED, K_DRIFT, K_ZEROS_FIRST, K_STAIRS, K_EDGE39, K_NKINDS
+  K_SUBNORMAL, K_TOP, K_MIXED, K_DRIFT, K_ZEROS_FIRST, K_STAIRS, K_EDGE39, K_EDGE39_TINY,
+  K_NKINDS
 } kind_t;
 static const char *kind_name[K_NKINDS] = {"uniform", "normal", "sign20", "pos20", "sign60",
                                           "full", "full_finite", "cancel", "subnormal", "top",
-                                          "mixed", "drift", "zeros_first", "stairs", "edge39"};
+                                          "mixed", "drift", "zeros_first", "stairs", "edge39",
+                                          "edge39_tiny"};
 
 static double sgn(uint64_t i) { return (rnd(77, i) & 1) ? -1.0 : 1.0; }
 
@@ -116,9 +118,26 @@ static double value(kind_t k, uint64_t i, size_t n)
                      * lane's 32 adds bring bin 0 to its bound, and their low
                      * bits to the last bin's; 1 of 16 at 2^-20 with an odd last
                      * bit (2^-72), of either sign; one bit of headroom less
-                     * loses bits */
+                     * loses bits. Zeros of both signs in every block (the
+                     * kernel's smallest |x| is then 0: it looks again), and
+                     * past the first blocks a rare 2^-24 with an odd last bit,
+                     * below the last bin's ulp, which must send the block back */
+    if (i % 64 == 9) return (i & 128) ? -0.0 : 0.0;
     if (i % 16 == 5) return sgn(i) * from_bits((UINT64_C(1003) << 52) | (rnd(25, i) >> 12) | 1);
     return from_bits((UINT64_C(1042) << 52) | (rnd(26, i) >> 12) | UINT64_C(0xffffff0000000));
+  }
+  case K_EDGE39_TINY: {   /* edge39's blocks of 1024, each odd one the exact negation
+                          * of the even one before, so all cancels but one element
+                          * of block 18: 2^-24 with an odd last bit (2^-76), below
+                          * the ulp of the last of 2 bins (2^-72). The sum is that
+                          * element, whose last bits show if a kernel lets it into
+                          * the last bin: with zeros in every block, the kernel's
+                          * smallest |x| is 0 and it must look again. */
+    uint64_t blk = i / 1024, spec = 18 * 1024 + 77;
+    if (blk >= n / 1024 / 2 * 2) return 0.0;   /* the ragged tail has no partner */
+    if (i == spec) return from_bits((UINT64_C(999) << 52) | (rnd(27, i) >> 12) | 1);
+    if (i == spec + 1024) return 0.0;
+    return (blk & 1) ? -value(K_EDGE39, i - 1024, n) : value(K_EDGE39, i, n);
   }
   default: return 0;
   }
