@@ -59,7 +59,8 @@ enum { XS_SPILL = 1, XS_NONFINITE = 2 };
  * Xeon hosts the kernel does enough work per 64-byte line that the hardware
  * prefetchers fall behind (uniform data, 2^27, time over the plain loop's:
  * 1.66 without, 1.07-1.09 with; 8 KiB ahead into L1 1.10-1.17); on a 2-core
- * Xeon VM it costs (1.03 without, 1.19-1.46 with); on AMD Zen 4 ~10 %. So
+ * Xeon VM it costs (1.03 without, 1.19-1.46 with) on 2 MiB pages and saves
+ * 5-8 % on 4 KiB pages; on AMD Zen 4 it costs ~10 %. So
  * each thread measures it (xs_probe_*): its first long calls alternate
  * chunks with and without, timed, and keep the faster. Only speed depends on
  * it; TESS_XSUM_PREFETCH=0/1 forces it (benchmarks). */
@@ -590,10 +591,13 @@ static int xs_cmp_d(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* A timed chunk: with prefetch (on = 1) or without. The first chunk pair of
- * a thread is not counted (bins set up, pages first touched). Decides once
+/* A timed chunk: with prefetch (on = 1) or without, in the order off, on,
+ * on, off, off, on, ... (so a drift during the probe favours neither). The
+ * first two chunks of a thread are not counted (bins set up). Decides once
  * both ways have XS_PROBE_CHUNKS, by the medians (a chunk that an interrupt
- * or a neighbour hit does not decide): prefetch only if 5 % faster. */
+ * or a neighbour hit does not decide): prefetch only if 10 % faster (it pays
+ * 35-50 % where it pays; where it costs, by 10-20 %, a 5 % margin was
+ * crossed by noise in 2 of 5 processes). */
 static void xs_probe_add(int on, double secs, int *skip)
 {
   if (*skip > 0) {
@@ -604,7 +608,7 @@ static void xs_probe_add(int on, double secs, int *skip)
   if (xs_pf.n[0] == XS_PROBE_CHUNKS && xs_pf.n[1] == XS_PROBE_CHUNKS) {
     qsort(xs_pf.t[0], XS_PROBE_CHUNKS, sizeof(double), xs_cmp_d);
     qsort(xs_pf.t[1], XS_PROBE_CHUNKS, sizeof(double), xs_cmp_d);
-    xs_pf.mode = xs_pf.t[1][XS_PROBE_CHUNKS / 2] < 0.95 * xs_pf.t[0][XS_PROBE_CHUNKS / 2]
+    xs_pf.mode = xs_pf.t[1][XS_PROBE_CHUNKS / 2] < 0.9 * xs_pf.t[0][XS_PROBE_CHUNKS / 2]
                      ? XS_PF_ON : XS_PF_OFF;
   }
 }
@@ -857,11 +861,11 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
     const double *p = NULL, *e = NULL;   /* the values this block sums */
     size_t blk = i0 / XS_BLOCK, chunk = blk / XS_PROBE_BLOCKS;
     int pf = pf_long && xs_pf.mode == XS_PF_ON;
-    if (probing && xs_pf.mode == XS_PF_PROBE) {   /* odd chunks with prefetch */
-      pf = (int)(chunk & 1);
+    if (probing && xs_pf.mode == XS_PF_PROBE) {   /* chunks off, on, on, off, off, on, ... */
+      pf = (int)(((chunk + 1) >> 1) & 1);
       if (blk % XS_PROBE_BLOCKS == 0) {
         double t = tess_wtime();
-        if (blk > 0) xs_probe_add((int)((chunk - 1) & 1), t - chunk_t0, &probe_skip);
+        if (blk > 0) xs_probe_add((int)((chunk >> 1) & 1), t - chunk_t0, &probe_skip);
         chunk_t0 = t;
       }
     }
