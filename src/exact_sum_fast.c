@@ -778,6 +778,37 @@ static void xb_geometry(int hx, unsigned lo, int head_min, int *e0, int *head)
  * exact. Returns the number of remainders spilled to the
  * superaccumulator (via rem[0..n)), or, having added nothing, XB_NONFINITE
  * (v holds Inf/NaN) or XB_RANGE (the bins cannot hold v's range). */
+/* The fast try of n values (adds per lane, after the fold due): the bins
+ * as they are, committed only if nothing spilled or went non-finite and
+ * the largest |x| is within bin 0's bound; then 1. */
+static int xb_try(const xs_kernel_t *kern, xb_state_t *b, const double *v, size_t n, int adds,
+                  int variant)
+{
+  double mx;
+  if (b->e0 == INT_MIN) return 0;
+  int nxt = b->cur ^ 1;
+  uint64_t thr = (uint64_t)(b->e0 - b->step * (b->nb - 1) + 1023) << 52;   /* 2^e_last */
+  int f = kern->fused[b->nb][variant]((const double (*)[XS_LANES])b->s[b->cur], b->s[nxt], v, n,
+                                      NULL, &mx, thr);
+  if (f != 0 || !(mx < b->bound)) return 0;
+  b->cur = nxt;
+  b->adds += adds;
+  if (mx > b->wmax) b->wmax = mx;
+  return 1;
+}
+
+/* Several blocks in one kernel call, as many as one fold allows (2^(h-1)
+ * adds per lane): the per-call checks and bookkeeping cost ~10 % of a
+ * block of 1024 in cache. 1 if done; 0 if the caller is to take the blocks
+ * one by one (nothing added). */
+static int xb_span(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t *b, const double *v,
+                   size_t n, int variant)
+{
+  int adds = (int)(n / (size_t)kern->lanes);
+  xb_fold_due(kern, acc, b, adds);
+  return xb_try(kern, b, v, n, adds, variant);
+}
+
 static long xb_block(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t *b,
                      const double *v, size_t n, double *rem, int variant)
 {
@@ -785,13 +816,8 @@ static long xb_block(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t 
   long spills = 0;
   double mx;
   xb_fold_due(kern, acc, b, adds);
+  if (xb_try(kern, b, v, n, adds, variant)) return 0;
   nxt = b->cur ^ 1;
-  if (b->e0 != INT_MIN) {   /* the fast try: no spill, max within the bound */
-    uint64_t thr = (uint64_t)(b->e0 - b->step * (b->nb - 1) + 1023) << 52;   /* 2^e_last */
-    int f = kern->fused[b->nb][variant]((const double (*)[XS_LANES])b->s[b->cur], b->s[nxt],
-                                           v, n, NULL, &mx, thr);
-    if (f == 0 && mx < b->bound) goto commit;
-  }
   /* redo from the committed bins: e0 and the bins set from v's range */
   unsigned lo, hi;
   kern->range(v, n, &lo, &hi);
@@ -813,7 +839,6 @@ static long xb_block(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t 
   int f = kern->fused[b->nb][1]((const double (*)[XS_LANES])b->s[b->cur], b->s[nxt], v, n, rem,
                                 &mx, 0);
   if (f & XS_SPILL) spills = (long)xs_spill(acc, rem, n);
-commit:
   b->cur = nxt;
   b->adds += adds;
   if (mx > b->wmax) b->wmax = mx;
@@ -896,6 +921,20 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
         double t = tess_wtime();
         if (blk > 0) xs_probe_add((int)((chunk >> 1) & 1), t - chunk_t0, &probe_skip);
         chunk_t0 = t;
+      }
+    }
+    /* the caller's doubles, while the bins take them (not probing): as
+     * many blocks per kernel call as one fold allows; a span that fails
+     * goes block by block */
+    if (s->kind == XS_F64 && bs[0].e0 != INT_MIN && !(probing && xs_pf.mode == XS_PF_PROBE) &&
+        (kern->force == 1 || (!kern->force && level == 0 && wait == 0))) {
+      size_t span = ((size_t)1 << (bs[0].head - 1)) * (size_t)kern->lanes;
+      if (span > XS_BLOCK && n - i0 >= span &&
+          xb_span(kern, acc, &bs[0], (const double *)s->x + i0, span,
+                  n < XS_PREFETCH_MIN ? 0 : pf ? 2 : 3)) {
+        i0 += span - XS_BLOCK;   /* and the loop's step */
+        backoff = XS_BACKOFF_MIN;
+        continue;
       }
     }
 
