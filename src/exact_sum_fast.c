@@ -141,8 +141,6 @@ typedef struct {
       for (int v = 0; v < (NV); v++) mn[v][i] = HUGE_VAL;                           \
     }                                                                               \
     if (INTMIN) memset(mn, 0xff, sizeof mn); /* bits(|x|) - 1: 0 wraps to the top */ \
-    {                                                                               \
-    }                                                                               \
     for (int k = 0; k < (NB); k++) memcpy(s[k], sin[k], sizeof s[k]);               \
     memset(mx, 0, sizeof mx);                                                       \
     for (size_t c = 0; c < n; c += (size_t)(NV) * (W)) {                            \
@@ -204,6 +202,8 @@ typedef struct {
 
 typedef int (*xs_fused_fn)(const double (*)[XS_LANES], double (*)[XS_LANES], const double *,
                            size_t, double *, double *, uint64_t);
+/* The kernels of one bin count (XS_DEFINE_FUSED_NB), as indexed in xs_kernel_t.fused */
+enum { XS_K_PLAIN, XS_K_STORE, XS_K_PREFETCH, XS_K_LONG, XS_K_N };
 
 /* Every bin count 2..XB_MAXBINS: plain, storing the remainders, with
  * software prefetch (for long arrays where it pays: below), and for long
@@ -448,13 +448,12 @@ xs_prod_avx512(const double *x, const double *y, size_t n, double *p, double *e)
 
 typedef struct {
   const char *name;
-  xs_fused_fn fused[XB_MAXBINS + 1][4];   /* [bins][plain, store, prefetch, long]; NULL: none */
+  xs_fused_fn fused[XB_MAXBINS + 1][XS_K_N];   /* [bins][XS_K_*]; NULL: no fast path */
   xs_fold_fn fold;
   xs_prod_fn prod;
   xs_range_fn range;
   xs_large_fn large;   /* the large superaccumulator, for blocks the bins cannot hold */
   int lanes;           /* lanes of `fused` (W*NV): each lane takes n/lanes adds */
-  int head_min;        /* 1 + log2(XS_BLOCK / lanes): a block's adds fit one fold */
   int force;           /* 0: switch per block; 1: bins only; 2: large only (tests) */
   int (*supported)(void);
 } xs_kernel_t;
@@ -471,24 +470,22 @@ static int xs_has_avx2(void)
 }
 #endif
 
-/* head_min: a block's adds per lane fit one fold (checked here) */
-_Static_assert(XS_BLOCK / 32 <= 1 << (6 - 1) && XS_BLOCK / 16 <= 1 << (7 - 1) &&
-                   XS_BLOCK / 8 <= 1 << (8 - 1),
-               "a block's adds per lane exceed the headroom of its kernel");
+/* the largest headroom (XB_HEADS) takes a block of the narrowest kernel */
+_Static_assert(XS_BLOCK / 8 <= 1 << (8 - 1), "a block's adds per lane exceed every headroom");
 /* Best first: "auto" takes the first one the CPU supports. */
 static const xs_kernel_t xs_kernels[] = {
 #ifdef XS_HAVE_X86_DISPATCH
 #define XS_AVX512_FNS XS_FUSED_TABLE(xs_fused_avx512), xs_fold_avx512, xs_prod_avx512, \
-                      xs_range_avx512, xs_large_avx512, 32, 6
+                      xs_range_avx512, xs_large_avx512, 32
 #define XS_AVX2_FNS XS_FUSED_TABLE(xs_fused_avx2), xs_fold_avx2, xs_prod_avx2, xs_range_avx2, \
-                    xs_large_avx2, 16, 7
+                    xs_large_avx2, 16
   {"avx512", XS_AVX512_FNS, 0, xs_has_avx512},
   {"avx2", XS_AVX2_FNS, 0, xs_has_avx2},
 #endif
 #define XS_GENERIC_FNS XS_FUSED_TABLE(xs_fused_generic), xs_fold_generic, xs_prod_generic, \
-                       xs_range_generic, xs_large_generic, 8, 8
+                       xs_range_generic, xs_large_generic, 8
   {"generic", XS_GENERIC_FNS, 0, xs_always},
-  {"superacc", {{NULL, NULL, NULL, NULL}}, NULL, NULL, NULL, NULL, 0, 0, 0, xs_always},
+  {"superacc", {{NULL, NULL, NULL, NULL}}, NULL, NULL, NULL, NULL, 0, 0, xs_always},
 #ifdef XS_HAVE_X86_DISPATCH   /* the two paths alone, best ISA (tests) */
   {"bins", XS_AVX512_FNS, 1, xs_has_avx512},
   {"large", XS_AVX512_FNS, 2, xs_has_avx512},
@@ -754,10 +751,11 @@ static int xb_bins_for(int e0, int step, unsigned lo, int nb)
  * preferred headroom (XB_HEADS), then XB_MARGIN binades to spare above the
  * need (so that slowly growing data do not reset e0 at every block); the
  * margin only where it costs no bin. */
-static void xb_geometry(int hx, unsigned lo, int head_min, int *e0, int *head)
+static void xb_geometry(int hx, unsigned lo, int lanes, int *e0, int *head)
 {
   static const int heads[] = XB_HEADS;
-  int best = XB_MAXBINS + 1;
+  int best = XB_MAXBINS + 1, head_min = 1;
+  while (1 << (head_min - 1) < XS_BLOCK / lanes) head_min++;   /* a block fits one fold */
   *head = heads[0];
   *e0 = hx + 1 + heads[0] + XB_MARGIN;
   if (lo == 0x7ff) return;
@@ -773,11 +771,6 @@ static void xb_geometry(int hx, unsigned lo, int head_min, int *e0, int *head)
     }
 }
 
-/* One block of values v (n a multiple of the lanes, zero-padded) into the
- * bins, by kernel `variant` (0 plain, 2 prefetch, 3 long: XS_DEFINE_FUSED_NB);
- * exact. Returns the number of remainders spilled to the
- * superaccumulator (via rem[0..n)), or, having added nothing, XB_NONFINITE
- * (v holds Inf/NaN) or XB_RANGE (the bins cannot hold v's range). */
 /* The fast try of n values (adds per lane, after the fold due): the bins
  * as they are, committed only if nothing spilled or went non-finite and
  * the largest |x| is within bin 0's bound; then 1. */
@@ -809,6 +802,11 @@ static int xb_span(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t *b
   return xb_try(kern, b, v, n, adds, variant);
 }
 
+/* One block of values v (n a multiple of the lanes, zero-padded) into the
+ * bins, tried first with kernel `variant` (XS_K_PLAIN, _PREFETCH or _LONG);
+ * exact. Returns the number of remainders spilled to the
+ * superaccumulator (via rem[0..n)), or, having added nothing, XB_NONFINITE
+ * (v holds Inf/NaN) or XB_RANGE (the bins cannot hold v's range). */
 static long xb_block(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t *b,
                      const double *v, size_t n, double *rem, int variant)
 {
@@ -827,7 +825,7 @@ static long xb_block(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t 
   int hx = hi ? (int)hi - 1023 : 0;   /* |x| < 2^(hx + 1) */
   if (b->e0 == INT_MIN || hx + 1 + b->head > b->e0) {
     int e0, head;
-    xb_geometry(hx, lo, kern->head_min, &e0, &head);
+    xb_geometry(hx, lo, kern->lanes, &e0, &head);
     if (e0 > XB_EMAX || e0 - (52 - head) * (XB_MINBINS - 1) < XB_EMIN) return XB_RANGE;
     xb_set_e0(kern, acc, b, e0, head);
   }
@@ -836,7 +834,7 @@ static long xb_block(const xs_kernel_t *kern, tess_exact_acc_t *acc, xb_state_t 
   while (nb > XB_MINBINS && b->e0 - b->step * (nb - 1) < XB_EMIN) nb--;
   if (b->e0 - b->step * (nb - 1) < XB_EMIN) return XB_RANGE;
   xb_grow(b, nb, kern->lanes);
-  int f = kern->fused[b->nb][1]((const double (*)[XS_LANES])b->s[b->cur], b->s[nxt], v, n, rem,
+  int f = kern->fused[b->nb][XS_K_STORE]((const double (*)[XS_LANES])b->s[b->cur], b->s[nxt], v, n, rem,
                                 &mx, 0);
   if (f & XS_SPILL) spills = (long)xs_spill(acc, rem, n);
   b->cur = nxt;
@@ -915,7 +913,8 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
     const double *p = NULL, *e = NULL;   /* the values this block sums */
     size_t blk = i0 / XS_BLOCK, chunk = blk / XS_PROBE_BLOCKS;
     int pf = pf_long && xs_pf.mode == XS_PF_ON;
-    if (probing && xs_pf.mode == XS_PF_PROBE) {   /* chunks off, on, on, off, off, on, ... */
+    const int probe_now = probing && xs_pf.mode == XS_PF_PROBE;
+    if (probe_now) {   /* chunks off, on, on, off, off, on, ... */
       pf = (int)(((chunk + 1) >> 1) & 1);
       if (blk % XS_PROBE_BLOCKS == 0) {
         double t = tess_wtime();
@@ -923,15 +922,16 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
         chunk_t0 = t;
       }
     }
+    /* kernels that read the caller's long array: their own (XS_DEFINE_FUSED_NB) */
+    const int variant = n < XS_PREFETCH_MIN ? XS_K_PLAIN : pf ? XS_K_PREFETCH : XS_K_LONG;
     /* the caller's doubles, while the bins take them (not probing): as
      * many blocks per kernel call as one fold allows; a span that fails
      * goes block by block */
-    if (s->kind == XS_F64 && bs[0].e0 != INT_MIN && !(probing && xs_pf.mode == XS_PF_PROBE) &&
+    if (s->kind == XS_F64 && bs[0].e0 != INT_MIN && !probe_now &&
         (kern->force == 1 || (!kern->force && level == 0 && wait == 0))) {
       size_t span = ((size_t)1 << (bs[0].head - 1)) * (size_t)kern->lanes;
       if (span > XS_BLOCK && n - i0 >= span &&
-          xb_span(kern, acc, &bs[0], (const double *)s->x + i0, span,
-                  n < XS_PREFETCH_MIN ? 0 : pf ? 2 : 3)) {
+          xb_span(kern, acc, &bs[0], (const double *)s->x + i0, span, variant)) {
         i0 += span - XS_BLOCK;   /* and the loop's step */
         backoff = XS_BACKOFF_MIN;
         continue;
@@ -978,9 +978,7 @@ static void xs_run(tess_exact_acc_t *acc, const xs_src_t *s, size_t n)
     const double *big[2] = {NULL, NULL};   /* parts the large superaccumulator takes */
 
     if (mode == 0) {
-      /* streaming from the caller's long array: its own kernels */
-      int variant = p == bp || n < XS_PREFETCH_MIN ? 0 : pf ? 2 : 3;
-      long sp = xb_block(kern, acc, &bs[0], p, padded, rp, variant);
+      long sp = xb_block(kern, acc, &bs[0], p, padded, rp, p == bp ? XS_K_PLAIN : variant);
       if (sp == XB_NONFINITE) {          /* Inf/NaN: counted one by one */
         xs_slow(acc, s, i0, len);
         continue;
