@@ -20,10 +20,13 @@ mpirun -n 2 "$work/cmake/consumer"
 # through their RPATH ($ORIGIN/../lib), not the build tree's.
 (
   unset LD_LIBRARY_PATH
-  ldd "$prefix/bin/tessera_app" | grep -q "$prefix/.*libtessera" ||
-    { echo "install: tessera_app does not resolve libtessera under $prefix:"; ldd "$prefix/bin/tessera_app"; exit 1; }
+  # ldd's output is captured first: "ldd | grep -q" under pipefail fails
+  # when grep exits at its match and ldd, still writing, gets SIGPIPE.
+  deps=$(ldd "$prefix/bin/tessera_app")
+  grep -q "$prefix/.*libtessera" <<<"$deps" ||
+    { echo "install: tessera_app does not resolve libtessera under $prefix:"; echo "$deps"; exit 1; }
   "$prefix/bin/tessera_app" --version
-  echo 'a = 1' | "$prefix/bin/tessera_toml2json" | grep -q '"a"'
+  grep -q '"a"' <<<"$(echo 'a = 1' | "$prefix/bin/tessera_toml2json")"
   mpirun -n 2 "$prefix/bin/tessera_app" "$here/../../inputs/mesh_info.toml" --set "run.output_dir=\"$work/mesh_out\"" >/dev/null
 )
 [ -f "$prefix/include/tessera/tessera.h" ] && [ -f "$prefix/include/tessera/config.h" ]
