@@ -2,8 +2,9 @@
  * /work/shared/bench-anchors/fftw_mpi_3d.c (same data, same planner flag,
  * transposed output / transposed input, median of reps, max over ranks).
  * Prints the median (what the anchor prints) and the minimum over reps.
- * usage: mpirun -n P bench_fft N reps [slab|pencil] [measure|estimate] [n0]
- * (n0: first dim instead of N, e.g. 2 to show a grid a slab cannot split). */
+ * usage: mpirun -n P bench_fft N reps [slab|pencil] [measure|estimate] [n0] [inplace]
+ * (n0: first dim instead of N, e.g. 2 to show a grid a slab cannot split;
+ * inplace: the output array over the input's memory, as the anchor runs). */
 #include <tessera/tessera.h>
 #include <math.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ int main(int argc, char **argv)
     int P, r, dims[2] = {0, 0}, axes[2] = {0, 1};
     const char *names[2] = {"x", "y"};
     int64_t n0 = argc > 5 ? atol(argv[5]) : N;
+    int inplace = argc > 6 && strcmp(argv[6], "inplace") == 0;
     int64_t shape[3] = {n0, N, N};
     tess_shardspec_t sp;
     tess_fft_opts_t o = {0};
@@ -48,7 +50,18 @@ int main(int argc, char **argv)
     TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, pencil ? 2 : 1, names, dims, &mesh));
     TESS_CHECK(tess_fft_spec(3, 3, pencil ? 2 : 1, axes, TESS_FFT_LAYOUT_NATURAL, &sp));
     TESS_CHECK(tess_array_create(mesh, TESS_C128, 3, shape, &sp, TESS_MEM_HOST, &a));
-    TESS_CHECK(tess_fft_create_output(a, 3, TESS_FFT_LAYOUT_TRANSPOSED, &A));
+    if (inplace) {
+      /* the transposed output over a's own memory (the anchor's in-place
+       * FFTW-MPI transform): same bytes per rank, another spec */
+      tess_shardspec_t st;
+      TESS_CHECK(tess_fft_spec(3, 3, pencil ? 2 : 1, axes, TESS_FFT_LAYOUT_TRANSPOSED, &st));
+      TESS_CHECK(tess_array_create_with_data(mesh, TESS_C128, 3, shape, &st, TESS_MEM_HOST, NULL,
+                                             tess_array_local_data(a),
+                                             (size_t)tess_array_local_count(a) * 16,
+                                             &A));
+    } else {
+      TESS_CHECK(tess_fft_create_output(a, 3, TESS_FFT_LAYOUT_TRANSPOSED, &A));
+    }
     o.flags = measure ? TESS_FFT_MEASURE : TESS_FFT_ESTIMATE;
     double tp = MPI_Wtime();
     TESS_CHECK(tess_fft_plan_create_opts(a, A, TESS_FFT_FORWARD, &o, &pf));

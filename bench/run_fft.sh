@@ -26,15 +26,16 @@ med_of() { sed -n 's/.*median \([0-9.]*\) s.*/\1/p'; }
 LOAD0="$(cut -d' ' -f1-3 /proc/loadavg)"
 rows=()
 run_pair() {   # N P reps label [env for the anchor]; prints the table row
-  local N=$1 P=$2 reps=$3 label=$4 aenv=${5:-} a=() t=() r x
+  local N=$1 P=$2 reps=$3 label=$4 aenv=${5:-} a=() t=() u=() r x
   for ((r = 0; r < ROUNDS; r++)); do
     x=$(env $aenv mpirun -n "$P" --oversubscribe "$BUILD/anchor/fftw_mpi_3d" "$N" "$reps" | med_of); a+=("$x")
     x=$(mpirun -n "$P" --oversubscribe "$BENCH" "$N" "$reps" slab measure | med_of); t+=("$x")
-    echo "  N=$N P=$P round $r: fftw_mpi ${a[-1]} s, tessera ${t[-1]} s" >&2
+    x=$(mpirun -n "$P" --oversubscribe "$BENCH" "$N" "$reps" slab measure "$N" inplace | med_of); u+=("$x")
+    echo "  N=$N P=$P round $r: fftw_mpi ${a[-1]} s, tessera ${t[-1]} s, in place ${u[-1]} s" >&2
   done
-  local ba bt
-  ba=$(printf '%s\n' "${a[@]}" | best); bt=$(printf '%s\n' "${t[@]}" | best)
-  echo "| ${N}³ | $P$label | $ba | $bt | $(awk -v x="$bt" -v y="$ba" 'BEGIN{printf "%.2f", x/y}') | ${a[*]} | ${t[*]} |"
+  local ba bt bu
+  ba=$(printf '%s\n' "${a[@]}" | best); bt=$(printf '%s\n' "${t[@]}" | best); bu=$(printf '%s\n' "${u[@]}" | best)
+  echo "| ${N}³ | $P$label | $ba | $bt | $(awk -v x="$bt" -v y="$ba" 'BEGIN{printf "%.2f", x/y}') | $bu | $(awk -v x="$bu" -v y="$ba" 'BEGIN{printf "%.2f", x/y}') | ${a[*]} | ${t[*]} | ${u[*]} |"
 }
 echo "FFT benchmark: $ROUNDS rounds per configuration (load average $LOAD0)" >&2
 rows+=("$(run_pair 128 1 11 "")")
@@ -81,16 +82,19 @@ LOAD1="$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "the backward transform (FFTW_MPI_TRANSPOSED_OUT/IN; Tessera TESS_FFT_LAYOUT_TRANSPOSED),"
   echo "median over reps of max-over-ranks wall time of one forward + one backward transform."
   echo "Tessera: slab decomposition (mesh axis of P ranks), deterministic fixed-batch line engine."
+  echo "The anchor transforms in place (one array); Tessera runs both ways: out of place (its own"
+  echo "output array, as tess_fft_create_output makes it) and in place (the transposed-spec output"
+  echo "array over the input's memory, tess_array_create_with_data: the anchor's set-up)."
   echo
-  echo "| size | ranks | FFTW-MPI best median (s) | Tessera best median (s) | ratio Tessera/FFTW | FFTW medians | Tessera medians |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| size | ranks | FFTW-MPI best median (s) | Tessera out of place (s) | ratio | Tessera in place (s) | ratio | FFTW medians | out-of-place medians | in-place medians |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
   echo "Tessera's arrays of 4 MiB or more get transparent huge pages (madvise; FFTW's do not)."
   echo "With the anchor given huge pages as well (GLIBC_TUNABLES=glibc.malloc.hugetlb=1):"
   echo
-  echo "| size | ranks | FFTW-MPI + huge pages best median (s) | Tessera best median (s) | ratio Tessera/FFTW | FFTW medians | Tessera medians |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| size | ranks | FFTW-MPI + huge pages best median (s) | Tessera out of place (s) | ratio | Tessera in place (s) | ratio | FFTW medians | out-of-place medians | in-place medians |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${hrows[@]}"
   echo
   echo "## Pencil where a slab cannot use the ranks"

@@ -16,8 +16,10 @@
  * either contiguously (line b at b*dist, "LINES_CONTIG") or interleaved
  * (element t of line b at t*pitch + b, "LINES_INTERLEAVED"), in the plan's
  * scratch. The backend plans that shape once and executes it on the same
- * scratch every time, so a line's arithmetic never depends on where the
- * line came from (the determinism contract of fft.h). Private to spectral/. */
+ * scratch every time, or, for a `direct` shape, on rows of a box laid out
+ * and aligned as that scratch (line_fits), so a line's arithmetic never
+ * depends on where the line came from (the determinism contract of fft.h).
+ * Private to spectral/. */
 #ifndef TESSERA_SPECTRAL_FFT_BACKEND_H
 #define TESSERA_SPECTRAL_FFT_BACKEND_H
 #include <stddef.h>
@@ -29,6 +31,7 @@
 
 typedef enum { FFT_LINE_C2C = 0, FFT_LINE_R2C, FFT_LINE_C2R } fft_line_kind_t;
 typedef enum { FFT_LINES_CONTIG = 0, FFT_LINES_INTERLEAVED = 1 } fft_line_layout_t;
+enum { FFT_DIRECT_IN = 1u, FFT_DIRECT_OUT = 2u };
 
 typedef struct {
   fft_line_kind_t kind;
@@ -40,6 +43,10 @@ typedef struct {
   int64_t ipitch, opitch;    /* CONTIG: elements between line starts (>= length);
                                 INTERLEAVED: between a line's elements (>= B) */
   unsigned rigor;            /* TESS_FFT_ESTIMATE / MEASURE / PATIENT */
+  unsigned direct;           /* CONTIG only: FFT_DIRECT_IN: ipitch = the input line length,
+                                FFT_DIRECT_OUT: opitch = the output's; the executor may run
+                                the plan straight on a box's rows on that side (a plan
+                                with a direct input keeps its input intact) */
 } fft_line_desc_t;
 
 /* ---- the engine's work, as the executor sees it ---- */
@@ -94,6 +101,7 @@ typedef struct {
   void *lp;
   double scale;              /* 1.0: none */
   int stream;                /* copy out with streaming stores */
+  int dst_hot;               /* dst is in cache (fft_execute.c): direct lines write it */
   int single;
   void *scr_in, *scr_out;    /* the plan's scratch, in the backend's space */
   fft_seg_t *seg;            /* the plan's workspace: one per chunk */
@@ -108,8 +116,12 @@ typedef struct tess_fft_backend {
   tess_memspace_t scratch_space;
   /* Plan `d` on scratch in/out (not aliased; contents may be destroyed). */
   tess_err_t (*line_plan)(const fft_line_desc_t *d, void *in, void *out, void **lp);
-  /* Transform the batch in `in` into `out` (the planning scratch). */
+  /* Transform the batch in `in` into `out` (the planning scratch, or for a
+   * `direct` line other memory that line_fits accepts). */
   void (*line_exec)(void *lp, void *in, void *out);
+  /* 1 if `in`/`out` (NULL: the scratch) are aligned as the planning scratch
+   * was, so the plan runs on them doing the same arithmetic. */
+  int (*line_fits)(const void *lp, const void *in, const void *out);
   void (*line_destroy)(void *lp);
   /* Collective on the mesh: plan the n shapes d[i] into lp[i] with a measuring
    * rigor so that every rank gets the SAME algorithm for each shape (ranks

@@ -20,6 +20,7 @@
 typedef struct {
   int single;
   fft_line_kind_t kind;
+  int align_in, align_out;   /* fftw_alignment_of the planning scratch */
   union { fftw_plan d; fftwf_plan s; } p;
 } fftw_line_t;
 
@@ -30,6 +31,11 @@ static unsigned fftw_rigor(unsigned rigor)
   if (rigor & TESS_FFT_PATIENT) return FFTW_PATIENT;
   if (rigor & TESS_FFT_MEASURE) return FFTW_MEASURE;
   return FFTW_ESTIMATE;
+}
+
+static int align_of(int single, const void *p)
+{
+  return single ? fftwf_alignment_of((float *)p) : fftw_alignment_of((double *)p);
 }
 
 /* Plan one shape with FFTW flags `extra` added (FFTW_WISDOM_ONLY: NULL plan,
@@ -48,7 +54,9 @@ static tess_err_t plan_line(const fft_line_desc_t *d, unsigned extra, void *in, 
   int op = (int)(d->opitch ? d->opitch : inter ? howmany : nout);
   int is = inter ? ip : 1, id = inter ? 1 : ip;
   int os = inter ? op : 1, od = inter ? 1 : op;
-  unsigned flags = fftw_rigor(d->rigor) | FFTW_DESTROY_INPUT | extra;
+  /* a direct line may read the caller's input array: it must stay intact */
+  unsigned keep = d->direct & FFT_DIRECT_IN ? FFTW_PRESERVE_INPUT : FFTW_DESTROY_INPUT;
+  unsigned flags = fftw_rigor(d->rigor) | keep | extra;
 
   *lp = NULL;
   TESS_REQUIRE(d->n > 0 && d->n < INT32_MAX && d->batch > 0, TESS_ERR_ARG,
@@ -58,6 +66,8 @@ static tess_err_t plan_line(const fft_line_desc_t *d, unsigned extra, void *in, 
   TESS_REQUIRE(l != NULL, TESS_ERR_MEM, "FFTW line plan");
   l->single = d->single;
   l->kind = d->kind;
+  l->align_in = align_of(d->single, in);
+  l->align_out = align_of(d->single, out);
   if (!d->single) {
     if (d->kind == FFT_LINE_C2C)
       l->p.d = fftw_plan_many_dft(1, &n, howmany, in, NULL, is, id, out, NULL, os, od,
@@ -102,6 +112,13 @@ static void fftw_line_exec(void *lp, void *in, void *out)
     else if (l->kind == FFT_LINE_R2C) fftwf_execute_dft_r2c(l->p.s, in, out);
     else fftwf_execute_dft_c2r(l->p.s, in, out);
   }
+}
+
+static int fftw_line_fits(const void *lp, const void *in, const void *out)
+{
+  const fftw_line_t *l = lp;
+  return (!in || align_of(l->single, in) == l->align_in) &&
+         (!out || align_of(l->single, out) == l->align_out);
 }
 
 static void fftw_line_destroy(void *lp)
@@ -371,6 +388,7 @@ const tess_fft_backend_t tess_fft_backend_fftw = {
   .scratch_space = TESS_MEM_HOST,
   .line_plan = fftw_line_plan,
   .line_exec = fftw_line_exec,
+  .line_fits = fftw_line_fits,
   .line_destroy = fftw_line_destroy,
   .line_plan_measured = fftw_line_plan_measured,
   /* FFTW works on host memory: the host executor (fft_exec_host.c) */

@@ -1,9 +1,10 @@
 /* spectral/fft_exec_host.c: the host executor of FFT plans, used by the
  * FFTW backend: the line copies between boxes and the aligned scratch (B
  * lines at a time, fixed batches, zero-padded last batch: see fft.h on
- * determinism), the scaling, the box repacks and the work buffers (host
- * memory, tess_malloc). A device backend replaces all of it with kernels on
- * device buffers; the planner and the driver stay as they are. */
+ * determinism; direct lines straight on a box's rows), the scaling, the box
+ * repacks and the work buffers (host memory, tess_malloc). A device backend
+ * replaces all of it with kernels on device buffers; the planner and the
+ * driver stay as they are. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,11 +221,30 @@ static void lines_copy_out_staged(const lines_t *g, int64_t l0, int64_t nb)
   }
 }
 
+/* Rows l0..l0+nb-1 of box b (its last dim, `len` elements each) if they lie
+ * one after the other in one chunk, as a direct line's scratch would: the
+ * first row; else NULL. */
+static char *rows_direct(const box_t *b, char *base, int64_t l0, int64_t nb, seg_t *sg)
+{
+  int k = b->nd - 1;
+  char *first;
+  if (line_segs(b, base, k, l0, 0, 1, sg) != 1 || sg[0].len != b->ext[k]) return NULL;
+  first = sg[0].ptr;
+  if (line_segs(b, base, k, l0 + nb - 1, 0, 1, sg) != 1 ||
+      sg[0].ptr != first + (size_t)((nb - 1) * b->ext[k]) * b->es)
+    return NULL;
+  return first;
+}
+
 /* One FFT step: every line along box dim k, B lines at a time. The last dim
  * uses contiguous scratch lines (line b at b*pitch: whole-line memcpy);
  * other dims interleaved scratch (element t of line b at t*pitch + b), so
  * B neighbouring lines move as rows of B contiguous elements. A staged source
- * is already in that form: its images are transformed where they lie. */
+ * is already in that form: its images are transformed where they lie. A
+ * `direct` line's scratch is laid out as a box's rows, so a whole batch of
+ * contiguous rows is transformed straight from the source rows and/or into
+ * the destination rows, by the same plan (same arithmetic, no copy); the
+ * zero-padded last batch and rows split across chunks go through scratch. */
 void fft_host_exec_lines(const tess_fft_backend_t *be, const fft_lines_job_t *st)
 {
   const box_t *a = st->src, *z = st->dst;
@@ -238,21 +258,34 @@ void fft_host_exec_lines(const tess_fft_backend_t *be, const fft_lines_job_t *st
     .esi = a->es, .eso = z->es,
   };
   size_t scr_in_bytes = (size_t)(inter ? pi * g.nin : pi * g.B) * g.esi;
-  size_t nreal_out = (size_t)(inter ? pz * g.nout : pz * g.B) * g.eso /
-                     (st->single ? sizeof(float) : sizeof(double));
+  size_t rsz = st->single ? sizeof(float) : sizeof(double);
+  size_t nreal_out = (size_t)(inter ? pz * g.nout : pz * g.B) * g.eso / rsz;
   g.nl = fft_prod(a->ext, 0, k) * g.s;
 
   for (int64_t l0 = 0; l0 < g.nl; l0 += g.B) {
     int64_t nb = g.nl - l0 < g.B ? g.nl - l0 : g.B;
-    void *in = st->scr_in;
+    char *in = st->scr_in, *out = st->scr_out, *r;
     if (st->src_stage) {
-      const fft_stage_t *ss = st->src_stage;
-      in = st->src_data + (size_t)(l0 / g.B * ss->img) * g.esi;
+      in = st->src_data + (size_t)(l0 / g.B * st->src_stage->img) * g.esi;
+    } else if (nb == g.B && (ld->direct & FFT_DIRECT_IN) &&
+               (r = rows_direct(a, st->src_data, l0, nb, st->seg)) &&
+               be->line_fits(st->lp, r, NULL)) {
+      in = r;
     } else {
       if (nb < g.B) memset(st->scr_in, 0, scr_in_bytes);
       lines_copy_in(&g, l0, nb);
     }
-    be->line_exec(st->lp, in, st->scr_out);
+    if (nb == g.B && (ld->direct & FFT_DIRECT_OUT) && st->dst_hot && !st->dst_stage &&
+        (r = rows_direct(z, st->dst_data, l0, nb, st->seg)) && be->line_fits(st->lp, NULL, r)) {
+      size_t ib = (size_t)(nb * g.nin) * g.esi, ob = (size_t)(nb * g.nout) * g.eso;
+      if (r + ob <= in || in + ib <= r) out = r;   /* in place: through the scratch */
+    }
+    be->line_exec(st->lp, in, out);
+    if (out != st->scr_out) {                      /* written in place: only the scaling */
+      if (st->scale != 1.0)
+        scale_scratch(out, (size_t)(nb * g.nout) * g.eso / rsz, st->single, st->scale);
+      continue;
+    }
     if (st->scale != 1.0) scale_scratch(st->scr_out, nreal_out, st->single, st->scale);
     if (st->dst_stage) lines_copy_out_staged(&g, l0, nb);
     else lines_copy_out(&g, l0, nb);

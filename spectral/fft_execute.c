@@ -57,13 +57,18 @@ cleanup:
   return err;
 }
 
+/* `hot`: dst is in cache: a group's plane, or memory this step or its group
+ * has just read (an in-place transform, `in` and `out` over the same
+ * memory), where streaming stores would only evict it and direct lines may
+ * write their rows themselves (fft_backend.h). */
 static void run_lines(const tess_fft_plan_t *p, const step_t *st, const box_t *a, char *src,
-                      const box_t *z, char *dst)
+                      const box_t *z, char *dst, int hot)
 {
   const line_t *ln = &p->lines[st->line];
   fft_lines_job_t job = {
     .src = a, .dst = z, .src_data = src, .dst_data = dst, .dim = st->dim, .line = &ln->d,
-    .lp = ln->lp, .scale = st->scale, .stream = st->stream, .single = p->single,
+    .lp = ln->lp, .scale = st->scale, .stream = st->stream && !hot, .dst_hot = hot,
+    .single = p->single,
     .scr_in = p->scr_in, .scr_out = p->scr_out, .seg = p->ws_seg[0],
     .src_stage = st->stage_in.on ? &st->stage_in : NULL,
     .dst_stage = st->stage_out.on ? &st->stage_out : NULL,
@@ -105,13 +110,15 @@ tess_err_t tess_fft_execute(const tess_fft_plan_t *p, const tess_array_t *in, te
                                                 &vz, p->ws_off[1])
                                  : fft_box_view(&s->dst, bufs[s->dst.buf], k0, j, &vz,
                                                 p->ws_off[1]);
-          run_lines(p, s, &va, s0, &vz, d0);
+          run_lines(p, s, &va, s0, &vz, d0,
+                    m < len - 1 || bufs[s->dst.buf] == bufs[st->src.buf]);
         }
       tess_log_event_end(tess_fft_ev_lines);
       i += st->group_len - 1;
     } else if (st->kind == STEP_FFT) {
       tess_log_event_begin(tess_fft_ev_lines);
-      run_lines(p, st, &st->src, bufs[st->src.buf], &st->dst, bufs[st->dst.buf]);
+      run_lines(p, st, &st->src, bufs[st->src.buf], &st->dst, bufs[st->dst.buf],
+                bufs[st->dst.buf] == bufs[st->src.buf]);
       tess_log_event_end(tess_fft_ev_lines);
     } else if (st->kind == STEP_COPY) {
       p->be->exec_copy(&st->src, bufs[st->src.buf], &st->dst, bufs[st->dst.buf], p->ws_seg[0],

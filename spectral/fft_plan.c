@@ -366,6 +366,21 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
         int64_t lin = ld.kind == FFT_LINE_R2C ? ld.n : m, lout = ld.kind == FFT_LINE_C2R ? ld.n : m;
         ld.ipitch = fft_line_pitch(ld.layout == FFT_LINES_CONTIG ? lin : ld.batch);
         ld.opitch = fft_line_pitch(ld.layout == FFT_LINES_CONTIG ? lout : ld.batch);
+        /* Contiguous lines whose rows keep the cache-line alignment one
+         * after the other: scratch lines sit as a box's rows do, so the
+         * executor can run the plan on the rows themselves (no copy) where a
+         * batch's rows are contiguous. Depends on n and dtype only: the same
+         * plan at every rank count. */
+        if (ld.layout == FFT_LINES_CONTIG) {
+          if ((lin * (ld.kind == FFT_LINE_R2C ? esr : esc)) % 64 == 0) {
+            ld.direct |= FFT_DIRECT_IN;
+            ld.ipitch = lin;
+          }
+          if ((lout * (ld.kind == FFT_LINE_C2R ? esr : esc)) % 64 == 0) {
+            ld.direct |= FFT_DIRECT_OUT;
+            ld.opitch = lout;
+          }
+        }
         size_t nin = (size_t)(ld.layout == FFT_LINES_CONTIG ? ld.batch * ld.ipitch : lin * ld.ipitch) *
                      (ld.kind == FFT_LINE_R2C ? esr : esc);
         size_t nout = (size_t)(ld.layout == FFT_LINES_CONTIG ? ld.batch * ld.opitch : lout * ld.opitch) *

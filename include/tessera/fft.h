@@ -75,7 +75,9 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
                                      tess_fft_dir_t dir, const tess_fft_opts_t *opts,
                                      tess_fft_plan_t **plan);
 /* Collective. Arrays with the same mesh, dtypes, shapes and specs as at
- * planning. `in` is not modified; in == out is allowed for c2c. */
+ * planning. `in` is not modified, except in place: for c2c, out may be in,
+ * or an array of out's spec over in's memory (tess_array_create_with_data;
+ * see docs/spectral.md). Same bits either way. */
 tess_err_t tess_fft_execute(const tess_fft_plan_t *plan, const tess_array_t *in,
                             tess_array_t *out);
 /* Safe on NULL; sets *plan to NULL. Not collective. */
