@@ -8,8 +8,9 @@
 
 void tess_app_usage(FILE *fp)
 {
-  fputs("usage: tessera_app DECK.toml [--set key.path=value]... [--dry-run] [--restart CHECKPOINT]\n"
-        "                   [--log-level error|warn|info|debug] [--log-view]\n"
+  fputs("usage: tessera_app DECK.toml [--set key.path=value]... [--dry-run]\n"
+        "                   [--restart CHECKPOINT | --resume] [--log-level error|warn|info|debug] [--log-view]\n"
+        "       tessera_app DECK.toml --emit-sbatch [--nodes N] [--ntasks N] [--time T] [--partition P]\n"
         "       tessera_app --help | --version | --help-deck STUDY|all|common [--markdown]\n"
         "\n"
         "Runs the study named by the deck's `study` key, collectively on all MPI ranks:\n"
@@ -19,6 +20,11 @@ void tess_app_usage(FILE *fp)
         "                        filter.mode=\"soft\", grid.n=[64,64]) and is validated like the deck\n"
         "  --dry-run             validate, print the effective deck and the planned work, exit\n"
         "  --restart CHECKPOINT  continue from a checkpoint file (any rank count)\n"
+        "  --resume              continue from the newest complete checkpoint in checkpoint.dir,\n"
+        "                        or start if there is none (chained batch jobs)\n"
+        "  --emit-sbatch         validate the deck, print a Slurm batch script that runs it\n"
+        "                        (resources from the deck's [job] table; --nodes, --ntasks,\n"
+        "                        --time, --partition override them), run nothing\n"
         "  --log-level L         error, warn, info (default) or debug\n"
         "  --log-view            print the timed-event table at exit\n"
         "  --help-deck STUDY     the keys of a study (all: every study; common: shared keys)\n"
@@ -55,6 +61,26 @@ static int is_opt(const char *arg, const char *name)
   return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
 }
 
+/* --nodes, --ntasks, --time, --partition (with --emit-sbatch): the option's
+ * name and where its value goes; NULL if `arg` is none of them. */
+static const char *const job_opts[] = { "--nodes", "--ntasks", "--time", "--partition" };
+
+static const char *job_opt_name(const char *arg)
+{
+  for (size_t k = 0; k < sizeof job_opts / sizeof job_opts[0]; k++)
+    if (is_opt(arg, job_opts[k])) return job_opts[k];
+  return NULL;
+}
+
+static const char **job_opt(tess_app_opts_t *o, const char *arg)
+{
+  const char *n = job_opt_name(arg);
+  const char **dst[] = { &o->job_nodes, &o->job_ntasks, &o->job_time, &o->job_partition };
+  for (size_t k = 0; n && k < sizeof job_opts / sizeof job_opts[0]; k++)
+    if (n == job_opts[k]) return dst[k];
+  return NULL;
+}
+
 tess_err_t tess_app_parse_args(int argc, char **argv, tess_app_opts_t *o)
 {
   tess_err_t err = TESS_OK;
@@ -74,6 +100,15 @@ tess_err_t tess_app_parse_args(int argc, char **argv, tess_app_opts_t *o)
       v = opt_value(argc, argv, &i, "--restart");
       TESS_REQUIRE(v && v[0], TESS_ERR_ARG, "--restart needs a checkpoint file");
       o->restart = v;
+    } else if (strcmp(a, "--resume") == 0) {
+      o->resume = 1;
+    } else if (strcmp(a, "--emit-sbatch") == 0) {
+      o->emit_sbatch = 1;
+    } else if (job_opt(o, a) != NULL) {
+      const char **dst = job_opt(o, a);
+      v = opt_value(argc, argv, &i, job_opt_name(a));
+      TESS_REQUIRE(v && v[0], TESS_ERR_ARG, "%s needs a value", job_opt_name(a));
+      *dst = v;
     } else if (is_opt(a, "--help-deck")) {
       v = opt_value(argc, argv, &i, "--help-deck");
       TESS_REQUIRE(v, TESS_ERR_ARG, "--help-deck needs a study name, 'all' or 'common'");
@@ -94,6 +129,10 @@ tess_err_t tess_app_parse_args(int argc, char **argv, tess_app_opts_t *o)
   }
   TESS_REQUIRE(o->deck || o->help || o->version || o->help_deck, TESS_ERR_ARG,
                "no deck given (usage: tessera_app DECK.toml [options]; see --help)");
+  TESS_REQUIRE(!(o->resume && o->restart), TESS_ERR_ARG,
+               "--resume and --restart exclude each other (--resume picks the checkpoint)");
+  TESS_REQUIRE(o->emit_sbatch || !(o->job_nodes || o->job_ntasks || o->job_time || o->job_partition),
+               TESS_ERR_ARG, "--nodes, --ntasks, --time and --partition go with --emit-sbatch");
 cleanup:
   return err;
 }

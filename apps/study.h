@@ -16,6 +16,9 @@
 
 typedef struct {
   const char *restart;      /* checkpoint path from --restart, or NULL */
+  int resume;               /* --resume: continue from the newest committed checkpoint in
+                               checkpoint.dir if there is one, else start (resumable
+                               studies; the others ignore it) */
   int dry_run;              /* --dry-run: print the planned work on rank 0, do none */
 } tess_study_opts_t;
 

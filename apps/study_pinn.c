@@ -198,6 +198,30 @@ static void on_signal_checkpoint(const char *path, int committed, void *ctx)
   tess_study_checkpoint_note(path, committed);
 }
 
+/* --resume: the newest committed checkpoint in the deck's checkpoint.dir
+ * becomes the restart file (into path[cap]); none: start at step 0.
+ * Collective. */
+static tess_err_t find_resume(tess_pinn_run_opts_t *o, char *path, size_t cap)
+{
+  tess_err_t err = TESS_OK;
+  tess_checkpoint_manager_t *m = NULL;
+  tess_checkpoint_policy_t pol = { .dir = o->checkpoint.dir, .prefix = o->checkpoint.prefix,
+                                   .keep = 1 };
+  int found = 0, rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  TESS_CHECK(tess_checkpoint_manager_create(MPI_COMM_WORLD, &pol, &m));
+  TESS_CHECK(tess_checkpoint_manager_latest(m, path, cap, &found));
+  if (found) o->restart = path;
+  if (rank == 0) {
+    if (found) tess_log(TESS_LOG_INFO, "pinn: --resume: from %s", path);
+    else tess_log(TESS_LOG_INFO, "pinn: --resume: no checkpoint in %s: starting at step 0",
+                  o->checkpoint.dir);
+  }
+cleanup:
+  tess_checkpoint_manager_destroy(&m);
+  return err;
+}
+
 static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
 {
   tess_err_t err = TESS_OK;
@@ -208,6 +232,7 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   tess_mesh_t *mesh = NULL;
   tess_pinn_run_opts_t o;
   tess_progress_t prog;
+  static char latest[4096];   /* --resume's checkpoint: o.restart points here */
 
   memset(&o, 0, sizeof o);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -273,6 +298,7 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   o.checkpoint.every_steps = ckpt_every;
   o.restart = opts ? opts->restart : NULL;
   o.deck_text = tess_deck_text(d);
+  if (opts && opts->resume && !opts->dry_run) TESS_CHECK(find_resume(&o, latest, sizeof latest));
 
   if (opts && opts->dry_run) {
     if (rank == 0) {

@@ -183,6 +183,7 @@ int main(int argc, char **argv)
   err = tess_app_load_deck(&o, &deck);
   tess_log_event_end(ev_deck);
   const tess_study_t *study = deck ? tess_app_find_study(tess_deck_study(deck)) : NULL;
+  if (!err && study) err = tess_app_check_job(deck);
   if (!err && study && study->check) err = study->check(deck);
   if (!err && study && o.restart && study->schema->stateless) {
     /* silently starting over would look like a resumed run */
@@ -195,6 +196,14 @@ int main(int argc, char **argv)
     if (rank == 0) print_deck_problems(o.deck);
     status = err ? status_of(err, 0) : TESS_EXIT_DECK;
     if (status == TESS_EXIT_RUNTIME && tess_error_code() != TESS_ERR_MEM) status = TESS_EXIT_DECK;
+    goto done;
+  }
+  if (o.emit_sbatch) {
+    /* the deck is valid: the script, on rank 0 only (run it without mpirun) */
+    if (rank == 0 && (err = tess_app_emit_sbatch(stdout, &o, deck)) != TESS_OK) {
+      fprintf(stderr, "tessera_app: --emit-sbatch: %s\n", tess_error_message());
+      status = tess_error_code() == TESS_ERR_ARG ? TESS_EXIT_USAGE : TESS_EXIT_RUNTIME;
+    }
     goto done;
   }
   if (rank == 0) {
@@ -219,7 +228,7 @@ int main(int argc, char **argv)
     goto done;
   }
 
-  tess_study_opts_t so = {.restart = o.restart, .dry_run = o.dry_run};
+  tess_study_opts_t so = {.restart = o.restart, .resume = o.resume, .dry_run = o.dry_run};
   double t0 = tess_wtime();
   tess_mesh_t *amesh = NULL;   /* borrowed: cached on `agree` */
   if (MPI_Comm_dup(MPI_COMM_WORLD, &agree) != MPI_SUCCESS) agree = MPI_COMM_NULL;

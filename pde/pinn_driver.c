@@ -126,9 +126,11 @@ cleanup:
   return err;
 }
 
+/* first_loss: the run's loss at step 0 (NAN: not known), kept so that a
+ * resumed run reports the same "final loss ... (first ...)" line. */
 static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_pinn_run_opts_t *o, int64_t step,
                             const double *th, size_t n, const tess_adam_t *adam, const tess_lbfgs_t *lb,
-                            char *path_out, int on_signal)
+                            double first_loss, char *path_out, int on_signal)
 {
   tess_err_t err = TESS_OK;
   tess_checkpoint_t *ck = NULL;
@@ -145,6 +147,7 @@ static tess_err_t save_ckpt(tess_checkpoint_manager_t *mgr, const tess_pinn_run_
   TESS_CHECK(tess_checkpoint_set_meta(ck, &meta));
   fingerprint(o, fp);
   TESS_CHECK(tess_checkpoint_set_attr_string(ck, "pinn_fingerprint", fp));
+  if (!isnan(first_loss)) TESS_CHECK(tess_checkpoint_set_attr_double(ck, "pinn_first_loss", first_loss));
   TESS_CHECK(tess_checkpoint_write_f64(ck, "pinn/theta", th, n));
   TESS_CHECK(tess_adam_state_get(adam, st));
   TESS_CHECK(tess_checkpoint_write_f64(ck, "pinn/adam", st, na));
@@ -249,6 +252,7 @@ tess_err_t tess_pinn_run(tess_mesh_t *mesh, const char *dp_axis, const tess_pinn
   TESS_CHECK(tess_lbfgs_create(n, &o->lbfgs, &lb));
 
   int64_t step0 = 0;
+  double f_first = NAN;   /* the loss at step 0: this call's first, or the checkpoint's */
   if (o->restart) {
     tess_checkpoint_meta_t meta;
     TESS_CHECK(tess_checkpoint_open(mc, o->restart, &rck));
@@ -264,6 +268,10 @@ tess_err_t tess_pinn_run(tess_mesh_t *mesh, const char *dp_axis, const tess_pinn
     TESS_CHECK(tess_adam_state_set(adam, st));
     TESS_CHECK(tess_checkpoint_read_f64(rck, "pinn/lbfgs", st, nlb));
     TESS_CHECK(tess_lbfgs_state_set(lb, st));
+    if (tess_checkpoint_get_attr_double(rck, "pinn_first_loss", &f_first) != TESS_OK) {
+      f_first = NAN;         /* a checkpoint from before it was kept: this call's first */
+      tess_error_clear();
+    }
     tess_checkpoint_close(&rck);
     if (rank == 0) printf("pinn: restarted from %s at step %lld on %d rank%s\n", o->restart,
                           (long long)step0, nranks, nranks == 1 ? "" : "s");
@@ -281,7 +289,7 @@ tess_err_t tess_pinn_run(tess_mesh_t *mesh, const char *dp_axis, const tess_pinn
   TESS_CHECK(tess_signal_install());
 
   const int64_t total = adam_steps + lbfgs_steps;
-  double f = 0, f_first = NAN, t0 = tess_wtime(), t_adam = 0;
+  double f = 0, t0 = tess_wtime(), t_adam = 0;
   int have_fg = 0, stalled = 0, interrupted = 0;
   int64_t nrun = 0, nadam = 0;   /* steps taken by this call */
   const int64_t first = step0 < total ? step0 : total;
@@ -335,7 +343,7 @@ tess_err_t tess_pinn_run(tess_mesh_t *mesh, const char *dp_axis, const tess_pinn
     TESS_CHECK(agree_history(mesh, rank, herr));
     if (due || s + 1 == total || stalled) {
       char cpath[512] = "";
-      TESS_CHECK(save_ckpt(mgr, o, s + 1, th, n, adam, lb, cpath, pending));
+      TESS_CHECK(save_ckpt(mgr, o, s + 1, th, n, adam, lb, f_first, cpath, pending));
       if (rank == 0 && (due || stalled)) printf("pinn: checkpoint %s\n", cpath);
     }
     if (rank == 0 && o->progress) o->progress(first, s + 1, total, 0, o->progress_ctx);

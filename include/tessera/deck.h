@@ -54,6 +54,10 @@ typedef struct {
  *   run.seed                  int, default 1
  *   run.output_dir            string, default "out"
  *   run.progress_seconds      float, default 10 (0 = no progress lines)
+ *   job.nodes, job.ntasks     int, default 1 (Slurm resources: tessera_app --emit-sbatch)
+ *   job.time                  string, default "01:00:00"
+ *   job.partition             string, default "" (the cluster's default)
+ *   job.signal_seconds        int, default 120 (SIGUSR1 that long before the limit)
  *   checkpoint.every_steps    int, default 0 (0 = off)
  *   checkpoint.every_seconds  float, default 0 (0 = off)
  *   checkpoint.keep           int, default 2

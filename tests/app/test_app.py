@@ -98,6 +98,21 @@ def cli(app, toml2json, src, work):
     expect([app, ok, "--log-level", "loud"], 2, "unknown log level 'loud'")
     expect([app, ok, "--restart", f"{work}/nockpt.h5"], 2, "--restart: cannot read checkpoint")
     expect([app, "--help-deck", "mesh_inf"], 2, "unknown study 'mesh_inf'")
+    expect([app, ok, "--resume", "--restart", f"{work}/x.h5"], 2, "--resume and --restart exclude each other")
+    expect([app, ok, "--ntasks", "4"], 2, "go with --emit-sbatch")
+    expect([app, ok, "--emit-sbatch", "--nodes", "0"], 2, "--nodes '0': expected a whole number >= 1")
+    expect([app, ok, "--emit-sbatch", "--nodes", "3", "--ntasks", "2"], 2, "every node needs at least one")
+    expect([app, ok, "--emit-sbatch", "--partition", "a b"], 2, "--partition 'a b'")
+    # [job] keys: checked like every key, with the expected form
+    expect([app, ok, "--set", 'job.time="1:2:3:4"'], 3, "key 'job.time'", "expected MM, MM:SS, HH:MM:SS")
+    expect([app, ok, "--set", "job.signal_seconds=5"], 3, "job.signal_seconds")
+    out, _ = expect([app, ok, "--emit-sbatch", "--set", 'job.time="2-00:30"', "--set", "job.ntasks=8",
+                     "--set", 'job.partition="gpu"', "--set", "job.nodes=2"], 0,
+                    "#SBATCH --time=2-00:30", "#SBATCH --ntasks=8", "#SBATCH --nodes=2",
+                    "#SBATCH --partition=gpu", "#SBATCH --signal=B:USR1@120", stream="stdout")
+    check("--set 'job.time=\"2-00:30\"'" in out, f"--emit-sbatch: the --set overrides are not in the script:\n{out}")
+    p = subprocess.run(["bash", "-n"], input=out.encode(), capture_output=True)
+    check(p.returncode == 0, f"--emit-sbatch: not valid bash: {p.stderr.decode()}")
     expect([app, "--help"], 0, "exit status: 0 success, 2 usage error, 3 invalid deck", stream="stdout")
     expect([app, "--version"], 0, "tessera_app ", stream="stdout")
     expect([app, ok, "--log-view", "--log-level", "warn"], 0, "DeckLoad", "StudyRun", stream="stdout")
