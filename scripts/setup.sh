@@ -18,6 +18,7 @@ TESS_PACKAGES=(
   python3-matplotlib                      # scripts/plot.py
   paraview python3-paraview xvfb          # tests/io/check_paraview.sh: pvpython on a private Xvfb
   slurmctld slurmd slurm-client munge     # tests/slurm: a one-node Slurm the tests start themselves
+  petsc-dev                               # libtessera_petsc and tests/petsc (optional at build time)
 )
 
 tess_install_missing() {

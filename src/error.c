@@ -38,6 +38,7 @@ static const char *const names[TESS_ERR_NCODES] = {
   [TESS_ERR_INTERRUPTED] = "interrupted",
   [TESS_ERR_INTERNAL] = "internal error",
   [TESS_ERR_DEVICE] = "device error",
+  [TESS_ERR_EXTERNAL] = "external library error",
 };
 
 const char *tess_err_name(tess_err_t code)

@@ -31,6 +31,7 @@ enum {
   TESS_ERR_INTERRUPTED, /* stopped on request (signal) */
   TESS_ERR_INTERNAL,    /* a Tessera bug */
   TESS_ERR_DEVICE,      /* a GPU runtime call failed (the message has its error string) */
+  TESS_ERR_EXTERNAL,    /* a library Tessera couples with (PETSc) failed: its message */
   TESS_ERR_NCODES
 };
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/layering/check_layering.sh SRC_DIR: dependencies point one way,
-# apps/ -> spectral/, pde/ -> src/ -> include/tessera/. Fails listing every
+# apps/ -> spectral/, pde/ -> src/ -> include/tessera/, and the PETSc adapter
+# petsc/ -> include/tessera/ (nothing below includes it). Fails listing every
 # include that crosses a line the wrong way.
 set -u
 cd "$1"
@@ -11,6 +12,12 @@ for f in $(ls src/*.[ch] src/*/*.cu 2>/dev/null); do
 done
 for f in $(ls spectral/*.[ch] 2>/dev/null); do
   grep -nE '#include *[<"](\.\./)*(pde|apps)/' "$f" && report "$f includes pde/ or apps/"
+done
+for f in $(ls src/*.[ch] spectral/*.[ch] pde/*.[ch] 2>/dev/null); do
+  grep -nE '#include *[<"](\.\./)*petsc/|#include *<tessera/petsc\.h>' "$f" && report "$f includes the PETSc adapter"
+done
+for f in $(ls petsc/*.[ch] 2>/dev/null); do
+  grep -nE '#include *[<"](\.\./)*(src|spectral|pde|apps)/' "$f" && report "$f includes src/, spectral/, pde/ or apps/"
 done
 for f in $(ls pde/*.[ch] 2>/dev/null); do
   grep -nE '#include *[<"](\.\./)*(spectral|apps)/' "$f" && report "$f includes spectral/ or apps/"
