@@ -33,6 +33,8 @@ typedef struct {
   const char *restart;        /* --restart CHECKPOINT */
   int resume;                 /* --resume: from the newest checkpoint in checkpoint.dir */
   int emit_sbatch;            /* --emit-sbatch: print a Slurm batch script, run nothing */
+  char **petsc_argv;          /* argv[0] and the single-dash (PETSc) options with their values */
+  int petsc_argc;
   const char *job_nodes, *job_ntasks, *job_time, *job_partition;   /* override job.* */
   const char *help_deck;      /* --help-deck STUDY|all|common */
   int markdown;               /* --markdown (with --help-deck) */

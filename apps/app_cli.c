@@ -12,6 +12,7 @@ void tess_app_usage(FILE *fp)
         "                   [--restart CHECKPOINT | --resume] [--log-level error|warn|info|debug] [--log-view]\n"
         "       tessera_app DECK.toml --emit-sbatch [--nodes N] [--ntasks N] [--time T] [--partition P]\n"
         "       tessera_app --help | --version | --help-deck STUDY|all|common [--markdown]\n"
+        "Single-dash options (-ksp_type cg, -log_view) go to PETSc, for studies that use it (poisson).\n"
         "\n"
         "Runs the study named by the deck's `study` key, collectively on all MPI ranks:\n"
         "  mpirun -n 64 tessera_app input.toml\n"
@@ -43,6 +44,18 @@ static tess_err_t add_set(tess_app_opts_t *o, const char *s)
   if (!p) return tess_error_push(TESS_ERR_MEM, __FILE__, __LINE__, __func__, "--set");
   o->sets = p;
   o->sets[o->nsets++] = s;
+  return TESS_OK;
+}
+
+/* Append to the PETSc argument list (argv[0] = prog first). */
+static tess_err_t add_petsc(tess_app_opts_t *o, const char *prog, const char *s)
+{
+  char **p = realloc(o->petsc_argv, (size_t)(o->petsc_argc + 3) * sizeof *p);
+  if (!p) return tess_error_push(TESS_ERR_MEM, __FILE__, __LINE__, __func__, "PETSc options");
+  o->petsc_argv = p;
+  if (o->petsc_argc == 0) p[o->petsc_argc++] = (char *)prog;
+  p[o->petsc_argc++] = (char *)s;
+  p[o->petsc_argc] = NULL;
   return TESS_OK;
 }
 
@@ -118,6 +131,10 @@ tess_err_t tess_app_parse_args(int argc, char **argv, tess_app_opts_t *o)
       TESS_REQUIRE(v, TESS_ERR_ARG, "--log-level needs error, warn, info or debug");
       TESS_CHECK(tess_log_level_parse(v, &o->log_level));
       o->log_level_set = 1;
+    } else if (a[0] == '-' && a[1] != '-' && a[1] != '\0') {
+      /* a single dash: PETSc's (-ksp_type cg, -log_view), with its value if one follows */
+      TESS_CHECK(add_petsc(o, argv[0], a));
+      if (i + 1 < argc && argv[i + 1][0] != '-') TESS_CHECK(add_petsc(o, argv[0], argv[++i]));
     } else if (a[0] == '-' && a[1] != '\0') {
       err = tess_error_push(TESS_ERR_ARG, __FILE__, __LINE__, __func__,
                             "unknown option '%s' (see tessera_app --help)", a);

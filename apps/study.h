@@ -1,7 +1,7 @@
 /* apps/study.h: how a study plugs into tessera_app.
  * A study lives in one file, apps/study_<name>.c, which defines
  *
- *     const tess_study_t tess_study_<name> = { "<name>", &schema, run };
+ *     const tess_study_t tess_study_<name> = { "<name>", &schema, run, check, 0 };
  *
  * (the symbol's suffix is the file name's; `name` is what decks write as
  * `study = "<name>"`, normally the same). CMake generates the registry of
@@ -20,6 +20,9 @@ typedef struct {
                                checkpoint.dir if there is one, else start (resumable
                                studies; the others ignore it) */
   int dry_run;              /* --dry-run: print the planned work on rank 0, do none */
+  int petsc_argc;           /* PETSc's options from the command line (single-dash ones),
+                               as PetscInitialize takes them: argv[0] is the program */
+  char **petsc_argv;
 } tess_study_opts_t;
 
 typedef struct {
@@ -34,6 +37,9 @@ typedef struct {
   /* Optional (may be NULL): cross-key checks, run before any work and in
    * --dry-run; not collective; return tess_deck_key_error(...) on failure. */
   tess_err_t (*check)(const tess_deck_t *deck);
+  /* 1: the study hands the command line's single-dash options to PETSc; for
+   * the others such options are a usage error. */
+  int petsc_options;
 } tess_study_t;
 
 /* A study that stops on a signal names its checkpoint, collectively: before

@@ -224,4 +224,4 @@ cleanup:
   return err;
 }
 
-const tess_study_t tess_study_mesh_info = {"mesh_info", &schema, run, check};
+const tess_study_t tess_study_mesh_info = {"mesh_info", &schema, run, check, 0};

@@ -331,4 +331,4 @@ cleanup:
   return err;
 }
 
-const tess_study_t tess_study_pinn = { "pinn", &pinn_schema, pinn_run, pinn_check };
+const tess_study_t tess_study_pinn = { "pinn", &pinn_schema, pinn_run, pinn_check, 0 };

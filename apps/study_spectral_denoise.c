@@ -262,4 +262,4 @@ cleanup:
   return err;
 }
 
-const tess_study_t tess_study_spectral_denoise = {"spectral_denoise", &schema, run, check};
+const tess_study_t tess_study_spectral_denoise = {"spectral_denoise", &schema, run, check, 0};

@@ -185,6 +185,13 @@ int main(int argc, char **argv)
   const tess_study_t *study = deck ? tess_app_find_study(tess_deck_study(deck)) : NULL;
   if (!err && study) err = tess_app_check_job(deck);
   if (!err && study && study->check) err = study->check(deck);
+  if (!err && study && o.petsc_argc > 1 && !study->petsc_options) {
+    if (rank == 0) fprintf(stderr, "tessera_app: '%s': single-dash options go to PETSc, and study '%s' does "
+                           "not use PETSc (tessera_app's own options start with --)\n", o.petsc_argv[1],
+                           study->name);
+    status = TESS_EXIT_USAGE;
+    goto done;
+  }
   if (!err && study && o.restart && study->schema->stateless) {
     /* silently starting over would look like a resumed run */
     if (rank == 0) fprintf(stderr, "tessera_app: --restart: study '%s' cannot resume from a checkpoint "
@@ -228,7 +235,8 @@ int main(int argc, char **argv)
     goto done;
   }
 
-  tess_study_opts_t so = {.restart = o.restart, .resume = o.resume, .dry_run = o.dry_run};
+  tess_study_opts_t so = {.restart = o.restart, .resume = o.resume, .dry_run = o.dry_run,
+                          .petsc_argc = o.petsc_argc, .petsc_argv = o.petsc_argv};
   double t0 = tess_wtime();
   tess_mesh_t *amesh = NULL;   /* borrowed: cached on `agree` */
   if (MPI_Comm_dup(MPI_COMM_WORLD, &agree) != MPI_SUCCESS) agree = MPI_COMM_NULL;
@@ -274,6 +282,7 @@ done:
   if (agree != MPI_COMM_NULL) MPI_Comm_free(&agree);
   tess_deck_destroy(&deck);
   free(o.sets);
+  free(o.petsc_argv);
   if (tess_finalize() != TESS_OK && status == TESS_EXIT_OK) status = TESS_EXIT_RUNTIME;
   return status;
 }

@@ -10,6 +10,12 @@
 tess_err_t tess_petsc_error(PetscErrorCode ierr, const char *call, const char *file, int line,
                             const char *func);
 
+/* on = 1: PETSc errors return to the caller, silently, with their message
+ * kept for tess_petsc_error (PETSc's default handler prints on rank 0 only
+ * and, on the other ranks of a collective error, sleeps 10 s and aborts);
+ * on = 0: PETSc's handler again. */
+void tess_petsc_errors_capture(int on);
+
 /* In a function with `err` and a cleanup label, like TESS_MPI_CHECK. */
 #define TESS_PETSC_CHECK(call)                                                          \
   do {                                                                                  \

@@ -6,13 +6,37 @@
 
 #include "petsc_internal.h"
 
+/* The first message PETSc raised since tess_petsc_errors_capture(1). */
+static char captured[512];
+static int capturing;
+
+static PetscErrorCode record(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n,
+                             PetscErrorType p, const char *mess, void *ctx)
+{
+  (void)comm; (void)line; (void)file; (void)ctx;
+  if (p == PETSC_ERROR_INITIAL && !captured[0])
+    snprintf(captured, sizeof captured, "%s%s%s", mess ? mess : "", fun ? " in " : "", fun ? fun : "");
+  return n;
+}
+
+void tess_petsc_errors_capture(int on)
+{
+  if (on && !capturing) {
+    captured[0] = '\0';
+    if (PetscPushErrorHandler(record, NULL) == 0) capturing = 1;
+  } else if (!on && capturing) {
+    PetscPopErrorHandler();
+    capturing = 0;
+  }
+}
+
 tess_err_t tess_petsc_error(PetscErrorCode ierr, const char *call, const char *file, int line,
                             const char *func)
 {
   const char *text = NULL;
   PetscErrorMessage(ierr, &text, NULL);
-  return tess_error_push(TESS_ERR_EXTERNAL, file, line, func, "PETSc %s failed: error %d (%s)", call,
-                         (int)ierr, text ? text : "no message");
+  return tess_error_push(TESS_ERR_EXTERNAL, file, line, func, "PETSc %s failed: %s (error %d: %s)", call,
+                         captured[0] ? captured : "no message", (int)ierr, text ? text : "?");
 }
 
 /* Every element of `a` has one owner: no dimension is replicated over an

@@ -2,15 +2,18 @@
 # scripts/test.sh: install what is missing, build, run the whole test suite;
 # then rebuild the parsers and core under AddressSanitizer + UBSan
 # (build-asan/) and run the tests labelled `asan` there; and build against
-# serial HDF5 (build-serialh5/) to run the tests labelled `hdf5` through the
-# checkpoint code path of builds without parallel HDF5 (our GPU machine's).
+# serial HDF5 and without PETSc (build-serialh5/) to run the tests labelled
+# `hdf5` through the checkpoint code path of builds without parallel HDF5 (our
+# GPU machine's) and `nopetsc` (the PETSc coupling is optional).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$TESS_BUILD"
 ctest --output-on-failure -j "$(nproc)" --timeout 900
 if [ "${TESS_SKIP_SERIAL_HDF5:-0}" != 1 ]; then
-  tess_configure_build "$TESS_ROOT/build-serialh5" -DTESSERA_HDF5=serial -DTESSERA_BUILD_BENCH=OFF
-  (cd "$TESS_ROOT/build-serialh5" && ctest --output-on-failure -j "$(nproc)" -L hdf5 --timeout 900)
+  # also built as if PETSc were absent: the PETSc parts must stay optional
+  tess_configure_build "$TESS_ROOT/build-serialh5" -DTESSERA_HDF5=serial -DTESSERA_BUILD_BENCH=OFF \
+    -DTESSERA_PETSC=off
+  (cd "$TESS_ROOT/build-serialh5" && ctest --output-on-failure -j "$(nproc)" -L 'hdf5|nopetsc' --timeout 900)
 fi
 if [ "${TESS_SKIP_ASAN:-0}" != 1 ]; then
   # TESSERA_FUZZ adds the libFuzzer smoke run (label asan) when clang is there.

@@ -99,6 +99,7 @@ def cli(app, toml2json, src, work):
     expect([app, ok, "--restart", f"{work}/nockpt.h5"], 2, "--restart: cannot read checkpoint")
     expect([app, "--help-deck", "mesh_inf"], 2, "unknown study 'mesh_inf'")
     expect([app, ok, "--resume", "--restart", f"{work}/x.h5"], 2, "--resume and --restart exclude each other")
+    expect([app, ok, "-ksp_type", "cg"], 2, "'-ksp_type': single-dash options go to PETSc")
     expect([app, ok, "--ntasks", "4"], 2, "go with --emit-sbatch")
     expect([app, ok, "--emit-sbatch", "--nodes", "0"], 2, "--nodes '0': expected a whole number >= 1")
     expect([app, ok, "--emit-sbatch", "--nodes", "3", "--ntasks", "2"], 2, "every node needs at least one")

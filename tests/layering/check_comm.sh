@@ -30,7 +30,7 @@ bad=0
 raw_in() {   # file: its raw calls outside comment lines
   grep -niE "$PAT" "$1" | grep -vE '^[0-9]+:[[:space:]]*(\*|/\*|//)'
 }
-for f in $(ls src/*.[ch] src/*/*.[ch] src/*/*.cu spectral/*.[ch] pde/*.[ch] apps/*.[ch] 2>/dev/null); do
+for f in $(ls src/*.[ch] src/*/*.[ch] src/*/*.cu spectral/*.[ch] pde/*.[ch] petsc/*.[ch] apps/*.[ch] 2>/dev/null); do
   case "$f" in
     src/comm.c) ;;
     src/comm_*.c|src/comm_*.cu|src/cuda/comm_*) continue ;;   # the backends
