@@ -29,5 +29,17 @@ mpirun -n 2 "$work/cmake/consumer"
   grep -q '"a"' <<<"$(echo 'a = 1' | "$prefix/bin/tessera_toml2json")"
   mpirun -n 2 "$prefix/bin/tessera_app" "$here/../../inputs/mesh_info.toml" --set "run.output_dir=\"$work/mesh_out\"" >/dev/null
 )
+# Tessera from a PETSc program (docs/examples/petsc_program), where the PETSc
+# adapter was built: pkg-config (tessera-petsc) and find_package, both run.
+if [ -n "$(find "$prefix" -name 'libtessera_petsc.so*' | head -1)" ]; then
+  cp -r "$here/../../docs/examples/petsc_program" "$work/petsc_program"
+  make -s -C "$work/petsc_program" >/dev/null
+  mpirun -n 2 "$work/petsc_program/petsc_program" | grep -q "Poisson.*: ok" ||
+    { echo "install: the pkg-config build of docs/examples/petsc_program failed its run"; exit 1; }
+  cmake -S "$work/petsc_program" -B "$work/petsc_cmake" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+  cmake --build "$work/petsc_cmake" >/dev/null
+  mpirun -n 2 "$work/petsc_cmake/petsc_program"
+  echo "petsc_program: built with pkg-config and with find_package(Tessera), both ran"
+fi
 [ -f "$prefix/include/tessera/tessera.h" ] && [ -f "$prefix/include/tessera/config.h" ]
 echo "install: pkg-config and find_package consumers ok; installed tessera_app runs"
