@@ -7,7 +7,7 @@ exported. tessera/petsc*.h belong to libtessera_petsc: checked against
 PETSC_LIB the same way where it is built, left out otherwise."""
 import re, subprocess, sys, pathlib
 
-ADAPTERS = {"petsc.h", "petsc_poisson.h"}          # headers of the adapter libraries, not of libtessera
+ADAPTERS = {"petsc.h", "petsc_poisson.h", "petsc_ts.h"}          # headers of the adapter libraries, not of libtessera
 
 
 def exports(lib):
