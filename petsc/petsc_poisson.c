@@ -201,7 +201,7 @@ tess_err_t tess_petsc_poisson_compare(MPI_Comm comm, const tess_poisson_opts_t *
   tess_petsc_dmda_layout_t L;
   prob_t p;
   int size = 1;
-  double umax = 0, bmax = 0, t0, times[4] = { 0, 0, 0, 0 }, tmax[4];
+  double umax = 0, bmax = 0, t0, times[5] = { 0, 0, 0, 0, 0 }, tmax[5];
   PetscInt its = 0;
   PetscScalar mean = 0;
 
@@ -269,6 +269,16 @@ tess_err_t tess_petsc_poisson_compare(MPI_Comm comm, const tess_poisson_opts_t *
   TESS_PETSC_CHECK(VecShift(x, -mean / (PetscScalar)(p.nd == 2 ? p.n[0] * p.n[1] : p.n[0] * p.n[1] * p.n[2])));
 
   TESS_CHECK(fft_solve(&L, &p, b, y, &times[0], &times[1]));
+  {
+    /* the cost of a view: VecGetArray + tess_array_create_with_data and back */
+    tess_array_t *v = NULL;
+    double tv = tess_wtime();
+    for (int k = 0; k < 100; k++) {
+      TESS_CHECK(tess_petsc_vec_get_array(b, L.mesh, L.ndim, L.shape, &L.spec, &L.opts, &v));
+      TESS_CHECK(tess_petsc_vec_restore_array(b, &v));
+    }
+    times[4] = (tess_wtime() - tv) / 100;
+  }
 
   TESS_CHECK(max_diff(e, NULL, w, &umax));
   TESS_CHECK(max_diff(b, NULL, w, &bmax));
@@ -285,12 +295,13 @@ tess_err_t tess_petsc_poisson_compare(MPI_Comm comm, const tess_poisson_opts_t *
     TESS_PETSC_CHECK(VecNorm(w, NORM_INFINITY, &rn));
     r->resid_spectral = (double)rn / bmax;
   }
-  TESS_CHECK(tess_comm_allreduce(L.mesh, TESS_AXES_ALL, times, tmax, 4, TESS_F64, TESS_OP_MAX,
+  TESS_CHECK(tess_comm_allreduce(L.mesh, TESS_AXES_ALL, times, tmax, 5, TESS_F64, TESS_OP_MAX,
                                  TESS_MEM_HOST, NULL));
   r->t_fft_plan = tmax[0];
   r->t_fft_solve = tmax[1];
   r->t_ksp_setup = tmax[2];
   r->t_ksp_solve = tmax[3];
+  r->t_view = tmax[4];
 cleanup:
   KSPDestroy(&ksp);
   MatNullSpaceDestroy(&nsp);

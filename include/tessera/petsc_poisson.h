@@ -35,6 +35,7 @@ typedef struct {
   char ksp_type[32], pc_type[32];   /* what PETSc ran (after the options) */
   double t_fft_plan, t_fft_solve;   /* seconds, max over ranks */
   double t_ksp_setup, t_ksp_solve;
+  double t_view;         /* one Vec -> array view and back (mean of 100), seconds */
 } tess_poisson_result_t;
 
 /* Collective on comm. PETSc must be initialised (PetscInitialize); the
