@@ -81,7 +81,15 @@ tess_err_t tess_petsc_vec_create(tess_array_t *a, Vec *v)
   tess_err_t err = TESS_OK;
   TESS_REQUIRE(a && v, TESS_ERR_ARG, "NULL argument");
   *v = NULL;
-  TESS_REQUIRE_HOST(a);
+#if defined(PETSC_HAVE_CUDA)
+  TESS_REQUIRE(tess_memspace_is_host(tess_array_memspace(a)), TESS_ERR_UNSUPPORTED,
+               "%s: a device array; VecCreateMPICUDAWithArray is not wired yet: copy it to the host",
+               __func__);
+#else
+  TESS_REQUIRE(tess_memspace_is_host(tess_array_memspace(a)), TESS_ERR_UNSUPPORTED,
+               "%s: a device array, and this PETSc was built without CUDA (no "
+               "VecCreateMPICUDAWithArray): copy it to the host", __func__);
+#endif
   TESS_CHECK(scalar_ok(tess_array_dtype(a), __func__));
   TESS_CHECK(one_owner(a, __func__));
   {
