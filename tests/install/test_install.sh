@@ -41,5 +41,11 @@ if [ -n "$(find "$prefix" -name 'libtessera_petsc.so*' | head -1)" ]; then
   mpirun -n 2 "$work/petsc_cmake/petsc_program"
   echo "petsc_program: built with pkg-config and with find_package(Tessera), both ran"
 fi
+# The Python package, installed beside the library, imports from the prefix
+pyd=$(dirname "$(find "$prefix" -path '*dist-packages/tessera/__init__.py' | head -1)")
+if [ "$pyd" != . ]; then
+  (unset LD_LIBRARY_PATH; PYTHONPATH=$(dirname "$pyd") /usr/bin/python3 -c \
+    "import tessera; from tessera import op; a = tessera.array((5, 3)); a.local[...] = 2.0; assert op.reduce_sum(a) == 30.0; print('python: tessera', tessera.__file__)")
+fi
 [ -f "$prefix/include/tessera/tessera.h" ] && [ -f "$prefix/include/tessera/config.h" ]
 echo "install: pkg-config and find_package consumers ok; installed tessera_app runs"
