@@ -94,14 +94,17 @@ static PyObject *py_world(PyObject *self, PyObject *noargs)
 }
 
 /* ---- meshes ----------------------------------------------------------------- */
+/* mesh_create(names, sizes, fcomm): fcomm is a Fortran communicator handle
+ * (mpi4py's comm.py2f()), or -1 for MPI_COMM_WORLD. */
 static PyObject *py_mesh_create(PyObject *self, PyObject *args)
 {
   PyObject *names, *sizes;
   const char *nm[8];
   int sz[8];
+  long fcomm = -1;
   tess_mesh_t *m = NULL;
   (void)self;
-  if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &names, &PyList_Type, &sizes)) return NULL;
+  if (!PyArg_ParseTuple(args, "O!O!|l", &PyList_Type, &names, &PyList_Type, &sizes, &fcomm)) return NULL;
   Py_ssize_t n = PyList_Size(names);
   if (n < 1 || n > 8 || PyList_Size(sizes) != n)
     return PyErr_Format(PyExc_ValueError, "1 to 8 axes, as many sizes as names");
@@ -110,8 +113,23 @@ static PyObject *py_mesh_create(PyObject *self, PyObject *args)
     sz[i] = (int)PyLong_AsLong(PyList_GetItem(sizes, i));
     if (!nm[i] || PyErr_Occurred()) return NULL;
   }
-  CALL(tess_mesh_create(MPI_COMM_WORLD, (int)n, nm, sz, &m));
+  MPI_Comm comm = fcomm < 0 ? MPI_COMM_WORLD : MPI_Comm_f2c((MPI_Fint)fcomm);
+  CALL(tess_mesh_create(comm, (int)n, nm, sz, &m));
   return PyCapsule_New(m, "tessera.mesh", mesh_free);
+}
+
+/* max_over_ranks(mesh, x): the largest x over the mesh's ranks (a collective:
+ * also a barrier), through tess_comm. */
+static PyObject *py_max_over_ranks(PyObject *self, PyObject *args)
+{
+  PyObject *mc;
+  double x, y = 0;
+  (void)self;
+  if (!PyArg_ParseTuple(args, "Od", &mc, &x)) return NULL;
+  tess_mesh_t *m = as_mesh(mc);
+  if (!m) return NULL;
+  CALL(tess_comm_allreduce(m, TESS_AXES_ALL, &x, &y, 1, TESS_F64, TESS_OP_MAX, TESS_MEM_HOST, NULL));
+  return PyFloat_FromDouble(y);
 }
 
 static PyObject *py_mesh_info(PyObject *self, PyObject *arg)
@@ -376,6 +394,7 @@ static PyMethodDef methods[] = {
   {"world", py_world, METH_NOARGS, "(rank, size) in MPI_COMM_WORLD"},
   {"mesh_create", py_mesh_create, METH_VARARGS, "mesh over MPI_COMM_WORLD"},
   {"mesh_info", py_mesh_info, METH_O, "(names, sizes, rank)"},
+  {"max_over_ranks", py_max_over_ranks, METH_VARARGS, "(mesh, x): max of x over the ranks"},
   {"array_create", py_array_create, METH_VARARGS, "(mesh, dtype, shape, spec)"},
   {"array_like", py_array_like, METH_VARARGS, "a new array like it"},
   {"array_info", py_array_info, METH_O, "(dtype, global, local, start, spec)"},

@@ -15,7 +15,7 @@ TESS_PACKAGES=(
   libmpfr-dev libgmp-dev libpng-dev libopenblas-dev
   clang libclang-rt-14-dev
   python3 python3-h5py python3-numpy
-  python3-dev python3-pytest              # python/ (the tessera package) and tests/python
+  python3-dev python3-pytest python3-mpi4py   # python/ (the tessera package) and tests/python
   python3-matplotlib                      # scripts/plot.py
   paraview python3-paraview xvfb          # tests/io/check_paraview.sh: pvpython on a private Xvfb
   slurmctld slurmd slurm-client munge     # tests/slurm: a one-node Slurm the tests start themselves

@@ -1,4 +1,5 @@
-"""tessera.dist: meshes of named axes over MPI_COMM_WORLD."""
+"""tessera.dist: meshes of named axes over MPI_COMM_WORLD or an mpi4py
+communicator."""
 from . import _tessera
 
 
@@ -7,10 +8,11 @@ class Mesh:
     shape: one size per axis; None or 0 entries are inferred (MPI_Dims_create
     style: at most one may be left open). Default: all ranks on the first axis."""
 
-    def __init__(self, axes, shape=None, devices=None):
+    def __init__(self, axes, shape=None, devices=None, comm=None):
+        """comm: an mpi4py communicator (default: MPI_COMM_WORLD)."""
         del devices  # GPUs: one per rank where present (not in this slice)
         axes = list(axes)
-        n = _tessera.world()[1]
+        n = comm.Get_size() if comm is not None else _tessera.world()[1]
         if shape is None:
             shape = [n] + [1] * (len(axes) - 1)
         shape = [int(s or 0) for s in shape]
@@ -26,7 +28,7 @@ class Mesh:
             if n % known:
                 raise ValueError(f"{n} ranks do not divide by {known}")
             shape[open_[0]] = n // known
-        self._h = _tessera.mesh_create(axes, shape)
+        self._h = _tessera.mesh_create(axes, shape, -1 if comm is None else comm.py2f())
         self.axes, self.shape, self.rank = _tessera.mesh_info(self._h)
         self.axes, self.shape = tuple(self.axes), tuple(self.shape)
 

@@ -16,7 +16,7 @@ def _key(a, *extra):
     return (id(a.mesh), a.shape, a.spec, a.dtype) + extra
 
 
-def _forward(x, rank):
+def _forward(x, rank, out=None):
     rank = rank or len(x.shape)
     key = _key(x, rank, "fwd")
     if key not in _plans:
@@ -27,25 +27,31 @@ def _forward(x, rank):
         bplan = _tessera.fft_plan(back_in._h, back_out._h, False, True, rank)
         _plans[key] = (plan, bplan, rank, x.mesh)   # the mesh outlives its plans
     plan, bplan, rank, _ = _plans[key]
-    out = Array(_tessera.fft_output(x._h, rank), x.mesh, fft=(x, plan, bplan))
+    if out is None:
+        out = Array(_tessera.fft_output(x._h, rank), x.mesh, fft=(x, plan, bplan))
+    else:
+        out._fft = (x, plan, bplan)
     _tessera.fft_execute(plan, x._h, out._h)
     return out
 
 
-def fft(x, rank=None):
-    """Forward transform (c2c for complex arrays, r2c for real ones)."""
-    return _forward(x, rank)
+def fft(x, rank=None, out=None):
+    """Forward transform (c2c for complex arrays, r2c for real ones). out: an
+    earlier result of fft on an array like x, to reuse (no allocation)."""
+    return _forward(x, rank, out)
 
 
 rfft = fft
 
 
-def ifft(xf):
-    """Back to the forward input's kind and spec (normalised: ifft(fft(x)) = x)."""
+def ifft(xf, out=None):
+    """Back to the forward input's kind and spec (normalised: ifft(fft(x)) = x).
+    out: an array like the forward input, to reuse."""
     if xf._fft is None:
         raise ValueError("ifft: this array is not a spectrum from op.fft")
     src, plan, bplan = xf._fft
-    out = Array(_tessera.array_like(src._h), src.mesh)
+    if out is None:
+        out = Array(_tessera.array_like(src._h), src.mesh)
     _tessera.fft_execute(bplan, xf._h, out._h)
     return out
 
