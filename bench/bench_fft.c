@@ -6,23 +6,11 @@
  * (n0: first dim instead of N, e.g. 2 to show a grid a slab cannot split;
  * inplace: the output array over the input's memory, as the anchor runs). */
 #include <tessera/tessera.h>
+#include "bench_fft_util.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static void fill(const int64_t g[], int nd, void *v, void *ctx)
-{
-  (void)nd; (void)ctx;
-  double *z = v;
-  z[0] = tess_rng_uniform(1, 0, (uint64_t)(g[0] * 1000003 + g[1] * 1009 + g[2]));
-  z[1] = 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -67,7 +55,7 @@ int main(int argc, char **argv)
     TESS_CHECK(tess_fft_plan_create_opts(a, A, TESS_FFT_FORWARD, &o, &pf));
     TESS_CHECK(tess_fft_plan_create_opts(A, a, TESS_FFT_BACKWARD, &o, &pb));
     tp = MPI_Wtime() - tp;
-    TESS_CHECK(tess_array_fill(a, fill, NULL));
+    TESS_CHECK(tess_array_fill(a, bench_fill_c128, NULL));
     t = malloc(sizeof(double) * (size_t)reps);
     for (int k = 0; k < reps; k++) {
       MPI_Barrier(MPI_COMM_WORLD);
@@ -78,7 +66,7 @@ int main(int argc, char **argv)
       MPI_Allreduce(MPI_IN_PLACE, &dt, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
       t[k] = dt;
     }
-    qsort(t, (size_t)reps, sizeof(double), cmp);
+    qsort(t, (size_t)reps, sizeof(double), bench_cmp_double);
     if (r == 0)
       printf("tessera %s %dx%d N=%lld%s P=%d fwd+bwd median %.4f s min %.4f s  (%.2f GFLOP/s by "
              "5NlogN x2)  plan %.2f s\n", pencil ? "pencil" : "slab", dims[0], pencil ? dims[1] : 1,

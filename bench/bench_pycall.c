@@ -6,22 +6,10 @@
  *          median of reps, max over ranks.
  * usage: mpirun -n P bench_pycall N reps */
 #include <tessera/tessera.h>
+#include "bench_fft_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 
-static int cmp(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static void fill(const int64_t g[], int nd, void *v, void *ctx)
-{
-  (void)nd; (void)ctx;
-  double *z = v;
-  z[0] = tess_rng_uniform(1, 0, (uint64_t)(g[0] * 1000003 + g[1] * 1009 + g[2]));
-  z[1] = 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -48,7 +36,7 @@ int main(int argc, char **argv)
     int axes[1] = { 0 };
     TESS_CHECK(tess_fft_spec(3, 3, 1, axes, TESS_FFT_LAYOUT_NATURAL, &sp));
     TESS_CHECK(tess_array_create(mesh, TESS_C128, 3, shape, &sp, TESS_MEM_HOST, &x));
-    TESS_CHECK(tess_array_fill(x, fill, NULL));
+    TESS_CHECK(tess_array_fill(x, bench_fill_c128, NULL));
     TESS_CHECK(tess_fft_create_output(x, 3, TESS_FFT_LAYOUT_NATURAL, &X));
     TESS_CHECK(tess_array_create_like(x, NULL, &y));
     o.rank = 3;
@@ -66,7 +54,7 @@ int main(int argc, char **argv)
       MPI_Allreduce(MPI_IN_PLACE, &dt, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
       t[k] = dt;
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp);
+    qsort(t, (size_t)reps, sizeof *t, bench_cmp_double);
     if (r == 0) printf("c small %.3f us/call  fft N=%lld P=%d median %.4f s\n", us, (long long)N, P, t[reps / 2]);
   }
 cleanup:
