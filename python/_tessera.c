@@ -368,6 +368,16 @@ static PyObject *py_fft_execute(PyObject *self, PyObject *args)
   Py_RETURN_NONE;
 }
 
+static PyObject *py_fft_rank(PyObject *self, PyObject *arg)
+{
+  tess_fft_plan_t *p = as_plan(arg);
+  tess_fft_info_t info;
+  (void)self;
+  if (!p) return NULL;
+  CALL(tess_fft_plan_info(p, &info));
+  return PyLong_FromLong(info.rank);
+}
+
 /* threshold(spectrum, plan, rule, value) -> (kept, total) */
 static PyObject *py_threshold(PyObject *self, PyObject *args)
 {
@@ -388,6 +398,73 @@ static PyObject *py_threshold(PyObject *self, PyObject *args)
   return Py_BuildValue("(LL)", (long long)st.kept, (long long)st.total);
 }
 
+/* spectral(name, X, plan, Y or None, value): the spectral operators of
+ * tessera/spectral_ops.h on a spectrum from op.fft (grid from its plan).
+ * gradient: Y is a list of arrays, one per transform dim. */
+static PyObject *py_spectral(PyObject *self, PyObject *args)
+{
+  const char *name;
+  PyObject *xc, *pc, *yo;
+  double v;
+  tess_spectral_grid_t g;
+  (void)self;
+  if (!PyArg_ParseTuple(args, "sOOOd", &name, &xc, &pc, &yo, &v)) return NULL;
+  tess_array_t *x = as_array(xc);
+  tess_fft_plan_t *p = as_plan(pc);
+  if (!x || !p) return NULL;
+  CALL(tess_spectral_grid_from_plan(p, &g));
+  if (strcmp(name, "lowpass") == 0) CALL(tess_spectral_lowpass(x, &g, v));
+  else if (strcmp(name, "gaussian") == 0) CALL(tess_spectral_gaussian(x, &g, v));
+  else if (strcmp(name, "dealias") == 0) CALL(tess_spectral_dealias(x, &g));
+  else if (strcmp(name, "laplacian") == 0 || strcmp(name, "inverse_laplacian") == 0) {
+    tess_array_t *y = as_array(yo);
+    if (!y) return NULL;
+    if (name[0] == 'l') CALL(tess_spectral_laplacian(x, &g, y));
+    else CALL(tess_spectral_inverse_laplacian(x, &g, y));
+  } else if (strcmp(name, "gradient") == 0) {
+    tess_array_t *ys[3];
+    if (!PyList_Check(yo) || PyList_Size(yo) != g.rank)
+      return PyErr_Format(PyExc_ValueError, "gradient: %d output arrays", g.rank);
+    for (int d = 0; d < g.rank; d++)
+      if (!(ys[d] = as_array(PyList_GetItem(yo, d)))) return NULL;
+    CALL(tess_spectral_gradient(x, &g, ys));
+  } else {
+    return PyErr_Format(PyExc_ValueError, "unknown spectral operator '%s'", name);
+  }
+  Py_RETURN_NONE;
+}
+
+/* dot(x, y) (y may be x: the squared norm), exact; f64 arrays with one owner
+ * per element (a spec that uses every mesh axis of size > 1). */
+static PyObject *py_dot(PyObject *self, PyObject *args)
+{
+  PyObject *xc, *yc;
+  double r = 0;
+  (void)self;
+  if (!PyArg_ParseTuple(args, "OO", &xc, &yc)) return NULL;
+  tess_array_t *x = as_array(xc), *y = as_array(yc);
+  if (!x || !y) return NULL;
+  tess_mesh_t *m = tess_array_mesh(x);
+  tess_shardspec_t sx, sy;
+  tess_array_spec(x, &sx);
+  tess_array_spec(y, &sy);
+  if (tess_array_dtype(x) != TESS_F64 || tess_array_dtype(y) != TESS_F64 || !tess_shardspec_equal(&sx, &sy) ||
+      tess_array_mesh(y) != m || tess_array_global_count(x) != tess_array_global_count(y))
+    return PyErr_Format(PyExc_ValueError, "dot: two f64 arrays of one shape, spec and mesh");
+  for (int a = 0; a < tess_mesh_naxes(m); a++) {
+    int used = 0;
+    for (int d = 0; d < sx.ndim; d++) used |= sx.axis[d] == a;
+    if (!used && tess_mesh_axis_size(m, a) > 1)
+      return PyErr_Format(PyExc_ValueError, "dot: mesh axis '%s' shards no dimension (ranks hold copies)",
+                          tess_mesh_axis_name(m, a));
+  }
+  size_t n = (size_t)tess_array_local_count(x);
+  const double *px = tess_array_local_data_const(x), *py = tess_array_local_data_const(y);
+  int e = x == y ? tess_nrm2sq_f64(px, n, tess_mesh_comm(m), &r) : tess_dot_f64(px, py, n, tess_mesh_comm(m), &r);
+  if (e) return raise_tess((tess_err_t)e);
+  return PyFloat_FromDouble(r);
+}
+
 static PyMethodDef methods[] = {
   {"init", py_init, METH_NOARGS, "tess_init (idempotent)"},
   {"finalize", py_finalize, METH_NOARGS, "tess_finalize"},
@@ -406,7 +483,10 @@ static PyMethodDef methods[] = {
   {"fft_plan", py_fft_plan, METH_VARARGS, "(in, out, forward, norm_backward, rank)"},
   {"fft_output", py_fft_output, METH_VARARGS, "(in, rank)"},
   {"fft_execute", py_fft_execute, METH_VARARGS, "(plan, in, out)"},
+  {"fft_rank", py_fft_rank, METH_O, "transformed dims of a plan"},
   {"threshold", py_threshold, METH_VARARGS, "(spectrum, plan, rule, value)"},
+  {"spectral", py_spectral, METH_VARARGS, "(name, spectrum, plan, out, value)"},
+  {"dot", py_dot, METH_VARARGS, "(x, y): exact dot product (x is y: squared norm)"},
   {NULL, NULL, 0, NULL},
 };
 

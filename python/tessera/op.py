@@ -6,7 +6,11 @@ ifft undoes fft exactly as numpy does (1/N on the backward transform) and
 returns an array of the forward input's kind and spec. Plans are cached by
 shape, spec and dtype. threshold: spectral thresholding (rule "relative" by
 default: keep |c| >= value * max |c|, the guide's op.threshold(Xf, 0.1)).
-reduce_sum(x, stable=True): the exact sum, bitwise the same at any rank count."""
+reduce_sum(x, stable=True): the exact sum, bitwise the same at any rank count;
+dot and norm likewise exact. lowpass, gaussian, dealias (in place), laplacian,
+poisson, gradient (new spectra) on spectra from fft, grids of period 2 pi."""
+import math
+
 from . import Array, _tessera
 
 _plans = {}
@@ -74,3 +78,68 @@ def reduce_sum(x, stable=True):
     if not stable:
         raise ValueError("reduce_sum: only the exact sum is implemented (stable=True)")
     return _tessera.array_sum(x._h)
+
+
+def _spectrum(xf, what):
+    if xf._fft is None:
+        raise ValueError(f"{what}: this array is not a spectrum from op.fft")
+    return xf._fft[1]
+
+
+def _like_spectrum(xf):
+    y = Array(_tessera.array_like(xf._h), xf.mesh)
+    y._fft = xf._fft
+    return y
+
+
+def lowpass(xf, kcut):
+    """In place: zero the modes with |k| > kcut (domain 2 pi per dim)."""
+    _tessera.spectral("lowpass", xf._h, _spectrum(xf, "lowpass"), None, float(kcut))
+    return xf
+
+
+def gaussian(xf, kwidth):
+    """In place: multiply by exp(-|k|^2 / (2 kwidth^2))."""
+    _tessera.spectral("gaussian", xf._h, _spectrum(xf, "gaussian"), None, float(kwidth))
+    return xf
+
+
+def dealias(xf):
+    """In place: the 2/3 rule."""
+    _tessera.spectral("dealias", xf._h, _spectrum(xf, "dealias"), None, 0.0)
+    return xf
+
+
+def laplacian(xf):
+    """A new spectrum: -|k|^2 xf (ifft gives the Laplacian of the field).
+    (The PINN laplacian of an MLP, the guide's A.9, is not in this binding yet.)"""
+    if not isinstance(xf, Array):
+        raise TypeError("laplacian: a spectrum from op.fft (MLPs: not yet)")
+    y = _like_spectrum(xf)
+    _tessera.spectral("laplacian", xf._h, _spectrum(xf, "laplacian"), y._h, 0.0)
+    return y
+
+
+def poisson(xf):
+    """A new spectrum: the zero-mean solution of lap u = f, -xf / |k|^2."""
+    y = _like_spectrum(xf)
+    _tessera.spectral("inverse_laplacian", xf._h, _spectrum(xf, "poisson"), y._h, 0.0)
+    return y
+
+
+def gradient(xf):
+    """New spectra i k_d xf, one per transformed dim (slowest first)."""
+    plan = _spectrum(xf, "gradient")
+    ys = [_like_spectrum(xf) for _ in range(_tessera.fft_rank(plan))]
+    _tessera.spectral("gradient", xf._h, plan, [y._h for y in ys], 0.0)
+    return ys
+
+
+def dot(x, y):
+    """The exact dot product of two f64 arrays (the same bits at any rank count)."""
+    return _tessera.dot(x._h, y._h)
+
+
+def norm(x):
+    """The 2-norm, from the exact sum of squares (rounded once, then sqrt)."""
+    return math.sqrt(_tessera.dot(x._h, x._h))

@@ -18,8 +18,8 @@ import tessera
 from tessera import _tessera, dist, op
 
 
-def filled(shape, fn, spec=None, dtype="f64"):
-    mesh = dist.Mesh(axes=["x"])
+def filled(shape, fn, spec=None, dtype="f64", mesh=None):
+    mesh = mesh or dist.Mesh(axes=["x"])
     a = tessera.array(shape, dtype, mesh=mesh, spec=spec)
     idx = np.indices(a.local_shape)
     glob = [idx[d] + a.local_start[d] for d in range(len(shape))]
@@ -121,3 +121,37 @@ def test_mpi4py_communicator_and_reused_outputs():
         i, j = np.indices((8, 6))
         assert np.max(np.abs(g - np.cos(i + 0.5 * j))) < 1e-14
     sub.Free()
+
+
+def test_spectral_operators_and_exact_dot():
+    from fractions import Fraction
+    ny, nx = 16, 12
+    h = 2 * np.pi
+    f = filled((ny, nx), lambda i, j: np.sin(2 * h * i / ny) * np.cos(3 * h * j / nx))
+    i, j = np.indices((ny, nx))
+    y, x = h * i / ny, h * j / nx
+    F = op.fft(f)
+    dy, dx = (op.ifft(g).gather() for g in op.gradient(F))
+    lap = op.ifft(op.laplacian(F)).gather()
+    u = op.ifft(op.poisson(F)).gather()
+    G = op.fft(f)
+    gau = op.ifft(op.gaussian(G, 2.0)).gather()
+    low = op.ifft(op.lowpass(op.fft(f), 2.5)).gather()
+    if tessera.rank() == 0:
+        ref = np.sin(2 * y) * np.cos(3 * x)
+        assert np.max(np.abs(dy - 2 * np.cos(2 * y) * np.cos(3 * x))) < 1e-12
+        assert np.max(np.abs(dx + 3 * np.sin(2 * y) * np.sin(3 * x))) < 1e-12
+        assert np.max(np.abs(lap + 13 * ref)) < 1e-11
+        assert np.max(np.abs(u + ref / 13)) < 1e-14
+        assert np.max(np.abs(gau - np.exp(-13 / 8) * ref)) < 1e-14
+        assert np.max(np.abs(low)) < 1e-15          # |k| = sqrt(13) > 2.5: gone
+    # exact dot and norm: the correctly rounded exact values (Fractions)
+    rng = np.random.default_rng(9)
+    va, vb = rng.standard_normal(101) * 10.0 ** rng.integers(-8, 8, 101), rng.standard_normal(101)
+    m = dist.Mesh(axes=["x"])
+    a, b = filled((101,), lambda k: va[k], mesh=m), filled((101,), lambda k: vb[k], mesh=m)
+    want = float(sum(Fraction(p) * Fraction(q) for p, q in zip(va, vb)))
+    assert op.dot(a, b) == want
+    assert op.norm(a) == math.sqrt(float(sum(Fraction(p) ** 2 for p in va)))
+    with pytest.raises(ValueError):
+        op.dot(a, filled((101,), lambda k: vb[k]))      # another mesh
