@@ -1,6 +1,7 @@
 /* petsc/petsc_vec.c: Tessera arrays as PETSc Vecs and back, over the same
  * memory (tessera/petsc.h). PETSc errors become Tessera errors naming the
  * PETSc call and its message (TESS_PETSC_CHECK). */
+#include <stdint.h>
 #include <string.h>
 #include <tessera/petsc.h>
 
@@ -39,23 +40,16 @@ tess_err_t tess_petsc_error(PetscErrorCode ierr, const char *call, const char *f
                          captured[0] ? captured : "no message", (int)ierr, text ? text : "?");
 }
 
-/* Every element of `a` has one owner: no dimension is replicated over an
- * axis of size > 1, and every mesh axis of size > 1 shards some dimension
- * (else ranks along it hold copies). */
+/* Every element of `a` has one owner: a PETSc Vec has one per entry. */
 static tess_err_t one_owner(const tess_array_t *a, const char *what)
 {
   tess_err_t err = TESS_OK;
-  tess_shardspec_t sp;
   tess_mesh_t *m = tess_array_mesh(a);
-  tess_array_spec(a, &sp);
-  for (int ax = 0; ax < tess_mesh_naxes(m); ax++) {
-    int used = 0;
-    for (int d = 0; d < sp.ndim; d++) used |= sp.axis[d] == ax;
-    TESS_REQUIRE(used || tess_mesh_axis_size(m, ax) == 1, TESS_ERR_UNSUPPORTED,
-                 "%s: mesh axis '%s' (size %d) shards no dimension, so its ranks hold copies; a "
-                 "PETSc Vec has one owner per entry (reshard to a spec that uses every axis)",
-                 what, tess_mesh_axis_name(m, ax), tess_mesh_axis_size(m, ax));
-  }
+  int ax = tess_array_copy_axis(a);
+  TESS_REQUIRE(ax < 0, TESS_ERR_UNSUPPORTED,
+               "%s: mesh axis '%s' (size %d) shards no dimension, so its ranks hold copies; a "
+               "PETSc Vec has one owner per entry (reshard to a spec that uses every axis)",
+               what, tess_mesh_axis_name(m, ax), tess_mesh_axis_size(m, ax));
 cleanup:
   return err;
 }
@@ -101,35 +95,8 @@ cleanup:
   return err;
 }
 
-/* The block of this rank under spec (+ explicit partition), in elements;
- * -1 for an axis out of range or a partition that does not add up
- * (tess_array_create_with_data then names the problem). */
-static int64_t local_count(const tess_mesh_t *mesh, int ndim, const int64_t shape[],
-                           const tess_shardspec_t *spec, const tess_array_opts_t *opts)
-{
-  int64_t cnt = 1;
-  for (int d = 0; d < ndim; d++) {
-    int ax = spec->axis[d];
-    int64_t start = 0, len = shape[d];
-    if (ax != TESS_REPLICATED) {
-      if (ax < 0 || ax >= tess_mesh_naxes(mesh)) return -1;
-      int c = tess_mesh_coord(mesh, ax), p = tess_mesh_axis_size(mesh, ax);
-      if (opts && opts->partition[d]) {
-        int64_t sum = 0;
-        for (int q = 0; q < p; q++) {
-          if (opts->partition[d][q] < 0) return -1;
-          sum += opts->partition[d][q];
-        }
-        if (sum != shape[d]) return -1;
-        len = opts->partition[d][c];
-      } else {
-        tess_block_range(shape[d], p, c, &start, &len);
-      }
-    }
-    cnt *= len;
-  }
-  return cnt;
-}
+/* Stands for the data of an empty local part that PETSc gives as NULL. */
+static PetscScalar none;
 
 tess_err_t tess_petsc_vec_get_array(Vec v, tess_mesh_t *mesh, int ndim, const int64_t shape[],
                                     const tess_shardspec_t *spec, const tess_array_opts_t *opts,
@@ -143,16 +110,19 @@ tess_err_t tess_petsc_vec_get_array(Vec v, tess_mesh_t *mesh, int ndim, const in
   *a = NULL;
   TESS_CHECK(scalar_ok(TESS_F64, __func__));
   TESS_PETSC_CHECK(VecGetLocalSize(v, &n));
-  TESS_REQUIRE(ndim >= 1 && ndim <= TESS_MAX_NDIM && spec->ndim == ndim, TESS_ERR_ARG,
-               "%d dims, a spec of %d", ndim, spec->ndim);
-  want = local_count(mesh, ndim, shape, spec, opts);
-  TESS_REQUIRE(want < 0 || want == (int64_t)n, TESS_ERR_SHAPE,
-               "rank %d: the Vec holds %lld local values, the array's block %lld (a DMDA local, "
-               "ghosted vector? view the global vector; else the partition differs from the Vec's)",
-               tess_mesh_rank(mesh), (long long)n, (long long)want);
   TESS_PETSC_CHECK(VecGetArray(v, &x));
-  err = tess_array_create_with_data(mesh, TESS_F64, ndim, shape, spec, TESS_MEM_HOST, opts, x,
-                                    (size_t)n * sizeof *x, a);
+  /* the array's own rules size its block (spec, partition); any size is
+   * accepted here so that a mismatch is told as one, both ways */
+  err = tess_array_create_with_data(mesh, TESS_F64, ndim, shape, spec, TESS_MEM_HOST, opts,
+                                    x ? x : &none, SIZE_MAX, a);
+  want = err ? 0 : tess_array_local_count(*a);
+  if (!err && want != (int64_t)n) {
+    tess_array_destroy(a);
+    err = tess_error_push(TESS_ERR_SHAPE, __FILE__, __LINE__, __func__,
+                          "rank %d: the Vec holds %lld local values, the array's block %lld (a DMDA "
+                          "local, ghosted vector? view the global vector; else the partition differs "
+                          "from the Vec's)", tess_mesh_rank(mesh), (long long)n, (long long)want);
+  }
   if (err) {
     VecRestoreArray(v, &x);
     TESS_CHECK(err);
@@ -168,6 +138,7 @@ tess_err_t tess_petsc_vec_restore_array(Vec v, tess_array_t **a)
   TESS_REQUIRE(v && a, TESS_ERR_ARG, "NULL argument");
   if (!*a) return TESS_OK;
   x = (PetscScalar *)tess_array_local_data(*a);
+  if (x == &none) x = NULL;
   tess_array_destroy(a);
   TESS_PETSC_CHECK(VecRestoreArray(v, &x));
 cleanup:

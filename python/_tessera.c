@@ -451,13 +451,10 @@ static PyObject *py_dot(PyObject *self, PyObject *args)
   if (tess_array_dtype(x) != TESS_F64 || tess_array_dtype(y) != TESS_F64 || !tess_shardspec_equal(&sx, &sy) ||
       tess_array_mesh(y) != m || tess_array_global_count(x) != tess_array_global_count(y))
     return PyErr_Format(PyExc_ValueError, "dot: two f64 arrays of one shape, spec and mesh");
-  for (int a = 0; a < tess_mesh_naxes(m); a++) {
-    int used = 0;
-    for (int d = 0; d < sx.ndim; d++) used |= sx.axis[d] == a;
-    if (!used && tess_mesh_axis_size(m, a) > 1)
-      return PyErr_Format(PyExc_ValueError, "dot: mesh axis '%s' shards no dimension (ranks hold copies)",
-                          tess_mesh_axis_name(m, a));
-  }
+  int ax = tess_array_copy_axis(x);
+  if (ax >= 0)
+    return PyErr_Format(PyExc_ValueError, "dot: mesh axis '%s' shards no dimension (ranks hold copies)",
+                        tess_mesh_axis_name(m, ax));
   size_t n = (size_t)tess_array_local_count(x);
   const double *px = tess_array_local_data_const(x), *py = tess_array_local_data_const(y);
   int e = x == y ? tess_nrm2sq_f64(px, n, tess_mesh_comm(m), &r) : tess_dot_f64(px, py, n, tess_mesh_comm(m), &r);

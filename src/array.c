@@ -258,6 +258,16 @@ int tess_array_is_block(const tess_array_t *a)
   return tess_partition_equal_(&a->part, &none, a->mesh, a->ndim, a->gshape, &a->spec);
 }
 
+int tess_array_copy_axis(const tess_array_t *a)
+{
+  for (int ax = 0; ax < tess_mesh_naxes(a->mesh); ax++) {
+    int used = 0;
+    for (int d = 0; d < a->spec.ndim; d++) used |= a->spec.axis[d] == ax;
+    if (!used && tess_mesh_axis_size(a->mesh, ax) > 1) return ax;
+  }
+  return -1;
+}
+
 void tess_array_partition(const tess_array_t *a, int d, int64_t lengths[])
 {
   int ax = a->spec.axis[d];

@@ -94,6 +94,10 @@ void tess_array_local_buffer(const tess_array_t *a, tess_buffer_t *buf);
 int tess_array_owns_data(const tess_array_t *a);
 /* 1 if every sharded dimension follows the block rule (no explicit partition). */
 int tess_array_is_block(const tess_array_t *a);
+/* A mesh axis of size > 1 that shards no dimension, so that the ranks along
+ * it hold copies of the same block; -1 if every element has one owner
+ * (what a PETSc Vec or an exact dot over local blocks needs). */
+int tess_array_copy_axis(const tess_array_t *a);
 /* Block lengths of dimension d along its axis (p entries for an axis of
  * size p; one entry, the whole length, for a replicated dimension). */
 void tess_array_partition(const tess_array_t *a, int d, int64_t lengths[]);
