@@ -57,16 +57,7 @@ int main(int argc, char **argv)
     tp = MPI_Wtime() - tp;
     TESS_CHECK(tess_array_fill(a, bench_fill_c128, NULL));
     t = malloc(sizeof(double) * (size_t)reps);
-    for (int k = 0; k < reps; k++) {
-      MPI_Barrier(MPI_COMM_WORLD);
-      double t0 = MPI_Wtime();
-      TESS_CHECK(tess_fft_execute(pf, a, A));
-      TESS_CHECK(tess_fft_execute(pb, A, a));
-      double dt = MPI_Wtime() - t0;
-      MPI_Allreduce(MPI_IN_PLACE, &dt, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-      t[k] = dt;
-    }
-    qsort(t, (size_t)reps, sizeof(double), bench_cmp_double);
+    TESS_CHECK(bench_fwd_bwd(pf, pb, a, A, a, reps, t));
     if (r == 0)
       printf("tessera %s %dx%d N=%lld%s P=%d fwd+bwd median %.4f s min %.4f s  (%.2f GFLOP/s by "
              "5NlogN x2)  plan %.2f s\n", pencil ? "pencil" : "slab", dims[0], pencil ? dims[1] : 1,

@@ -45,16 +45,7 @@ int main(int argc, char **argv)
     o.flags = TESS_FFT_ESTIMATE | TESS_FFT_NORM_BACKWARD;
     TESS_CHECK(tess_fft_plan_create_opts(X, y, TESS_FFT_BACKWARD, &o, &pb));
     t = malloc(sizeof *t * (size_t)reps);
-    for (int k = 0; k < reps; k++) {
-      MPI_Barrier(MPI_COMM_WORLD);
-      double t1 = MPI_Wtime();
-      TESS_CHECK(tess_fft_execute(pf, x, X));
-      TESS_CHECK(tess_fft_execute(pb, X, y));
-      double dt = MPI_Wtime() - t1;
-      MPI_Allreduce(MPI_IN_PLACE, &dt, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-      t[k] = dt;
-    }
-    qsort(t, (size_t)reps, sizeof *t, bench_cmp_double);
+    TESS_CHECK(bench_fwd_bwd(pf, pb, x, X, y, reps, t));
     if (r == 0) printf("c small %.3f us/call  fft N=%lld P=%d median %.4f s\n", us, (long long)N, P, t[reps / 2]);
   }
 cleanup:
