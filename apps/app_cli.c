@@ -74,24 +74,15 @@ static int is_opt(const char *arg, const char *name)
   return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
 }
 
-/* --nodes, --ntasks, --time, --partition (with --emit-sbatch): the option's
- * name and where its value goes; NULL if `arg` is none of them. */
+/* --nodes, --ntasks, --time, --partition (with --emit-sbatch): the index of
+ * the one `arg` is, or -1. */
 static const char *const job_opts[] = { "--nodes", "--ntasks", "--time", "--partition" };
 
-static const char *job_opt_name(const char *arg)
+static int job_opt(const char *arg)
 {
-  for (size_t k = 0; k < sizeof job_opts / sizeof job_opts[0]; k++)
-    if (is_opt(arg, job_opts[k])) return job_opts[k];
-  return NULL;
-}
-
-static const char **job_opt(tess_app_opts_t *o, const char *arg)
-{
-  const char *n = job_opt_name(arg);
-  const char **dst[] = { &o->job_nodes, &o->job_ntasks, &o->job_time, &o->job_partition };
-  for (size_t k = 0; n && k < sizeof job_opts / sizeof job_opts[0]; k++)
-    if (n == job_opts[k]) return dst[k];
-  return NULL;
+  for (int k = 0; k < (int)(sizeof job_opts / sizeof job_opts[0]); k++)
+    if (is_opt(arg, job_opts[k])) return k;
+  return -1;
 }
 
 tess_err_t tess_app_parse_args(int argc, char **argv, tess_app_opts_t *o)
@@ -117,11 +108,12 @@ tess_err_t tess_app_parse_args(int argc, char **argv, tess_app_opts_t *o)
       o->resume = 1;
     } else if (strcmp(a, "--emit-sbatch") == 0) {
       o->emit_sbatch = 1;
-    } else if (job_opt(o, a) != NULL) {
-      const char **dst = job_opt(o, a);
-      v = opt_value(argc, argv, &i, job_opt_name(a));
-      TESS_REQUIRE(v && v[0], TESS_ERR_ARG, "%s needs a value", job_opt_name(a));
-      *dst = v;
+    } else if (job_opt(a) >= 0) {
+      const char **dst[] = { &o->job_nodes, &o->job_ntasks, &o->job_time, &o->job_partition };
+      int k = job_opt(a);
+      v = opt_value(argc, argv, &i, job_opts[k]);
+      TESS_REQUIRE(v && v[0], TESS_ERR_ARG, "%s needs a value", job_opts[k]);
+      *dst[k] = v;
     } else if (is_opt(a, "--help-deck")) {
       v = opt_value(argc, argv, &i, "--help-deck");
       TESS_REQUIRE(v, TESS_ERR_ARG, "--help-deck needs a study name, 'all' or 'common'");

@@ -139,26 +139,20 @@ PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
             raise RuntimeError(f"sbatch {args} failed ({p.returncode}): {p.stderr}")
         return int(p.stdout.strip().split(";")[0])
 
-    def job(self, jobid):
-        """`scontrol show job` as a dict (one record; for an array job the
-        first task's)."""
+    def records(self, jobid):
+        """`scontrol show job -o`: one dict per record (an array job: one per task)."""
         p = self.run(["scontrol", "show", "job", "-o", str(jobid)])
-        rec = {}
-        for tok in p.stdout.split("\n")[0].split():
-            if "=" in tok:
-                k, v = tok.split("=", 1)
-                rec.setdefault(k, v)
-        return rec
+        return [dict(t.split("=", 1) for t in line.split() if "=" in t) for line in p.stdout.splitlines()]
+
+    def job(self, jobid):
+        """The job's record (for an array job the first task's)."""
+        recs = self.records(jobid)
+        return recs[0] if recs else {}
 
     def array_tasks(self, jobid):
         """{task index: record} of an array job."""
-        p = self.run(["scontrol", "show", "job", "-o", str(jobid)])
-        tasks = {}
-        for line in p.stdout.splitlines():
-            rec = dict(t.split("=", 1) for t in line.split() if "=" in t)
-            if "ArrayTaskId" in rec and rec["ArrayTaskId"].isdigit():
-                tasks[int(rec["ArrayTaskId"])] = rec
-        return tasks
+        return {int(r["ArrayTaskId"]): r for r in self.records(jobid)
+                if r.get("ArrayTaskId", "").isdigit()}
 
     FINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
              "PREEMPTED", "BOOT_FAIL", "DEADLINE")
@@ -170,9 +164,7 @@ PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         while True:
             states = {}
             for j in jobids:
-                p = self.run(["scontrol", "show", "job", "-o", str(j)])
-                recs = [dict(t.split("=", 1) for t in l.split() if "=" in t) for l in p.stdout.splitlines()]
-                st = [r.get("JobState", "?") for r in recs] or ["?"]
+                st = [r.get("JobState", "?") for r in self.records(j)] or ["?"]
                 states[j] = st[0] if len(set(st)) == 1 else ",".join(st)
             if all(all(s in self.FINAL for s in v.split(",")) for v in states.values()):
                 return states
