@@ -221,9 +221,9 @@ static void lines_copy_out_staged(const lines_t *g, int64_t l0, int64_t nb)
   }
 }
 
-/* Rows l0..l0+nb-1 of box b (its last dim, `len` elements each) if they lie
- * one after the other in one chunk, as a direct line's scratch would: the
- * first row; else NULL. */
+/* Rows l0..l0+nb-1 of box b (lines along its last dim) if they lie one
+ * after the other in one chunk, as a direct line's scratch would: the first
+ * row; else NULL. */
 static char *rows_direct(const box_t *b, char *base, int64_t l0, int64_t nb, seg_t *sg)
 {
   int k = b->nd - 1;
