@@ -99,6 +99,20 @@ def cli(app, toml2json, src, work):
     expect([app, ok, "--restart", f"{work}/nockpt.h5"], 2, "--restart: cannot read checkpoint")
     expect([app, "--help-deck", "mesh_inf"], 2, "unknown study 'mesh_inf'")
     expect([app, ok, "--resume", "--restart", f"{work}/x.h5"], 2, "--resume and --restart exclude each other")
+    # jobscripts/ refuse what they cannot run, before any work (no Slurm needed for these)
+    sb, chain = f"{src}/jobscripts/tessera.sbatch", f"{src}/jobscripts/tessera_chain.sh"
+    os.environ["TESSERA_APP"] = app
+    sets = write(f"{work}/bad.sets", "# two entries\nwork.repeat=2\n\nwork.repeat\n")
+    expect(["bash", sb], 2, "usage: sbatch jobscripts/tessera.sbatch DECK.toml")
+    expect(["bash", sb, ok, "--sets-file", sets], 2, "--sets-file needs an array job")
+    os.environ["SLURM_ARRAY_TASK_ID"] = "5"
+    expect(["bash", sb, ok, "--sets-file", sets], 2, "has no line for array task 5")
+    os.environ["SLURM_ARRAY_TASK_ID"] = "1"
+    expect(["bash", sb, ok, "--sets-file", sets], 2, "entry 2: 'work.repeat' is not key=value")
+    del os.environ["SLURM_ARRAY_TASK_ID"]
+    expect(["bash", chain, "0", ok], 2, "N must be at least 1")
+    expect(["bash", chain, "x", ok], 2, "N must be a whole number of jobs")
+    expect(["bash", chain, "2", f"{work}/nodeck.toml"], 2, "cannot read the deck")
     expect([app, ok, "-ksp_type", "cg"], 2, "'-ksp_type': single-dash options go to PETSc")
     expect([app, ok, "--ntasks", "4"], 2, "go with --emit-sbatch")
     expect([app, ok, "--emit-sbatch", "--nodes", "0"], 2, "--nodes '0': expected a whole number >= 1")
