@@ -11,6 +11,7 @@
  * IEEE 754.
  * The fast path that feeds this is in exact_sum_fast.c. */
 #include "exact_acc_impl.h"
+#include "device.h"
 
 #include <tessera/comm.h>
 
@@ -514,6 +515,53 @@ tess_err_t tess_exact_acc_allreduce(tess_exact_acc_t *acc, MPI_Comm comm)
   tess_err_t err = TESS_OK;
   TESS_REQUIRE(acc != NULL, TESS_ERR_ARG, "NULL acc");
   TESS_CHECK(tess_exact_acc_allreduce_many(&acc, 1, comm));
+cleanup:
+  return err;
+}
+
+/* ---- device data ---------------------------------------------------------- */
+
+#if TESSERA_HAVE_CUDA
+int tess_cuda_pointer_is_device(const void *p);
+tess_err_t tess_cuda_exact_sum(int kind, const void *x, const void *y, size_t n, size_t stride,
+                               tess_stream_t stream, int nlimbs, int emin, int64_t *out);
+#endif
+
+int tess_xacc_device_data(const void *p)
+{
+#if TESSERA_HAVE_CUDA
+  /* No visible GPU: nothing can be device memory (and the runtime is not
+   * asked about every host pointer). */
+  return p != NULL && tess_device_active_() != NULL && tess_cuda_pointer_is_device(p);
+#else
+  (void)p;
+  return 0;
+#endif
+}
+
+tess_err_t tess_xacc_device_add(tess_exact_acc_t *acc, tess_xacc_kind_t kind, const void *x,
+                                const void *y, size_t n, size_t stride)
+{
+  tess_err_t err = TESS_OK;
+#if TESSERA_HAVE_CUDA
+  /* the kernel's digits (each below blocks * 2^32) and special counts,
+   * normalised here and merged as one more accumulator */
+  int64_t out[XACC_NLIMBS + 3];
+  tess_exact_acc_t part;
+  memset(out, 0, sizeof out);
+  TESS_CHECK(tess_cuda_exact_sum((int)kind, x, y, n, stride, TESS_STREAM_DEFAULT, XACC_NLIMBS,
+                                 XACC_EMIN, out));
+  memset(&part, 0, sizeof part);
+  memcpy(part.limb, out, sizeof part.limb);
+  part.nan = out[XACC_NLIMBS];
+  part.pinf = out[XACC_NLIMBS + 1];
+  part.ninf = out[XACC_NLIMBS + 2];
+  tess_xacc_normalize(&part);
+  TESS_CHECK(tess_exact_acc_merge(acc, &part));
+#else
+  (void)acc; (void)kind; (void)x; (void)y; (void)n; (void)stride;
+  TESS_REQUIRE(0, TESS_ERR_UNSUPPORTED, "device data, but this Tessera has no GPU backend");
+#endif
 cleanup:
   return err;
 }

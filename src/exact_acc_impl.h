@@ -86,6 +86,17 @@ const char *tess_xacc_prefetch_state(void);
  * -1 unknown name, -2 not supported by this CPU/build. */
 int tess_xacc_kernel_select(const char *name);
 
+/* Device data (src/cuda/exact_sum_cuda.cu). kind: what the fast path
+ * above would be called for; stride: elements between the values summed
+ * (2 picks one part of complex data). tess_xacc_device_data says whether p
+ * is device memory (0 in builds or runs without a GPU, at no cost); the
+ * add is exact, synchronous, on the default stream, and gives the same
+ * accumulator value as the host path on the same data. */
+typedef enum { TESS_XACC_SUM_F64, TESS_XACC_SUM_F32, TESS_XACC_DOT_F64, TESS_XACC_DOT_F32 } tess_xacc_kind_t;
+int tess_xacc_device_data(const void *p);
+tess_err_t tess_xacc_device_add(tess_exact_acc_t *acc, tess_xacc_kind_t kind, const void *x,
+                                const void *y, size_t n, size_t stride);
+
 /* The bins' Fast2Sum is exact only in round-to-nearest with subnormals
  * kept: a caller built with -ffast-math may have set FTZ/DAZ. Save, set,
  * restore. */

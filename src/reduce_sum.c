@@ -1,7 +1,8 @@
 /* src/reduce_sum.c: tess_sum_f64/f32, tess_dot_*, tess_nrm2sq_*: the
  * collective exact sums of include/tessera/reduce.h. Each is: fill a local
  * exact accumulator (fast path), one MPI_Allreduce of its integer digits,
- * round once. The accumulator lives on the stack: no allocation, nothing to
+ * round once. Device pointers (CUDA builds) are summed by the GPU kernel
+ * into the same accumulator: same value, same bits. The accumulator lives on the stack: no allocation, nothing to
  * set up, so these work right after MPI_Init. A rank that is given bad
  * arguments still joins the allreduce (flagged), so the others get an
  * error too instead of hanging. */
@@ -27,8 +28,22 @@ static tess_err_t exact_reduce(sum_kind_t kind, const void *x, const void *y, si
   } else if (r64 == NULL && r32 == NULL) {
     local = tess_error_push(TESS_ERR_ARG, __FILE__, __LINE__, who, "NULL result");
   }
+  int dx = local ? 0 : tess_xacc_device_data(x), dy = dot ? tess_xacc_device_data(y) : dx;
+  if (!local && n > 0 && dx != dy) {
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+    local = tess_error_push(TESS_ERR_ARG, __FILE__, __LINE__, who,
+                            "rank %d: x is in %s memory but y in %s memory (both must be on "
+                            "the device or both on the host)", rank, dx ? "device" : "host",
+                            dy ? "device" : "host");
+  }
   if (local) {
     acc.fail = 1;
+  } else if (dx && n > 0) {   /* device data: the GPU kernel, same exact value */
+    static const tess_xacc_kind_t kinds[] = {TESS_XACC_SUM_F64, TESS_XACC_SUM_F32,
+                                             TESS_XACC_DOT_F64, TESS_XACC_DOT_F32};
+    local = tess_xacc_device_add(&acc, kinds[kind], x, y, n, 1);
+    if (local) acc.fail = 1;
   } else {
     tess_xacc_fpenv_t env;
     tess_xacc_fpenv_enter(&env);

@@ -5,7 +5,11 @@
  * otherwise an Inf propagates; a finite exact sum beyond the range rounds to
  * +-Inf as IEEE rounding would. Callable right after MPI_Init, with no other
  * Tessera set-up. All functions are collective on comm and give the same
- * result on every rank; comm may be MPI_COMM_SELF. */
+ * result on every rank; comm may be MPI_COMM_SELF.
+ * In CUDA builds x and y may be device pointers (both, or neither): a GPU
+ * kernel adds them exactly, so the result has the same bits as for the same
+ * data on the host. It reads the data on the default stream: work on other
+ * streams that writes them must be complete. */
 #ifndef TESSERA_REDUCE_H
 #define TESSERA_REDUCE_H
 #include <tessera/export.h>
@@ -24,7 +28,7 @@ int tess_dot_f32(const float *x, const float *y, size_t n, MPI_Comm comm, float 
 int tess_nrm2sq_f64(const double *x, size_t n, MPI_Comm comm, double *result);
 int tess_nrm2sq_f32(const float *x, size_t n, MPI_Comm comm, float *result);
 
-/* Over Tessera arrays (host memory; dtypes f32, f64, c64, c128 - complex
+/* Over Tessera arrays (host or device memory; dtypes f32, f64, c64, c128 - complex
  * values sum real and imaginary parts, each exact and rounded once).
  * Collective on the array's mesh. Each element counts once: copies held by
  * ranks that differ only along axes the spec does not use are not added
@@ -37,7 +41,8 @@ tess_err_t tess_array_sum(const tess_array_t *a, void *result);
  * same ndim, extent 1 in `dim`, which becomes replicated; every other
  * dimension keeps its extent and mesh axis). Each output element is the
  * exact sum rounded once, whatever axis shards `dim`. The caller destroys
- * *out. One MPI_Allreduce over the axis sharding `dim` per 512 output
+ * *out (in the input's memory space; device input is summed through a host
+ * copy of the block for now). One MPI_Allreduce over the axis sharding `dim` per 512 output
  * elements (none if `dim` is not sharded). */
 tess_err_t tess_array_reduce_sum(const tess_array_t *in, int dim, tess_array_t **out);
 TESS_API_END
