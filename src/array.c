@@ -381,13 +381,16 @@ static tess_err_t gather_scatter(tess_array_t *a, int root, void *global, int to
   tess_err_t err = TESS_OK;
   int *counts = NULL, *displs = NULL, rank;
   size_t *zc = NULL, *zd = NULL;
-  char *packed = NULL;
+  char *packed = NULL, *staged = NULL;
+  void *local = NULL;   /* the host copy of the local block that MPI moves */
   TESS_REQUIRE(a != NULL, TESS_ERR_ARG, "NULL array");
-  TESS_REQUIRE(tess_memspace_is_host(a->local.space), TESS_ERR_UNSUPPORTED,
-               "%s needs a host array, got one in %s memory (copy it to the host)",
+  /* A device array needs a GPU to stage it; say so before any collective. */
+  TESS_REQUIRE(tess_memspace_is_host(a->local.space) || tess_device_available(),
+               TESS_ERR_UNSUPPORTED, "%s of a %s array, but no GPU is visible to this rank",
                to_root ? "tess_array_gather" : "tess_array_scatter",
                tess_memspace_name(a->local.space));
   rank = a->mesh->rank;
+  local = a->local.data;
   TESS_REQUIRE(root >= 0 && root < a->mesh->size, TESS_ERR_ARG,
                "root %d is not a rank of the %d-rank mesh", root, a->mesh->size);
   /* Only the root knows whether its buffer is there: tell everyone, so that
@@ -410,15 +413,24 @@ static tess_err_t gather_scatter(tess_array_t *a, int root, void *global, int to
     int64_t total = (int64_t)displs[a->mesh->size - 1] + counts[a->mesh->size - 1];
     TESS_CHECK(tess_malloc(TESS_MEM_HOST, (size_t)total * a->esize, (void **)&packed));
   }
+  /* Device arrays go through a host copy of the local block: these calls are
+   * for small arrays and tests, and the root's side is host memory anyway. */
+  if (!tess_memspace_is_host(a->local.space)) {
+    size_t bytes = (size_t)a->lcount * a->esize;
+    TESS_CHECK(tess_malloc(TESS_MEM_HOST, bytes, (void **)&staged));
+    if (to_root)
+      TESS_CHECK(tess_memcpy(TESS_MEM_HOST, staged, a->local.space, a->local.data, bytes));
+    local = staged;
+  }
   size_t mine = zc[rank];
   /* mesh rank r is rank r of the all-axes communicator: the layout's order */
   if (to_root) {
-    TESS_CHECK(tess_comm_gatherv(a->mesh, TESS_AXES_ALL, a->local.data, mine, packed, zc, zd, a->dtype,
+    TESS_CHECK(tess_comm_gatherv(a->mesh, TESS_AXES_ALL, local, mine, packed, zc, zd, a->dtype,
                                  root, TESS_MEM_HOST, NULL));
     if (rank == root) unpack_all(a, displs, counts, packed, global, 1);
   } else {
     if (rank == root) unpack_all(a, displs, counts, packed, (char *)global, 0);
-    TESS_CHECK(tess_comm_scatterv(a->mesh, TESS_AXES_ALL, packed, zc, zd, a->local.data, mine,
+    TESS_CHECK(tess_comm_scatterv(a->mesh, TESS_AXES_ALL, packed, zc, zd, local, mine,
                                   a->dtype, root, TESS_MEM_HOST, NULL));
     /* Replicas: the owner is rank 0 of the communicator over the unused axes
      * (its coordinates there are all 0); it passes its block on. */
@@ -427,12 +439,16 @@ static tess_err_t gather_scatter(tess_array_t *a, int root, void *global, int to
       if (a->spec.axis[d] != TESS_REPLICATED) unused &= ~(1u << a->spec.axis[d]);
     if (unused) {
       TESS_REQUIRE(a->lcount <= INT_MAX, TESS_ERR_UNSUPPORTED, "block too large to scatter");
-      TESS_CHECK(tess_comm_bcast(a->mesh, unused, a->local.data, (size_t)a->lcount, a->dtype, 0,
+      TESS_CHECK(tess_comm_bcast(a->mesh, unused, local, (size_t)a->lcount, a->dtype, 0,
                                  TESS_MEM_HOST, NULL));
     }
+    if (staged)
+      TESS_CHECK(tess_memcpy(a->local.space, a->local.data, TESS_MEM_HOST, staged,
+                             (size_t)a->lcount * a->esize));
   }
 cleanup:
   tess_free(TESS_MEM_HOST, (void **)&packed);
+  tess_free(TESS_MEM_HOST, (void **)&staged);
   free(counts);
   free(displs);
   free(zc);

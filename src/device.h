@@ -13,8 +13,10 @@
 #ifndef TESSERA_DEVICE_H
 #define TESSERA_DEVICE_H
 #include <stddef.h>
+#include <stdint.h>
 #include <tessera/config.h>
 #include <tessera/error.h>
+#include <tessera/memory.h>
 #include <tessera/stream.h>
 
 #ifdef __cplusplus
@@ -50,12 +52,24 @@ typedef struct tess_device_ops {
   tess_err_t (*event_record)(tess_event_t event, tess_stream_t stream);
   tess_err_t (*event_sync)(tess_event_t event);
   tess_err_t (*event_destroy)(tess_event_t event);
+  /* Copy a box of extent ext[] between two row-major arrays in this
+   * backend's memory, as tess_box_copy_ (array_internal.h) does on the host:
+   * from src (shape sshape, box at soff) to dst (shape dshape, box at doff),
+   * enqueued on `stream`. The pack/unpack of a device reshard. */
+  tess_err_t (*box_copy)(int ndim, size_t esize, const int64_t ext[], void *dst,
+                         const int64_t dshape[], const int64_t doff[], const void *src,
+                         const int64_t sshape[], const int64_t soff[], tess_stream_t stream);
 } tess_device_ops_t;
 
 /* The CPU: aligned (huge-page) host blocks, memcpy, memset. */
 extern const tess_device_ops_t tess_device_host;
 #if TESSERA_HAVE_CUDA
 extern const tess_device_ops_t tess_device_cuda;
+/* cuda/box_copy_cuda.cu: tess_device_cuda.box_copy. */
+tess_err_t tess_cuda_box_copy_(int ndim, size_t esize, const int64_t ext[], void *dst,
+                               const int64_t dshape[], const int64_t doff[], const void *src,
+                               const int64_t sshape[], const int64_t soff[],
+                               tess_stream_t stream);
 #endif
 
 /* The build's GPU backend, or NULL when it has none. */
@@ -63,6 +77,9 @@ const tess_device_ops_t *tess_device_gpu_(void);
 /* The GPU backend when it has a visible device, else NULL (cached: the
  * device count of a process does not change). */
 const tess_device_ops_t *tess_device_active_(void);
+/* The ops serving memory `space` (memory.c), or an error saying why there
+ * are none (no GPU backend, no visible GPU, an invalid space). */
+tess_err_t tess_device_ops_for_(tess_memspace_t space, const tess_device_ops_t **ops);
 
 #ifdef __cplusplus
 }

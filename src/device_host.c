@@ -6,6 +6,7 @@
  * ordinary memory: pinning only matters to a GPU's copy engines. */
 /* madvise(MADV_HUGEPAGE) is a Linux extension, outside POSIX. */
 #define _DEFAULT_SOURCE
+#include "array_internal.h"
 #include "device.h"
 
 #include <tessera/memory.h>
@@ -85,6 +86,17 @@ static tess_err_t host_memset(void *ptr, int value, size_t bytes, tess_stream_t 
   return TESS_OK;
 }
 
+/* Synchronous like every "async" op here; no streaming stores (the
+ * callers that want them call tess_box_copy_ directly). */
+static tess_err_t host_box_copy(int ndim, size_t esize, const int64_t ext[], void *dst,
+                                const int64_t dshape[], const int64_t doff[], const void *src,
+                                const int64_t sshape[], const int64_t soff[], tess_stream_t stream)
+{
+  (void)stream;
+  tess_box_copy_(ndim, esize, ext, dst, dshape, doff, src, sshape, soff, 0);
+  return TESS_OK;
+}
+
 /* In-order execution: one shared non-NULL token stands for every stream
  * and event, so callers can tell "made" from "not made". */
 static char token;
@@ -112,4 +124,5 @@ const tess_device_ops_t tess_device_host = {
   .event_record = host_event_record,
   .event_sync = host_event_nop,
   .event_destroy = host_event_nop,
+  .box_copy = host_box_copy,
 };

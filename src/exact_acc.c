@@ -549,6 +549,8 @@ tess_err_t tess_xacc_device_add(tess_exact_acc_t *acc, tess_xacc_kind_t kind, co
   int64_t out[XACC_NLIMBS + 3];
   tess_exact_acc_t part;
   memset(out, 0, sizeof out);
+  TESS_REQUIRE(tess_device_active_() != NULL, TESS_ERR_UNSUPPORTED,
+               "exact sum of device data, but no GPU is visible to this rank");
   TESS_CHECK(tess_cuda_exact_sum((int)kind, x, y, n, stride, TESS_STREAM_DEFAULT, XACC_NLIMBS,
                                  XACC_EMIN, out));
   memset(&part, 0, sizeof part);

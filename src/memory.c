@@ -96,6 +96,11 @@ cleanup:
   return err;
 }
 
+tess_err_t tess_device_ops_for_(tess_memspace_t space, const tess_device_ops_t **ops)
+{
+  return ops_for(space, ops);
+}
+
 tess_err_t tess_malloc(tess_memspace_t space, size_t bytes, void **ptr)
 {
   tess_err_t err = TESS_OK;

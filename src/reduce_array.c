@@ -109,8 +109,9 @@ tess_err_t tess_array_sum(const tess_array_t *a, void *result)
     tess_xacc_fpenv_leave(&env);
     entered = 0;
   }
-  TESS_CHECK(tess_exact_acc_allreduce_many(ptr, (size_t)ncomp, tess_mesh_comm(mesh)));
-  TESS_CHECK(local);
+  tess_err_t red = tess_exact_acc_allreduce_many(ptr, (size_t)ncomp, tess_mesh_comm(mesh));
+  TESS_CHECK(local);   /* this rank's own failure first: it says why */
+  TESS_CHECK(red);
   TESS_CHECK(ra_store(acc, ncomp, is32, result, 0));
 cleanup:
   if (entered) tess_xacc_fpenv_leave(&env);

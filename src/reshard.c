@@ -15,8 +15,17 @@
  * Replicated sources: a block held by several ranks (the spec leaves some
  * mesh axes unused) is sent by the copy whose coordinates on the unused
  * axes equal the receiver's, so each receiver hears from exactly one copy
- * of each block and traffic stays within the receiver's replica group. */
+ * of each block and traffic stays within the receiver's replica group.
+ *
+ * Device arrays: the same plan, executed by execute_device below. Packing,
+ * unpacking and the own part go through the device-ops table's box_copy
+ * (a CUDA kernel), the staging buffers live in the arrays' memory space, and
+ * the exchange is the planned alltoallv through tess_comm with that space
+ * (the device comm backend: NCCL, CUDA-aware MPI or host staging). All of it
+ * is enqueued on the default stream and synchronized before execute
+ * returns. */
 #include "array_internal.h"
+#include "device.h"
 #include "mesh_internal.h"
 
 #include <tessera/comm.h>
@@ -54,6 +63,8 @@ struct tess_reshard {
   unsigned mask;                     /* its axes: what every tess_comm call runs over */
   int csize;
   int packed;                        /* tess_reshard_create_packed: chunks, no arrays */
+  tess_memspace_t space;             /* of the staging buffers and the exchange */
+  const tess_device_ops_t *dops;     /* device arrays: their ops (box_copy); NULL on the host */
   tess_comm_a2a_t *a2a;              /* the planned alltoallv / alltoallw */
   method_t method;
   int stream;                        /* copies use streaming stores (large plans) */
@@ -144,9 +155,6 @@ static tess_err_t check_arrays(const tess_array_t *src, const tess_array_t *dst)
                        && tess_memspace_is_host(dst->local.space)), TESS_ERR_SHAPE,
                "reshard between %s and %s arrays (copy first)",
                tess_memspace_name(src->local.space), tess_memspace_name(dst->local.space));
-  TESS_REQUIRE(tess_memspace_is_host(src->local.space), TESS_ERR_UNSUPPORTED,
-               "reshard of %s arrays needs a device reshard backend (not in this build)",
-               tess_memspace_name(src->local.space));
 cleanup:
   return err;
 }
@@ -268,10 +276,10 @@ static tess_err_t plan_a2a(tess_reshard_t *p, const int *sc, const int *sd,
   }
   if (st)
     TESS_CHECK(tess_comm_alltoallw_plan(p->mesh, p->mask, v, v + n, st, v + 2 * n, v + 3 * n, rt,
-                                        TESS_MEM_HOST, &p->a2a));
+                                        p->space, &p->a2a));
   else
     TESS_CHECK(tess_comm_alltoallv_plan(p->mesh, p->mask, v, v + n, v + 2 * n, v + 3 * n,
-                                        p->dtype, TESS_MEM_HOST, &p->a2a));
+                                        p->dtype, p->space, &p->a2a));
 cleanup:
   free(v);
   return err;
@@ -316,9 +324,11 @@ static tess_err_t setup_alltoallv(tess_reshard_t *p)
       roff += b->count;
     }
   }
-  if (!p->send_direct) TESS_CHECK(tess_malloc(TESS_MEM_HOST, (size_t)soff * p->esize, &p->sendbuf));
-  if (!p->recv_direct) TESS_CHECK(tess_malloc(TESS_MEM_HOST, (size_t)roff * p->esize, &p->recvbuf));
-  if (!p->pipeline)
+  if (!p->send_direct) TESS_CHECK(tess_malloc(p->space, (size_t)soff * p->esize, &p->sendbuf));
+  if (!p->recv_direct) TESS_CHECK(tess_malloc(p->space, (size_t)roff * p->esize, &p->recvbuf));
+  /* A device plan on one rank only copies its own part (execute_device):
+   * no exchange to plan, so no device comm backend needed. */
+  if (!p->pipeline && !(p->dops && p->csize == 1))
     TESS_CHECK(plan_a2a(p, p->scounts, p->sdispls, NULL, p->rcounts, p->rdispls, NULL));
 cleanup:
   return err;
@@ -423,6 +433,13 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   p->sspec = src->spec;
   p->dspec = dst->spec;
   p->comm = MPI_COMM_NULL;
+  /* Host and pinned arrays stage through pageable host memory, as always;
+   * device arrays through their own space. */
+  p->space = TESS_MEM_HOST;
+  if (!tess_memspace_is_host(src->local.space)) {
+    p->space = src->local.space;
+    TESS_CHECK(tess_device_ops_for_(p->space, &p->dops));
+  }
   TESS_CHECK(tess_partition_copy_(&p->spart, &src->part, p->mesh, p->ndim, &p->sspec));
   TESS_CHECK(tess_partition_copy_(&p->dpart, &dst->part, p->mesh, p->ndim, &p->dspec));
   for (int d = 0; d < p->ndim; d++) {
@@ -458,10 +475,21 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   /* What can fail on one rank alone (an int limit, memory, the environment)
    * must fail on all, or the others would wait in execute forever. */
   tess_err_t lerr = choose_method(p);
+  if (lerr == TESS_OK && p->dops) {
+    /* Device plans: packed alltoallv, whatever TESS_RESHARD_METHOD says.
+     * alltoallw needs MPI datatypes over device memory (NCCL has none) and
+     * the pipelined segments unpack on the CPU as each arrives; the device
+     * path packs with a kernel and makes one blocking exchange on the stream.
+     * Streaming stores are a CPU matter: off. */
+    p->method = METHOD_ALLTOALLV;
+    p->stream = p->overlap = p->pipeline = 0;
+  }
   if (lerr == TESS_OK)
     lerr = p->method == METHOD_ALLTOALLW ? setup_alltoallw(p) : setup_alltoallv(p);
-  int agree[5] = {lerr != TESS_OK, (int)p->method, -(int)p->method, p->overlap, p->pipeline};
-  TESS_CHECK(tess_comm_allreduce(p->mesh, TESS_AXES_ALL, agree, agree, 5, TESS_I32, TESS_OP_MAX,
+  const int dev = p->dops != NULL;
+  int agree[7] = {lerr != TESS_OK, (int)p->method, -(int)p->method, p->overlap, p->pipeline,
+                  dev, -dev};
+  TESS_CHECK(tess_comm_allreduce(p->mesh, TESS_AXES_ALL, agree, agree, 7, TESS_I32, TESS_OP_MAX,
                                  TESS_MEM_HOST, NULL));
   p->overlap = agree[3];
   p->pipeline = agree[4];   /* point-to-point on one rank means on all */
@@ -472,6 +500,8 @@ tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
   TESS_REQUIRE(!agree[0], TESS_ERR_ARG, "reshard planning failed on another rank (see its error)");
   TESS_REQUIRE(agree[1] == -agree[2], TESS_ERR_ARG,
                "ranks chose different reshard methods: is TESS_RESHARD_METHOD the same on all?");
+  TESS_REQUIRE(agree[5] == -agree[6], TESS_ERR_ARG,
+               "reshard of device arrays on some ranks and host arrays on others");
 
   *plan = p;
   p = NULL;
@@ -501,8 +531,8 @@ void tess_reshard_destroy(tess_reshard_t **plan)
   free(p->sdispls);
   free(p->rcounts);
   free(p->rdispls);
-  tess_free(TESS_MEM_HOST, &p->sendbuf);
-  tess_free(TESS_MEM_HOST, &p->recvbuf);
+  tess_free(p->space, &p->sendbuf);
+  tess_free(p->space, &p->recvbuf);
   free(p->send);
   free(p->recv);
   free(p);
@@ -665,6 +695,44 @@ cleanup:
   return err;
 }
 
+/* The device form of the alltoallv method: pack, own part, exchange, unpack,
+ * all enqueued in that order on the default stream (the comm backend orders
+ * its transfer there too), then one synchronization, so that the caller
+ * sees a finished reshard as on the host. */
+static tess_err_t execute_device(const tess_reshard_t *p, const tess_array_t *src,
+                                 tess_array_t *dst)
+{
+  tess_err_t err = TESS_OK;
+  static const int64_t zero[TESS_MAX_NDIM] = {0};
+  const tess_device_ops_t *o = p->dops;
+  const tess_stream_t s = TESS_STREAM_DEFAULT;
+  char *sb = p->send_direct ? (char *)src->local.data : p->sendbuf;
+  char *rb = p->recv_direct ? (char *)dst->local.data : p->recvbuf;
+  if (p->csize > 1 && !p->send_direct)
+    for (int i = 0; i < p->nsend; i++) {
+      const box_t *b = &p->send[i];
+      TESS_CHECK(o->box_copy(p->ndim, p->esize, b->ext, sb + (size_t)p->sdispls[b->peer] * p->esize,
+                             b->ext, zero, src->local.data, p->slshape, b->off, s));
+    }
+  if (p->has_self)
+    TESS_CHECK(o->box_copy(p->ndim, p->esize, p->self_src.ext, dst->local.data, p->dlshape,
+                           p->self_dst.off, src->local.data, p->slshape, p->self_src.off, s));
+  if (p->csize > 1) {
+    TESS_CHECK(tess_comm_a2a_start(p->a2a, sb, rb, s, NULL));
+    if (!p->recv_direct)
+      for (int i = 0; i < p->nrecv; i++) {
+        const box_t *b = &p->recv[i];
+        TESS_CHECK(o->box_copy(p->ndim, p->esize, b->ext, dst->local.data, p->dlshape, b->off,
+                               rb + (size_t)p->rdispls[b->peer] * p->esize, b->ext, zero, s));
+      }
+  }
+cleanup:
+  /* Also after a failure: nothing of ours may still run on the buffers. */
+  if (o->stream_sync(s) != TESS_OK && err == TESS_OK)
+    err = tess_error_push(TESS_ERR_DEVICE, __FILE__, __LINE__, __func__, "reshard on the device");
+  return err;
+}
+
 tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src,
                                 tess_array_t *dst)
 {
@@ -673,6 +741,10 @@ tess_err_t tess_reshard_execute(const tess_reshard_t *p, const tess_array_t *src
   tess_comm_request_t rq = TESS_COMM_REQUEST_NULL;
   TESS_CHECK(check_plan(p, src, dst));
   tess_log_event_begin(ev_reshard);
+  if (p->dops) {
+    TESS_CHECK(execute_device(p, src, dst));
+    goto cleanup;
+  }
   if (p->csize == 1) {
     copy_self(p, src, dst);
     goto cleanup;

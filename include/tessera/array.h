@@ -122,7 +122,9 @@ typedef void (*tess_array_fill_fn)(const int64_t gidx[], int ndim, void *value, 
 tess_err_t tess_array_fill(tess_array_t *a, tess_array_fill_fn fn, void *ctx);
 
 /* Collective. The whole array in row-major order on rank `root` of the mesh
- * communicator (global may be NULL elsewhere). For small arrays and tests. */
+ * communicator (global may be NULL elsewhere). For small arrays and tests.
+ * `global` is host memory; a device array's block is staged through a host
+ * copy (TESS_ERR_UNSUPPORTED where no GPU is visible). */
 tess_err_t tess_array_gather(const tess_array_t *a, int root, void *global);
 /* Collective. Inverse of gather: root's row-major global data into blocks. */
 tess_err_t tess_array_scatter(tess_array_t *a, int root, const void *global);

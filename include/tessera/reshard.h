@@ -4,9 +4,12 @@
  * blocks overlap (no data moves); execution packs, exchanges over the
  * smallest subset of mesh axes (an alltoallv, pipelined point-to-point
  * segments for big blocks, or an alltoallw of subarray types) and unpacks.
- * Both arrays share mesh, dtype and global shape and live in host memory
- * (host and pinned host mix; device arrays: TESS_ERR_UNSUPPORTED until a
- * device backend). Every exchange goes through tess_comm (comm.h). */
+ * Both arrays share mesh, dtype and global shape and memory: host (host and
+ * pinned host mix) or the same device space. Device arrays are packed and
+ * unpacked by GPU kernels and always use the alltoallv method, through the
+ * device comm backend (at one rank no backend is needed); execute returns
+ * when the device work is done. Every exchange goes through tess_comm
+ * (comm.h). */
 #ifndef TESSERA_RESHARD_H
 #define TESSERA_RESHARD_H
 #include <tessera/export.h>
@@ -20,7 +23,8 @@ typedef struct tess_reshard tess_reshard_t;   /* opaque */
  * is chosen here, the same on all ranks: packed alltoallv (auto; from 4 MiB
  * per rank as pipelined point-to-point segments), or alltoallw with
  * subarray types when the environment variable
- * TESS_RESHARD_METHOD=alltoallw asks for it (auto|alltoallv|alltoallw). */
+ * TESS_RESHARD_METHOD=alltoallw asks for it (auto|alltoallv|alltoallw;
+ * device arrays: packed alltoallv regardless). */
 tess_err_t tess_reshard_create(const tess_array_t *src, const tess_array_t *dst,
                                tess_reshard_t **plan);
 /* Collective. src and dst must have the specs and partitions the plan was

@@ -158,5 +158,6 @@ const tess_device_ops_t tess_device_cuda = {
   cuda_event_record,
   cuda_event_sync,
   cuda_event_destroy,
+  tess_cuda_box_copy_,
 };
 }
