@@ -93,6 +93,9 @@ tess_err_t tess_array_sum(const tess_array_t *a, void *result)
   size_t n = (size_t)tess_array_local_count(a);
   tess_err_t local = TESS_OK;   /* a failing rank still joins the allreduce, flagged */
   if (owner && n > 0 && !tess_memspace_is_host(tess_array_memspace(a))) {
+    if (!tess_device_available())
+      local = tess_error_push(TESS_ERR_UNSUPPORTED, __FILE__, __LINE__, __func__,
+                              "%s of a device array, but no GPU is visible to this rank", __func__);
     for (int c = 0; c < ncomp && !local; c++)   /* the GPU kernel: the same exact value */
       local = tess_xacc_device_add(&acc[c], is32 ? TESS_XACC_SUM_F32 : TESS_XACC_SUM_F64,
                                    (const char *)tess_array_local_data_const(a)
