@@ -50,6 +50,10 @@ typedef struct tess_device_ops {
   tess_err_t (*event_record)(tess_event_t event, tess_stream_t stream);
   tess_err_t (*event_sync)(tess_event_t event);
   tess_err_t (*event_destroy)(tess_event_t event);
+  /* The 16-byte identity of `device` (CUDA's UUID), the same for every
+   * process that sees that GPU, whatever its visible-device numbering: how
+   * the comm probe tells whether two ranks share a GPU. NULL: no devices. */
+  tess_err_t (*device_uuid)(int device, unsigned char uuid[16]);
 } tess_device_ops_t;
 
 /* The CPU: aligned (huge-page) host blocks, memcpy, memset. */
