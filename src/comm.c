@@ -49,6 +49,28 @@ const char *tess_comm_backend_name(tess_comm_backend_t b)
   return (int)b >= 0 && b < TESS_COMM_NBACKENDS ? backend_names[b] : "invalid";
 }
 
+static tess_comm_backend_t default_backend = TESS_COMM_AUTO;
+
+void tess_comm_set_default_backend(tess_comm_backend_t b)
+{
+  if ((int)b >= 0 && b < TESS_COMM_NBACKENDS) default_backend = b;
+}
+
+tess_err_t tess_comm_backend_parse(const char *name, tess_comm_backend_t *b)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(b != NULL, TESS_ERR_ARG, "NULL output");
+  for (int i = 0; name && i < TESS_COMM_NBACKENDS; i++)
+    if (strcmp(name, backend_names[i]) == 0) {
+      *b = (tess_comm_backend_t)i;
+      goto cleanup;
+    }
+  TESS_REQUIRE(0, TESS_ERR_ARG, "unknown comm backend '%s' (allowed: auto, nccl, cuda-aware-mpi, "
+               "host-staged, host-mpi)", name ? name : "(null)");
+cleanup:
+  return err;
+}
+
 static const tess_comm_backend_ops_t *find_backend(tess_comm_backend_t id)
 {
   for (size_t i = 0; i < NBACK; i++)
@@ -98,6 +120,15 @@ static const tess_comm_backend_ops_t *pick(const tess_mesh_t *mesh, tess_memspac
   for (size_t i = 0; i < NBACK; i++)
     if (backends[i]->handles(mesh, space)) return backends[i];
   return NULL;
+}
+
+/* A new mesh's starting override: the process default where it can run. */
+void tess_comm_mesh_default_(tess_mesh_t *mesh)
+{
+  const tess_comm_backend_ops_t *o = find_backend(default_backend);
+  mesh->backend = TESS_COMM_AUTO;
+  if (o && (o->id == TESS_COMM_HOST_MPI || o->handles(mesh, TESS_MEM_DEVICE)))
+    mesh->backend = default_backend;
 }
 
 void tess_comm_mesh_release_(tess_mesh_t *mesh)

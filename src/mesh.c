@@ -133,6 +133,7 @@ tess_err_t tess_mesh_create(MPI_Comm comm, int naxes, const char *const names[],
   }
   TESS_CHECK(bind_device(m->cart, &m->device));
   TESS_CHECK(tess_comm_probe_(m));   /* collective: what the device backends may use */
+  tess_comm_mesh_default_(m);
   *mesh = m;
   m = NULL;
 cleanup:

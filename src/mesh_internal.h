@@ -31,6 +31,8 @@ struct tess_mesh {
 /* Collective over the mesh: fills gpu_all, gpu_own, cuda_aware
  * (comm_probe.c). Called by tess_mesh_create after binding the device. */
 tess_err_t tess_comm_probe_(struct tess_mesh *m);
+/* Sets the mesh's override from tess_comm_set_default_backend (comm.c). */
+void tess_comm_mesh_default_(struct tess_mesh *m);
 /* Frees what the comm backends cached on the mesh (not collective). */
 void tess_comm_mesh_release_(struct tess_mesh *m);
 #endif
