@@ -64,6 +64,9 @@ tess_err_t tess_app_emit_sbatch(FILE *fp, const tess_app_opts_t *opts, const tes
  * checkpoint and the --restart command. */
 void tess_app_status_cmdline(int argc, char **argv);
 tess_err_t tess_app_output_ready(const tess_deck_t *deck);
+/* Applies the deck's comm.backend (collective); *device_backend is the
+ * device comm backend in use ("none" without GPUs), for the summary. */
+tess_err_t tess_app_comm_backend(const tess_deck_t *deck, const char **device_backend);
 void tess_app_status_final(int exit_status, const char *detail);   /* by the reporting rank only */
 const char *tess_app_signal_name(int sig);
 /* --help-deck: "all", "common" or a study name; markdown for docs/decks.md. */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <mpi.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -152,6 +153,33 @@ tess_err_t tess_app_help_deck(FILE *fp, const char *which, int markdown)
     TESS_CHECK(tess_deck_schema_print(fp, s->schema, markdown));
     TESS_CHECK(tess_deck_schema_print(fp, NULL, markdown));
   }
+cleanup:
+  return err;
+}
+
+/* comm.backend: parsed, checked on the world mesh (collective: every rank
+ * agrees through the mesh's probe) and made the default of later meshes. */
+tess_err_t tess_app_comm_backend(const tess_deck_t *deck, const char **device_backend)
+{
+  tess_err_t err = TESS_OK;
+  const char *name = NULL;
+  tess_comm_backend_t b = TESS_COMM_AUTO;
+  tess_mesh_t *world = NULL;
+  *device_backend = "none";
+  TESS_CHECK(tess_deck_get_string(deck, "comm.backend", &name));
+  TESS_CHECK(tess_comm_backend_parse(name, &b));
+  TESS_CHECK(tess_comm_mesh_of(MPI_COMM_WORLD, &world));
+  err = tess_mesh_set_comm_backend(world, b);
+  if (err) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", tess_error_message());
+    tess_error_clear();
+    TESS_REQUIRE(0, TESS_ERR_DECK, "comm.backend = \"%s\": %s (allowed: auto, nccl, "
+                 "cuda-aware-mpi, host-staged, host-mpi)", name, msg);
+  }
+  tess_comm_set_default_backend(b);
+  if (tess_mesh_comm_backend(world, TESS_MEM_DEVICE) != TESS_COMM_AUTO)
+    *device_backend = tess_comm_backend_name(tess_mesh_comm_backend(world, TESS_MEM_DEVICE));
 cleanup:
   return err;
 }

@@ -213,14 +213,21 @@ int main(int argc, char **argv)
     }
     goto done;
   }
+  const char *dev_comm = "none";
+  if ((err = tess_app_comm_backend(deck, &dev_comm)) != TESS_OK) {
+    if (rank == 0) fprintf(stderr, "tessera_app: %s\n", tess_error_message());
+    status = TESS_EXIT_DECK;
+    goto done;
+  }
   if (rank == 0) {
     if (o.dry_run) {
-      printf("# tessera_app --dry-run: study '%s' on %d rank%s; deck '%s'\n%s\n", study->name, size,
-             size > 1 ? "s" : "", o.deck, tess_deck_text(deck));
+      printf("# tessera_app --dry-run: study '%s' on %d rank%s; deck '%s'; device comm backend: %s\n%s\n",
+             study->name, size, size > 1 ? "s" : "", o.deck, dev_comm, tess_deck_text(deck));
       fflush(stdout);
     } else if (tess_log_get_level() >= TESS_LOG_INFO) {
-      fprintf(stderr, "tessera_app %s: study '%s' on %d rank%s, deck '%s'\n%s", tess_version(), study->name,
-              size, size > 1 ? "s" : "", o.deck, tess_deck_text(deck));
+      fprintf(stderr, "tessera_app %s: study '%s' on %d rank%s, deck '%s', device comm backend: %s\n%s",
+              tess_version(), study->name, size, size > 1 ? "s" : "", o.deck, dev_comm,
+              tess_deck_text(deck));
     }
   }
 

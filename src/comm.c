@@ -11,12 +11,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Searched in order: for device memory NCCL (each rank its own GPU), then
+ * CUDA-aware MPI (where the MPI says so), then host staging; each one's
+ * handles() reads only what the mesh's probe agreed on, so all ranks pick
+ * the same. Host memory: host MPI. */
 static const tess_comm_backend_ops_t *const backends[] = {
-  /* GPU backends (NCCL, CUDA-aware MPI, host-staged) go first here when
-   * built: they are the only ones that handle TESS_MEM_DEVICE. */
+#if TESSERA_HAVE_NCCL
+  &tess_comm_backend_nccl,
+#endif
+#if TESSERA_HAVE_CUDA
+  &tess_comm_backend_cuda_mpi,
+  &tess_comm_backend_host_staged,
+#endif
   &tess_comm_backend_host_mpi,
 };
 #define NBACK (sizeof backends / sizeof backends[0])
+
+/* For messages: the backends of this build, in the table's order. */
+#if TESSERA_HAVE_NCCL
+#define BUILT "nccl, cuda-aware-mpi, host-staged, host-mpi"
+#elif TESSERA_HAVE_CUDA
+#define BUILT "cuda-aware-mpi, host-staged, host-mpi"
+#else
+#define BUILT "host-mpi"
+#endif
 
 static const char *const backend_names[TESS_COMM_NBACKENDS] = {
   [TESS_COMM_AUTO] = "auto",
@@ -31,6 +49,28 @@ const char *tess_comm_backend_name(tess_comm_backend_t b)
   return (int)b >= 0 && b < TESS_COMM_NBACKENDS ? backend_names[b] : "invalid";
 }
 
+static tess_comm_backend_t default_backend = TESS_COMM_AUTO;
+
+void tess_comm_set_default_backend(tess_comm_backend_t b)
+{
+  if ((int)b >= 0 && b < TESS_COMM_NBACKENDS) default_backend = b;
+}
+
+tess_err_t tess_comm_backend_parse(const char *name, tess_comm_backend_t *b)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(b != NULL, TESS_ERR_ARG, "NULL output");
+  for (int i = 0; name && i < TESS_COMM_NBACKENDS; i++)
+    if (strcmp(name, backend_names[i]) == 0) {
+      *b = (tess_comm_backend_t)i;
+      goto cleanup;
+    }
+  TESS_REQUIRE(0, TESS_ERR_ARG, "unknown comm backend '%s' (allowed: auto, nccl, cuda-aware-mpi, "
+               "host-staged, host-mpi)", name ? name : "(null)");
+cleanup:
+  return err;
+}
+
 static const tess_comm_backend_ops_t *find_backend(tess_comm_backend_t id)
 {
   for (size_t i = 0; i < NBACK; i++)
@@ -38,15 +78,34 @@ static const tess_comm_backend_ops_t *find_backend(tess_comm_backend_t id)
   return NULL;
 }
 
+/* Why a built device backend cannot run on this mesh (its probe). */
+static const char *unavailable_why(const tess_mesh_t *m, tess_comm_backend_t b)
+{
+  if (!m->gpu_all) return "not every rank of the mesh has a GPU";
+  if (b == TESS_COMM_NCCL && !m->gpu_own)
+    return "ranks of a node share a GPU, which NCCL refuses (one GPU per rank)";
+  if (b == TESS_COMM_CUDA_AWARE_MPI && !m->cuda_aware)
+    return "the MPI library is not CUDA-aware (MPIX_Query_cuda_support)";
+  return "unavailable";
+}
+
+/* Collective in effect: the mesh's probe makes the answer the same on all
+ * ranks, so all ranks accept or refuse together. */
 tess_err_t tess_mesh_set_comm_backend(tess_mesh_t *mesh, tess_comm_backend_t b)
 {
   tess_err_t err = TESS_OK;
+  const tess_comm_backend_ops_t *o = NULL;
   TESS_REQUIRE(mesh != NULL, TESS_ERR_ARG, "NULL mesh");
   TESS_REQUIRE((int)b >= 0 && b < TESS_COMM_NBACKENDS, TESS_ERR_ARG,
                "invalid comm backend %d", (int)b);
-  TESS_REQUIRE(b == TESS_COMM_AUTO || find_backend(b) != NULL, TESS_ERR_UNSUPPORTED,
-               "comm backend '%s' is not built into this Tessera (built: host-mpi)",
+  o = find_backend(b);
+  TESS_REQUIRE(b == TESS_COMM_AUTO || o != NULL, TESS_ERR_UNSUPPORTED,
+               "comm backend '%s' is not built into this Tessera (built: " BUILT ")",
                tess_comm_backend_name(b));
+  TESS_REQUIRE(b == TESS_COMM_AUTO || b == TESS_COMM_HOST_MPI
+                   || o->handles(mesh, TESS_MEM_DEVICE), TESS_ERR_UNSUPPORTED,
+               "comm backend '%s' is built but cannot run here: %s", tess_comm_backend_name(b),
+               unavailable_why(mesh, b));
   mesh->backend = b;
 cleanup:
   return err;
@@ -57,10 +116,25 @@ cleanup:
 static const tess_comm_backend_ops_t *pick(const tess_mesh_t *mesh, tess_memspace_t space)
 {
   const tess_comm_backend_ops_t *o = find_backend(mesh->backend);
-  if (o && o->handles(space)) return o;
+  if (o && o->handles(mesh, space)) return o;
   for (size_t i = 0; i < NBACK; i++)
-    if (backends[i]->handles(space)) return backends[i];
+    if (backends[i]->handles(mesh, space)) return backends[i];
   return NULL;
+}
+
+/* A new mesh's starting override: the process default where it can run. */
+void tess_comm_mesh_default_(tess_mesh_t *mesh)
+{
+  const tess_comm_backend_ops_t *o = find_backend(default_backend);
+  mesh->backend = TESS_COMM_AUTO;
+  if (o && (o->id == TESS_COMM_HOST_MPI || o->handles(mesh, TESS_MEM_DEVICE)))
+    mesh->backend = default_backend;
+}
+
+void tess_comm_mesh_release_(tess_mesh_t *mesh)
+{
+  for (size_t i = 0; i < NBACK; i++)
+    if (backends[i]->release) backends[i]->release(mesh);
 }
 
 tess_comm_backend_t tess_mesh_comm_backend(const tess_mesh_t *mesh, tess_memspace_t space)
@@ -79,8 +153,9 @@ static tess_err_t setup_comm(tess_mesh_t *mesh, unsigned axes, tess_memspace_t s
   *b = pick(mesh, space);
   TESS_REQUIRE(*b != NULL, TESS_ERR_UNSUPPORTED,
                "collective on %s memory, but no comm backend of this build handles it "
-               "(built: host-mpi; GPU backends need a CUDA build)",
-               space == TESS_MEM_DEVICE ? "device" : "host");
+               "(built: " BUILT "%s)", tess_memspace_kind(space) == TESS_MEM_DEVICE ? "device"
+               : "host", TESSERA_HAVE_CUDA ? "; the GPU backends need a GPU on every rank"
+               : "; GPU backends need a CUDA build");
   unsigned full = (1u << mesh->naxes) - 1;
   if (axes == TESS_AXES_ALL) axes = full;
   c->mesh = mesh;

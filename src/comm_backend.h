@@ -4,12 +4,14 @@
  * bytes. Counts are size_t here: a backend with an int limit (MPI) checks
  * it itself and says so (TESS_ERR_ARG with the number), NCCL takes size_t.
  * The context carries the stream (NULL = default; host MPI ignores it).
- * The GPU issue adds NCCL, CUDA-aware MPI and host-staged backends as
- * further instances of this struct (each gets the mesh and axis mask, so
- * NCCL can cache one ncclComm per subset). */
+ * The device backends (NCCL, CUDA-aware MPI, host-staged) are further
+ * instances of this struct; each gets the mesh and axis mask, so NCCL can
+ * cache one ncclComm per subset and staging its pinned buffers per mesh. */
 #ifndef TESSERA_COMM_BACKEND_H
 #define TESSERA_COMM_BACKEND_H
 #include "mesh_internal.h"
+
+#include <tessera/config.h>
 
 typedef struct {
   tess_mesh_t *mesh;
@@ -22,8 +24,10 @@ typedef struct {
 typedef struct tess_comm_backend_ops {
   tess_comm_backend_t id;
   const char *name;
-  /* 1 if this backend can take buffers in `space` in this run. */
-  int (*handles)(tess_memspace_t space);
+  /* 1 if this backend can take buffers in `space` on this mesh in this
+   * run. Reads only what all ranks agree on (the mesh's probe), so every
+   * rank answers the same. */
+  int (*handles)(const tess_mesh_t *mesh, tess_memspace_t space);
   tess_err_t (*allreduce)(const tess_comm_ctx_t *c, const void *send, void *recv, size_t count,
                           tess_dtype_t t, tess_op_t op);
   tess_err_t (*bcast)(const tess_comm_ctx_t *c, void *buf, size_t count, tess_dtype_t t,
@@ -61,7 +65,35 @@ typedef struct tess_comm_backend_ops {
   tess_err_t (*wait)(tess_comm_request_t *req);
   tess_err_t (*waitany)(int n, tess_comm_request_t req[], int *index);
   tess_err_t (*waitall)(int n, tess_comm_request_t req[]);
+  /* Frees what the backend cached on the mesh; NULL if nothing. */
+  void (*release)(tess_mesh_t *mesh);
 } tess_comm_backend_ops_t;
 
 extern const tess_comm_backend_ops_t tess_comm_backend_host_mpi;
+#if TESSERA_HAVE_CUDA
+extern const tess_comm_backend_ops_t tess_comm_backend_host_staged;
+extern const tess_comm_backend_ops_t tess_comm_backend_cuda_mpi;
+#endif
+#if TESSERA_HAVE_NCCL
+extern const tess_comm_backend_ops_t tess_comm_backend_nccl;
+#endif
+
+/* 1 when this process's MPI says it takes device pointers
+ * (MPIX_Query_cuda_support; 0 where the MPI cannot tell). Local. */
+int tess_comm_cuda_aware_local_(void);
+
+/* Host staging's point-to-point, which the NCCL backend uses too (NCCL
+ * send/recv outside a group can deadlock on a ring). The request's impl is
+ * staging state; these complete it (H2D of a receive at its wait). */
+tess_err_t tess_comm_staged_isend_(const tess_comm_ctx_t *c, const void *buf, size_t count,
+                                   tess_dtype_t t, int peer, int tag, tess_comm_request_t *req);
+tess_err_t tess_comm_staged_irecv_(const tess_comm_ctx_t *c, void *buf, size_t count,
+                                   tess_dtype_t t, int peer, int tag, tess_comm_request_t *req);
+tess_err_t tess_comm_staged_wait_(tess_comm_request_t *req);
+tess_err_t tess_comm_staged_waitany_(int n, tess_comm_request_t req[], int *index);
+tess_err_t tess_comm_staged_waitall_(int n, tess_comm_request_t req[]);
+/* The staged allreduce, NCCL's fallback for ops NCCL lacks (BOR, LOR). */
+tess_err_t tess_comm_staged_allreduce_(const tess_comm_ctx_t *c, const void *send, void *recv,
+                                       size_t count, tess_dtype_t t, tess_op_t op);
+void tess_comm_staged_release_(tess_mesh_t *mesh);
 #endif

@@ -23,7 +23,11 @@ static MPI_Op mpi_op(tess_op_t op)
   }
 }
 
-static int host_only(tess_memspace_t space) { return space == TESS_MEM_HOST; }
+static int host_only(const tess_mesh_t *mesh, tess_memspace_t space)
+{
+  (void)mesh;
+  return space == TESS_MEM_HOST;
+}
 
 static tess_err_t to_int(size_t n, const char *what, int *out)
 {

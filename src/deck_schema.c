@@ -28,6 +28,10 @@ static const tess_deck_key_t common_keys[] = {
    .help = "Slurm: partition; \"\" = the cluster's default"},
   {.path = "job.signal_seconds", .type = TESS_KEY_INT, .default_toml = "120", .min = 10, .max = 86400,
    .units = "s", .help = "Slurm: SIGUSR1 this long before the time limit, so the run checkpoints and stops"},
+  {.path = "comm.backend", .type = TESS_KEY_STRING, .default_toml = "\"auto\"",
+   .choices = "auto|nccl|cuda-aware-mpi|host-staged|host-mpi",
+   .help = "collectives on device memory: auto = NCCL where each rank has its own GPU, else "
+           "CUDA-aware MPI if the MPI says so, else host staging; host memory always uses host MPI"},
   {.path = "checkpoint.every_steps", .type = TESS_KEY_INT, .default_toml = "0", .min = 0, .max = 9.2e18,
    .help = "write a checkpoint every this many steps; 0 = off"},
   {.path = "checkpoint.every_seconds", .type = TESS_KEY_FLOAT, .default_toml = "0", .min = 0, .max = INFINITY,

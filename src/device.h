@@ -59,6 +59,10 @@ typedef struct tess_device_ops {
   tess_err_t (*box_copy)(int ndim, size_t esize, const int64_t ext[], void *dst,
                          const int64_t dshape[], const int64_t doff[], const void *src,
                          const int64_t sshape[], const int64_t soff[], tess_stream_t stream);
+  /* The 16-byte identity of `device` (CUDA's UUID), the same for every
+   * process that sees that GPU, whatever its visible-device numbering: how
+   * the comm probe tells whether two ranks share a GPU. NULL: no devices. */
+  tess_err_t (*device_uuid)(int device, unsigned char uuid[16]);
 } tess_device_ops_t;
 
 /* The CPU: aligned (huge-page) host blocks, memcpy, memset. */

@@ -132,6 +132,8 @@ tess_err_t tess_mesh_create(MPI_Comm comm, int naxes, const char *const names[],
     if (single || naxes <= TESS_MESH_EAGER_AXES) TESS_CHECK(tess_mesh_subset_comm(m, mask, &c));
   }
   TESS_CHECK(bind_device(m->cart, &m->device));
+  TESS_CHECK(tess_comm_probe_(m));   /* collective: what the device backends may use */
+  tess_comm_mesh_default_(m);
   *mesh = m;
   m = NULL;
 cleanup:
@@ -143,6 +145,7 @@ void tess_mesh_destroy(tess_mesh_t **mesh)
 {
   if (!mesh || !*mesh) return;
   tess_mesh_t *m = *mesh;
+  tess_comm_mesh_release_(m);   /* NCCL communicators, pinned buffers */
   for (unsigned s = 0; s < TESS_MESH_NSUBSETS; s++)
     if (m->subset[s] != MPI_COMM_NULL) MPI_Comm_free(&m->subset[s]);
   if (m->cart != MPI_COMM_NULL) MPI_Comm_free(&m->cart);

@@ -61,6 +61,13 @@ typedef struct {
 /* Override the automatic choice; TESS_ERR_UNSUPPORTED if not built in. */
 tess_err_t tess_mesh_set_comm_backend(tess_mesh_t *mesh, tess_comm_backend_t b);
 tess_comm_backend_t tess_mesh_comm_backend(const tess_mesh_t *mesh, tess_memspace_t space);
+/* The override every mesh made from now on starts with (tessera_app sets
+ * it from the deck's comm.backend after checking it on the world mesh). A
+ * new mesh on which that backend cannot run keeps the automatic choice. */
+void tess_comm_set_default_backend(tess_comm_backend_t b);
+/* The backend named `name` ("auto", "nccl", "cuda-aware-mpi",
+ * "host-staged", "host-mpi"); TESS_ERR_ARG listing them if none is. */
+tess_err_t tess_comm_backend_parse(const char *name, tess_comm_backend_t *b);
 const char *tess_comm_backend_name(tess_comm_backend_t b);
 
 /* Rank and size in the subset communicator of `axes` (the numbering that

@@ -58,6 +58,7 @@ typedef struct {
  *   job.time                  string, default "01:00:00"
  *   job.partition             string, default "" (the cluster's default)
  *   job.signal_seconds        int, default 120 (SIGUSR1 that long before the limit)
+ *   comm.backend              string, default "auto" (device collectives: tess_comm_backend_parse)
  *   checkpoint.every_steps    int, default 0 (0 = off)
  *   checkpoint.every_seconds  float, default 0 (0 = off)
  *   checkpoint.keep           int, default 2

@@ -6,6 +6,7 @@
  * failure is TESS_ERR_DEVICE, pushed from the function where the runtime
  * call failed, with the call and CUDA's own name and text for the error. */
 #include <cuda_runtime.h>
+#include <string.h>
 
 extern "C" {   /* the public headers are C */
 #include "device.h"
@@ -140,6 +141,14 @@ static tess_err_t cuda_event_destroy(tess_event_t ev)
   return TESS_OK;
 }
 
+static tess_err_t cuda_device_uuid(int device, unsigned char uuid[16])
+{
+  cudaDeviceProp prop;
+  CUDA_TRY(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties(%d)", device);
+  memcpy(uuid, prop.uuid.bytes, 16);
+  return TESS_OK;
+}
+
 const tess_device_ops_t tess_device_cuda = {
   "cuda",
   cuda_count,
@@ -159,5 +168,6 @@ const tess_device_ops_t tess_device_cuda = {
   cuda_event_sync,
   cuda_event_destroy,
   tess_cuda_box_copy_,
+  cuda_device_uuid,
 };
 }

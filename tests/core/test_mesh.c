@@ -384,7 +384,35 @@ int main(int argc, char **argv)
     CHECK(tess_mesh_set_comm_backend(m, TESS_COMM_NCCL) == TESS_ERR_UNSUPPORTED
               || tess_device_available(), "NCCL accepted in a host-only build");
     tess_error_clear();
+    /* Automatic choice and overrides of the device backends: without GPUs
+     * none runs, and the refusal names what is built and why it cannot run. */
+    if (!tess_device_available()) {
+      CHECK(tess_mesh_comm_backend(m, TESS_MEM_DEVICE) == TESS_COMM_AUTO, "device backend chosen");
+      for (int b = TESS_COMM_CUDA_AWARE_MPI; b < TESS_COMM_NBACKENDS; b++) {
+        CHECK(tess_mesh_set_comm_backend(m, (tess_comm_backend_t)b) == TESS_ERR_UNSUPPORTED,
+              "%s accepted without GPUs", tess_comm_backend_name((tess_comm_backend_t)b));
+        CHECK(strstr(tess_error_message(), "built: ") != NULL
+                  || strstr(tess_error_message(), "not every rank of the mesh has a GPU") != NULL,
+              "refusal of %s: %s", tess_comm_backend_name((tess_comm_backend_t)b),
+              tess_error_message());
+        tess_error_clear();
+      }
+    } else {
+      tess_comm_backend_t d = tess_mesh_comm_backend(m, TESS_MEM_DEVICE);
+      CHECK(d == TESS_COMM_NCCL || d == TESS_COMM_CUDA_AWARE_MPI || d == TESS_COMM_HOST_STAGED,
+            "device backend %s", tess_comm_backend_name(d));
+    }
+    {
+      tess_comm_backend_t b = TESS_COMM_AUTO;
+      CHECK(tess_comm_backend_parse("host-staged", &b) == TESS_OK && b == TESS_COMM_HOST_STAGED,
+            "parse host-staged");
+      CHECK(tess_comm_backend_parse("gloo", &b) == TESS_ERR_ARG
+                && strstr(tess_error_message(), "unknown comm backend 'gloo' (allowed: auto, nccl"),
+            "parse gloo: %s", tess_error_message());
+      tess_error_clear();
+    }
     CHECK(tess_mesh_set_comm_backend(m, TESS_COMM_HOST_MPI) == TESS_OK, "host-mpi override");
+    CHECK(tess_mesh_comm_backend(m, TESS_MEM_HOST) == TESS_COMM_HOST_MPI, "host after override");
     CHECK(strcmp(tess_comm_backend_name(TESS_COMM_HOST_STAGED), "host-staged") == 0, "name");
     tess_mesh_destroy(&m);
   } else {

@@ -205,7 +205,7 @@ static void test_print(void)
   free(buf);
   size_t nc = 0;
   const tess_deck_key_t *ck = tess_deck_common_keys(&nc);
-  CHECK(ck != NULL && nc == 13, "13 common keys (study, run.*, job.*, checkpoint.*), got %zu", nc);
+  CHECK(ck != NULL && nc == 14, "14 common keys (study, run.*, job.*, comm.backend, checkpoint.*), got %zu", nc);
   int jobs = 0;
   for (size_t i = 0; ck && i < nc; i++) jobs += strncmp(ck[i].path, "job.", 4) == 0;
   CHECK(jobs == 5, "5 job.* keys (Slurm, docs/slurm.md), got %d", jobs);
