@@ -1,8 +1,9 @@
 /* include/tessera/comm.h: collectives over mesh axes, behind backends.
  * Every call names the axes it runs over (a bit mask, as in mesh.h) and the
  * memory space of its buffers. The backend is picked per mesh: host MPI for
- * host memory; for device memory NCCL, CUDA-aware MPI or host staging when
- * the build has them (the GPU backends plug in behind these same calls).
+ * host memory; for device memory (CUDA builds) NCCL where every rank has a
+ * GPU of its own, else CUDA-aware MPI where the MPI says it is, else host
+ * staging (docs/core.md, "Collectives").
  * All calls are collective over the ranks that share this rank's
  * coordinates on the axes not in the mask (on meshes of more than 4 axes,
  * the first call for a multi-axis mask is collective over the whole mesh:
