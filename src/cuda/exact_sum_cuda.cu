@@ -21,6 +21,7 @@
  * HBM speed. No fast-math: the bins need round-to-nearest adds that the
  * compiler may not contract or reorder (intrinsics make that explicit). */
 #include <cuda_runtime.h>
+#include <pthread.h>
 #include <stdint.h>
 
 extern "C" {
@@ -374,6 +375,24 @@ int tess_cuda_pointer_is_device(const void *p)
   return a.type == cudaMemoryTypeDevice || a.type == cudaMemoryTypeManaged;
 }
 
+/* Per device, the global result digits and a pinned copy for the host,
+ * made on first use and kept (1.1 KiB each): a sum costs no allocation. The
+ * lock keeps two threads of a process from sharing them at once. */
+#define XS_MAX_DEVICES 64
+static u64 *dev_out[XS_MAX_DEVICES], *host_out[XS_MAX_DEVICES];
+static pthread_mutex_t xs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static cudaError_t result_buffers(int dev, u64 **d, u64 **h)
+{
+  cudaError_t e = cudaSuccess;
+  if (!dev_out[dev]) e = cudaMalloc((void **)&dev_out[dev], XS_NOUT * sizeof(u64));
+  if (e == cudaSuccess && !host_out[dev])
+    e = cudaMallocHost((void **)&host_out[dev], XS_NOUT * sizeof(u64));
+  *d = dev_out[dev];
+  *h = host_out[dev];
+  return e;
+}
+
 /* out[0..136) += the exact sum's digits (not normalised: each < nblocks *
  * 2^32), out[136..139) the NaN, +Inf, -Inf counts. kind: 0 sum f64, 1 sum
  * f32, 2 dot f64, 3 dot f32. Synchronous on `stream`. */
@@ -381,17 +400,22 @@ tess_err_t tess_cuda_exact_sum(int kind, const void *x, const void *y, size_t n,
                                tess_stream_t stream, int nlimbs, int emin, int64_t *out)
 {
   cudaStream_t s = (cudaStream_t)stream;
-  u64 *g = NULL;
+  u64 *g = NULL, *host = NULL;
+  int dev = 0;
   cudaError_t e;
   if (nlimbs != XS_NL || emin != XS_EMIN)
     return tess_error_push(TESS_ERR_INTERNAL, __FILE__, __LINE__, __func__,
                            "accumulator layout %d digits from 2^%d, kernel built for %d from 2^%d",
                            nlimbs, emin, XS_NL, XS_EMIN);
   if (n == 0) return TESS_OK;
-  if ((e = cudaMallocAsync((void **)&g, XS_NOUT * sizeof(u64), s)) != cudaSuccess)
-    return CUDA_FAIL(e, "cudaMallocAsync(%zu bytes)", XS_NOUT * sizeof(u64));
-  u64 host[XS_NOUT];
-  e = cudaMemsetAsync(g, 0, XS_NOUT * sizeof(u64), s);
+  if ((e = cudaGetDevice(&dev)) != cudaSuccess) return CUDA_FAIL(e, "cudaGetDevice");
+  if (dev < 0 || dev >= XS_MAX_DEVICES)
+    return tess_error_push(TESS_ERR_UNSUPPORTED, __FILE__, __LINE__, __func__,
+                           "device %d: the exact sum handles devices 0..%d", dev,
+                           XS_MAX_DEVICES - 1);
+  pthread_mutex_lock(&xs_lock);
+  e = result_buffers(dev, &g, &host);
+  if (e == cudaSuccess) e = cudaMemsetAsync(g, 0, XS_NOUT * sizeof(u64), s);
   if (e == cudaSuccess) {
     switch (kind) {
     case 0: e = launch<double, false>(x, y, n, stride, g, s); break;
@@ -400,12 +424,12 @@ tess_err_t tess_cuda_exact_sum(int kind, const void *x, const void *y, size_t n,
     default: e = launch<float, true>(x, y, n, stride, g, s); break;
     }
   }
-  if (e == cudaSuccess) e = cudaMemcpyAsync(host, g, sizeof host, cudaMemcpyDeviceToHost, s);
-  cudaError_t ef = cudaFreeAsync(g, s);
-  if (e == cudaSuccess) e = ef;
+  if (e == cudaSuccess) e = cudaMemcpyAsync(host, g, XS_NOUT * sizeof(u64), cudaMemcpyDeviceToHost, s);
   if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+  if (e == cudaSuccess)
+    for (int i = 0; i < XS_NOUT; i++) out[i] += (int64_t)host[i];
+  pthread_mutex_unlock(&xs_lock);
   if (e != cudaSuccess) return CUDA_FAIL(e, "exact sum of %zu values on the device", n);
-  for (int i = 0; i < XS_NOUT; i++) out[i] += (int64_t)host[i];
   return TESS_OK;
 }
 
