@@ -8,7 +8,9 @@
  * expression language takes (python/tessera/pinn.py renders them).
  * Argument mistakes (shapes, lengths, names) are pushed on Tessera's error
  * stack like the library's own, so they raise TesseraError too. The GIL is
- * released around setup, losses, evaluation and optimizer steps. */
+ * released around setup, losses, evaluation and optimizer steps: a problem,
+ * a network and an optimizer take one call at a time (callers' threads must
+ * not share them concurrently, as in C). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
@@ -346,9 +348,10 @@ static PyObject *py_pinn_create(PyObject *self, PyObject *args)
   }
   PyObject *c = PyCapsule_New(pp, "tessera.pinn", pinn_free);
   if (c) return c;
-fail:
+fail:;
+  PyObject *r = e ? raise_tess(e) : NULL;   /* read the error stack before destroying */
   py_pinn_destroy(pp);
-  return e ? raise_tess(e) : NULL;
+  return r;
 }
 
 /* pinn_info(p) -> (nparams, chunk) */

@@ -258,7 +258,7 @@ class MLP(_Sym):
         self.widths = [in_dim] + [int(h) for h in hidden] + [out_dim]
         self._h = _tessera.mlp_create(self.widths, act, dtype, init, self.seed)
         super().__init__(self.output_names[0], net=self)
-        self.outputs = (self,) + tuple(_Sym(n, net=self) for n in self.output_names[1:])
+        self.outputs = (self,) if out_dim == 1 else tuple(_Sym(n, net=self) for n in self.output_names)
         self.inputs = tuple(_Sym(n) for n in self.input_names)
         self._eval = {}     # definitions -> an evaluation-only problem
 
@@ -483,7 +483,7 @@ class LBFGS:
     "strong_wolfe"|"backtracking", c1, c2, max_evals, step0). step(loss,
     theta, f, grad): one iteration from theta (f, grad at theta); theta and
     grad are updated in place, returns (f, objective evaluations). A search
-    without decrease raises TesseraError (code "numerical error"-like) and
+    without decrease raises TesseraError (code "numerical failure") and
     leaves theta alone."""
 
     def __init__(self, n, **opts):
