@@ -487,9 +487,12 @@ class LBFGS:
     leaves theta alone."""
 
     def __init__(self, n, **opts):
-        self._h = _tessera.lbfgs_create(_n(n), **opts)
+        self.n = _n(n)
+        self._h = _tessera.lbfgs_create(self.n, **opts)
 
     def step(self, loss, theta, f, grad):
+        if loss.nparams != self.n:   # the C state has no size to check against
+            raise _error(f"LBFGS of {self.n} parameters stepping a loss of {loss.nparams}")
         return _tessera.lbfgs_step(self._h, loss._problem(), theta, float(f), grad)
 
     def state(self):

@@ -177,3 +177,5 @@ def test_errors_name_the_problem():
     adam = op.Adam(loss)
     msg, _, _ = errmsg(lambda: adam.step([1.0] * psi.nparams, np.zeros(psi.nparams)))
     assert "in place" in msg
+    msg, _, _ = errmsg(lambda: op.LBFGS(7).step(loss, psi.params, 0.0, np.zeros(psi.nparams)))
+    assert "7 parameters" in msg
