@@ -8,10 +8,17 @@ shape, spec and dtype. threshold: spectral thresholding (rule "relative" by
 default: keep |c| >= value * max |c|, the guide's op.threshold(Xf, 0.1)).
 reduce_sum(x, stable=True): the exact sum, bitwise the same at any rank count;
 dot and norm likewise exact. lowpass, gaussian, dealias (in place), laplacian,
-poisson, gradient (new spectra) on spectra from fft, grids of period 2 pi."""
+poisson, gradient (new spectra) on spectra from fft, grids of period 2 pi.
+
+PINNs (tessera.pinn, the guide's A.9): mlp, grad, laplacian of an expression,
+sin/cos/exp/log/sqrt/tanh, input, define, reduce_sum of an expression (an
+exact loss over points: uniform, boundary or an array), evaluate, Adam, LBFGS."""
 import math
 
 from . import Array, _tessera
+from . import pinn as _pinn
+from .pinn import (MLP, Adam, Expr, LBFGS, Loss, boundary, const, cos, define, evaluate, exp, grad,  # noqa: F401
+                   input, log, mlp, sin, sqrt, tanh, uniform)
 
 _plans = {}
 
@@ -72,11 +79,15 @@ def threshold(xf, value, rule="relative"):
     return xf
 
 
-def reduce_sum(x, stable=True):
+def reduce_sum(x, stable=True, **loss_opts):
     """The sum of all elements; stable=True: exact (rounded once), the same bits
-    at any rank count. (stable=False is not offered: there is one sum.)"""
+    at any rank count. (stable=False is not offered: there is one sum.)
+    Of a PINN expression: the exact loss over a point set (tessera.pinn.reduce_sum:
+    points=, weight=, chunk=, mesh=, dp=, comm=)."""
     if not stable:
         raise ValueError("reduce_sum: only the exact sum is implemented (stable=True)")
+    if isinstance(x, Expr):
+        return _pinn.reduce_sum(x, stable, **loss_opts)
     return _tessera.array_sum(x._h)
 
 
@@ -111,10 +122,10 @@ def dealias(xf):
 
 
 def laplacian(xf):
-    """A new spectrum: -|k|^2 xf (ifft gives the Laplacian of the field).
-    (The PINN laplacian of an MLP, the guide's A.9, is not in this binding yet.)"""
+    """A new spectrum: -|k|^2 xf (ifft gives the Laplacian of the field); of a
+    PINN expression (an MLP output, ...): its Laplacian expression (A.9)."""
     if not isinstance(xf, Array):
-        raise TypeError("laplacian: a spectrum from op.fft (MLPs: not yet)")
+        return _pinn.laplacian(xf)
     y = _like_spectrum(xf)
     _tessera.spectral("laplacian", xf._h, _spectrum(xf, "laplacian"), y._h, 0.0)
     return y
