@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <mpi.h>
+#include <tessera/config.h>
 #include <tessera/error.h>
 #include <tessera/memory.h>
 #include <tessera/mesh.h>
@@ -145,6 +146,11 @@ typedef struct tess_fft_backend {
    * layouts. sa, sz: workspace of one fft_seg_t per chunk. */
   void (*exec_copy)(const fft_box_t *a, const char *src, const fft_box_t *z, char *dst,
                     fft_seg_t *sa, fft_seg_t *sz);
+  /* NULL, or called once at the end of every execution: wait for the work
+   * enqueued (a device executor's stream) and return the first failure of
+   * this execution's exec_lines/exec_copy/line_exec (which cannot return
+   * one), forgetting it. */
+  tess_err_t (*exec_finish)(void);
 } tess_fft_backend_t;
 
 /* The host executor (fft_exec_host.c), shared by host backends. */
@@ -156,6 +162,10 @@ void fft_host_exec_copy(const fft_box_t *a, const char *src, const fft_box_t *z,
                         fft_seg_t *sa, fft_seg_t *sz);
 
 extern const tess_fft_backend_t tess_fft_backend_fftw;
+#if TESSERA_HAVE_CUFFT
+/* cuda/fft_backend_cufft.cu: device arrays (its own device executor). */
+extern const tess_fft_backend_t tess_fft_backend_cufft;
+#endif
 
 /* Pick by name (NULL/""/"auto": the first that accepts `space`);
  * fft_registry.c. */
