@@ -4,8 +4,8 @@
  * geometry (line batches, boxes, spec forms), fft_execute.c drives the
  * steps, and each transpose is a packed reshard (src/reshard.c, moving its
  * data through tess_comm). A backend owns everything that touches the data:
- * transforming a batch of 1-D lines (FFTW; cuFFT would bring
- * cufftPlanMany), the line copies in and out of scratch with the scaling,
+ * transforming a batch of 1-D lines (FFTW; cuFFT's cufftPlanMany in
+ * cuda/fft_backend_cufft.cu, with its own device executor), the line copies in and out of scratch with the scaling,
  * the box copies between layouts, and the plan's work buffers, allocated
  * once at plan time with its buf_alloc in its memory space (the EXECUTOR
  * ops below; tess_fft_execute allocates nothing). FFTW's host executor is

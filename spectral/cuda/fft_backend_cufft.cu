@@ -274,7 +274,9 @@ static size_t cufft_plane_stage_max(void) { return 0; }
 /* An element of es bytes as NC reals of type R (bit copies and scaling). */
 template <typename R, int NC> struct elem_t { R v[NC]; };
 
+#ifndef SEGMAX   /* -DSEGMAX=2 exercises the multi-launch path with few ranks */
 #define SEGMAX 32
+#endif
 /* The chunks of a box along one dim (nonempty ones, SEGMAX at most), by value
  * in a kernel's parameters. A plain box is one chunk over the whole dim. */
 typedef struct {
@@ -287,8 +289,9 @@ typedef struct {
 } dsegs_t;
 
 /* Fill `g` with the nonempty chunks from index *q on, SEGMAX at most; the
- * range of dim coordinates they cover in [*lo, *hi). 0 when none are left. */
-static int segs_next(const fft_box_t *b, int *q, dsegs_t *g, int64_t *lo, int64_t *hi)
+ * range of dim coordinates they cover in [*lo, *hi). 0 when none are left.
+ * A plain box is one chunk along dim `pdim` (the line dim for line steps). */
+static int segs_next(const fft_box_t *b, int pdim, int *q, dsegs_t *g, int64_t *lo, int64_t *hi)
 {
   g->nseg = 0;
   g->nd = b->nd;
@@ -296,13 +299,13 @@ static int segs_next(const fft_box_t *b, int *q, dsegs_t *g, int64_t *lo, int64_
   if (b->split < 0) {
     if (*q > 0) return 0;
     *q = 1;
-    g->dim = 0;
+    g->dim = pdim;
     g->nseg = 1;
     g->t0[0] = 0;
-    g->len[0] = b->ext[0];
+    g->len[0] = b->ext[pdim];
     g->off[0] = 0;
     *lo = 0;
-    *hi = b->ext[0];
+    *hi = b->ext[pdim];
     return 1;
   }
   g->dim = b->split;
@@ -444,11 +447,11 @@ static void cufft_exec_lines(const tess_fft_backend_t *be, const fft_lines_job_t
     int64_t nb = nl - l0 < B ? nl - l0 : B, lo, hi;
     dsegs_t g;
     int q = 0;
-    while (segs_next(a, &q, &g, &lo, &hi))
+    while (segs_next(a, k, &q, &g, &lo, &hi))
       gather(g, job->src_data, s, l0, nb, B, lo, hi, inter, ld->ipitch, job->scr_in, a->es);
     be->line_exec(job->lp, job->scr_in, job->scr_out);
     q = 0;
-    while (segs_next(z, &q, &g, &lo, &hi))
+    while (segs_next(z, k, &q, &g, &lo, &hi))
       scatter(g, job->dst_data, s, l0, nb, lo, hi, inter, ld->opitch, job->scr_out, z->es,
               job->single, job->scale);
   }
@@ -491,9 +494,9 @@ static void cufft_exec_copy(const fft_box_t *a, const char *src, const fft_box_t
   int64_t alo, ahi, zlo, zhi;
   (void)sa;
   (void)sz;
-  while (segs_next(a, &qa, &ga, &alo, &ahi)) {
+  while (segs_next(a, 0, &qa, &ga, &alo, &ahi)) {
     int qz = 0;
-    while (segs_next(z, &qz, &gz, &zlo, &zhi)) {
+    while (segs_next(z, 0, &qz, &gz, &zlo, &zhi)) {
       elem_t<int64_t, FFT_MAXD> lo, ext;
       int64_t total = 1;
       for (int i = 0; i < FFT_MAXD; i++) {
