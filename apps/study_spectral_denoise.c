@@ -46,7 +46,7 @@ static const tess_deck_key_t keys[] = {
    .help = "FFTW planner rigor; bitwise identity across runs needs estimate or a wisdom file"},
   {.path = "fft.wisdom_file", .type = TESS_KEY_STRING, .default_toml = "\"\"",
    .help = "FFTW wisdom loaded before and saved after planning (\"\" = none)"},
-  {.path = "fft.backend", .type = TESS_KEY_STRING, .default_toml = "\"auto\"", .choices = "auto|fftw",
+  {.path = "fft.backend", .type = TESS_KEY_STRING, .default_toml = "\"auto\"", .choices = "auto|fftw|cufft",
    .help = "FFT backend"},
   {.path = "output.hdf5", .type = TESS_KEY_BOOL, .default_toml = "true",
    .help = "write run.output_dir/denoise.h5 (+ .xmf) with clean, noisy and denoised fields"},

@@ -4,8 +4,8 @@
  * geometry (line batches, boxes, spec forms), fft_execute.c drives the
  * steps, and each transpose is a packed reshard (src/reshard.c, moving its
  * data through tess_comm). A backend owns everything that touches the data:
- * transforming a batch of 1-D lines (FFTW; cuFFT would bring
- * cufftPlanMany), the line copies in and out of scratch with the scaling,
+ * transforming a batch of 1-D lines (FFTW; cuFFT's cufftPlanMany in
+ * cuda/fft_backend_cufft.cu, with its own device executor), the line copies in and out of scratch with the scaling,
  * the box copies between layouts, and the plan's work buffers, allocated
  * once at plan time with its buf_alloc in its memory space (the EXECUTOR
  * ops below; tess_fft_execute allocates nothing). FFTW's host executor is
@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <mpi.h>
+#include <tessera/config.h>
 #include <tessera/error.h>
 #include <tessera/memory.h>
 #include <tessera/mesh.h>
@@ -145,6 +146,11 @@ typedef struct tess_fft_backend {
    * layouts. sa, sz: workspace of one fft_seg_t per chunk. */
   void (*exec_copy)(const fft_box_t *a, const char *src, const fft_box_t *z, char *dst,
                     fft_seg_t *sa, fft_seg_t *sz);
+  /* NULL, or called once at the end of every execution: wait for the work
+   * enqueued (a device executor's stream) and return the first failure of
+   * this execution's exec_lines/exec_copy/line_exec (which cannot return
+   * one), forgetting it. */
+  tess_err_t (*exec_finish)(void);
 } tess_fft_backend_t;
 
 /* The host executor (fft_exec_host.c), shared by host backends. */
@@ -156,6 +162,10 @@ void fft_host_exec_copy(const fft_box_t *a, const char *src, const fft_box_t *z,
                         fft_seg_t *sa, fft_seg_t *sz);
 
 extern const tess_fft_backend_t tess_fft_backend_fftw;
+#if TESSERA_HAVE_CUFFT
+/* cuda/fft_backend_cufft.cu: device arrays (its own device executor). */
+extern const tess_fft_backend_t tess_fft_backend_cufft;
+#endif
 
 /* Pick by name (NULL/""/"auto": the first that accepts `space`);
  * fft_registry.c. */

@@ -82,9 +82,13 @@ tess_err_t tess_fft_execute(const tess_fft_plan_t *p, const tess_array_t *in, te
   char *bufs[NBUF];
 
   TESS_CHECK(check_arrays(p, in, out));
-  /* The executor is the host's (FFTW): device arrays wait for a cuFFT one. */
-  TESS_REQUIRE_HOST(in);
-  TESS_REQUIRE_HOST(out);
+  /* the backend's executor works in the memory the plan was made for */
+  TESS_REQUIRE(tess_array_memspace(in) == p->space && tess_array_memspace(out) == p->space,
+               TESS_ERR_UNSUPPORTED,
+               "%s: FFT arrays in %s / %s memory, the plan (backend %s) was made for %s memory",
+               __func__, tess_memspace_name(tess_array_memspace(in)),
+               tess_memspace_name(tess_array_memspace(out)), p->be->name,
+               tess_memspace_name(p->space));
   bufs[BUF_IN] = (char *)tess_array_local_data_const(in);
   bufs[BUF_OUT] = tess_array_local_data(out);
   for (int b = BUF_W0; b < NBUF; b++) bufs[b] = p->buf[b];
@@ -128,6 +132,10 @@ tess_err_t tess_fft_execute(const tess_fft_plan_t *p, const tess_array_t *in, te
       err = tess_reshard_execute_packed(st->xchg, bufs[BUF_SEND], bufs[BUF_RECV], NULL);
       tess_log_event_end(tess_fft_ev_a2a);
     }
+  }
+  if (p->be->exec_finish) {   /* drains a device executor; its first failure */
+    tess_err_t e = p->be->exec_finish();
+    if (err == TESS_OK) err = e;
   }
   tess_log_event_end(tess_fft_ev_exec);
 cleanup:

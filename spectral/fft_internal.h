@@ -56,6 +56,7 @@ typedef struct {
 struct tess_fft_plan {
   const tess_fft_backend_t *be;
   tess_mesh_t *mesh;
+  tess_memspace_t space;   /* of the arrays planned for (execute checks it) */
   tess_fft_dir_t dir;
   unsigned flags;
   int rank, ndim, g, half;

@@ -290,6 +290,7 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
   p->dir = dir;
   p->flags = o.flags;
   p->mesh = tess_array_mesh(in);
+  p->space = tess_array_memspace(in);
   TESS_CHECK(tess_fft_backend_select(o.backend, tess_array_memspace(in), &p->be));
   TESS_CHECK(check_arrays(p, in, out, o.rank));
   TESS_CHECK(make_ops(p, ops, &nops, axes));

@@ -5,7 +5,10 @@
 #include "fft_internal.h"
 
 static const tess_fft_backend_t *const fft_backends[] = {
-  &tess_fft_backend_fftw,
+#if TESSERA_HAVE_CUFFT
+  &tess_fft_backend_cufft,        /* device arrays */
+#endif
+  &tess_fft_backend_fftw,         /* host arrays */
 };
 #define NBACKENDS ((int)(sizeof fft_backends / sizeof fft_backends[0]))
 
@@ -33,7 +36,8 @@ tess_err_t tess_fft_backend_select(const char *name, tess_memspace_t space,
   }
   TESS_REQUIRE(!automatic, TESS_ERR_UNSUPPORTED, "no FFT backend in this build accepts %s memory",
                space == TESS_MEM_HOST ? "host" : "device");
-  TESS_REQUIRE(0, TESS_ERR_UNSUPPORTED, "unknown FFT backend '%s' (this build has: fftw)", name);
+  TESS_REQUIRE(0, TESS_ERR_UNSUPPORTED, "unknown FFT backend '%s' (this build has: %s)", name,
+               TESSERA_HAVE_CUFFT ? "cufft, fftw" : "fftw");
 cleanup:
   return err;
 }

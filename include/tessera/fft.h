@@ -58,7 +58,8 @@ typedef enum { TESS_FFT_LAYOUT_NATURAL = 0, TESS_FFT_LAYOUT_TRANSPOSED = 1 } tes
 typedef struct {
   int rank;                  /* trailing dims transformed, 1..3; 0 = all (ndim <= 3) */
   unsigned flags;            /* planner rigor | normalisation; 0 = ESTIMATE, no scaling */
-  const char *backend;       /* NULL, "" or "auto": first that accepts the memory; else "fftw" */
+  const char *backend;       /* NULL, "" or "auto": first that accepts the memory (device
+                                arrays: "cufft" in CUDA builds; host: "fftw"); or a name */
   const char *wisdom_file;   /* MEASURE/PATIENT: imported before planning (if it exists)
                                 and written after, by rank 0; NULL = none */
 } tess_fft_opts_t;
@@ -102,7 +103,7 @@ typedef struct {
   int half;                  /* r2c/c2r: the complex side holds n/2+1 in the last dim */
   int grid_axes;             /* g: 0 local, 1 slab, 2 pencil */
   int ntransposes;           /* all-to-alls per execution */
-  const char *backend;       /* "fftw" */
+  const char *backend;       /* "fftw" or "cufft" */
   int64_t batch_lines[3];    /* fixed line batch B per transformed dim */
 } tess_fft_info_t;
 tess_err_t tess_fft_plan_info(const tess_fft_plan_t *plan, tess_fft_info_t *info);

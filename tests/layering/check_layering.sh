@@ -13,6 +13,9 @@ done
 for f in $(ls spectral/*.[ch] 2>/dev/null); do
   grep -nE '#include *[<"](\.\./)*(pde|apps)/' "$f" && report "$f includes pde/ or apps/"
 done
+for f in $(ls spectral/*/*.cu 2>/dev/null); do
+  grep -nE '#include *[<"](\.\./)*(src|pde|apps)/|#include *"(\.\./)*device\.h"' "$f" && report "$f includes src/, pde/, apps/ or device.h"
+done
 for f in $(ls src/*.[ch] spectral/*.[ch] pde/*.[ch] 2>/dev/null); do
   grep -nE '#include *[<"](\.\./)*petsc/|#include *<tessera/petsc\.h>' "$f" && report "$f includes the PETSc adapter"
 done

@@ -1,0 +1,562 @@
+/* spectral/cuda/fft_backend_cufft.cu: the cuFFT backend and its device
+ * executor: FFT plans on device arrays (TESS_MEM_DEVICE). The engine
+ * (fft_plan.c, fft_execute.c) is the host's: the same steps, the same line
+ * batches B, the same scratch layout; only what touches the data is here.
+ *
+ *   line plans    one cufftPlanMany per line shape (n, B, layout, kind,
+ *                 sign), made at plan time with its work area; lines of
+ *                 length 1 (cuFFT's smallest size is 2 for some kinds) are a
+ *                 copy kernel. No measuring: every rank plans the same.
+ *   exec_lines    per batch of B lines: a gather kernel (source box, plain
+ *                 or split in chunks along the line dim, into the scratch,
+ *                 zero lanes past the last line), the cuFFT plan, a scatter
+ *                 kernel (scaling, into the destination box or its chunks).
+ *                 B is the planner's (a function of n only), so a line's
+ *                 arithmetic does not depend on the rank count.
+ *   exec_copy     a box repack kernel (any split on either side).
+ *   buffers       device memory through the public memory API (tess_calloc).
+ *
+ * Everything runs on the default stream, in order with the device reshard
+ * of the transposes; exec_finish synchronizes it and reports the first
+ * failure (kernels and cuFFT calls cannot return errors through the
+ * executor's void ops, so the first one is kept per thread until then).
+ * Chunk tables travel as kernel parameters, SEGMAX chunks a launch (more
+ * chunks: more launches): tess_fft_execute allocates nothing, on the host
+ * or on the device. Not yet: direct lines (line_fits declines) and staged
+ * planes (plane_stage_max is 0); one launch triple per batch. */
+#include <cuda_runtime.h>
+#include <cufft.h>
+#include <mpi.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern "C" {
+#include <tessera/memory.h>
+
+#include "../fft_backend.h"
+}
+
+/* ---- the first failure, kept until exec_finish ------------------------------------ */
+
+static thread_local cudaError_t first_cuda = cudaSuccess;
+static thread_local cufftResult first_cufft = CUFFT_SUCCESS;
+static thread_local const char *first_what = NULL;
+
+static void note_cuda(cudaError_t e, const char *what)
+{
+  if (e != cudaSuccess && first_cuda == cudaSuccess && first_cufft == CUFFT_SUCCESS) {
+    first_cuda = e;
+    first_what = what;
+  }
+}
+
+static void note_cufft(cufftResult r, const char *what)
+{
+  if (r != CUFFT_SUCCESS && first_cuda == cudaSuccess && first_cufft == CUFFT_SUCCESS) {
+    first_cufft = r;
+    first_what = what;
+  }
+}
+
+static const char *cufft_name(cufftResult r)
+{
+  switch (r) {
+  case CUFFT_SUCCESS: return "CUFFT_SUCCESS";
+  case CUFFT_INVALID_PLAN: return "CUFFT_INVALID_PLAN";
+  case CUFFT_ALLOC_FAILED: return "CUFFT_ALLOC_FAILED";
+  case CUFFT_INVALID_TYPE: return "CUFFT_INVALID_TYPE";
+  case CUFFT_INVALID_VALUE: return "CUFFT_INVALID_VALUE";
+  case CUFFT_INTERNAL_ERROR: return "CUFFT_INTERNAL_ERROR";
+  case CUFFT_EXEC_FAILED: return "CUFFT_EXEC_FAILED";
+  case CUFFT_SETUP_FAILED: return "CUFFT_SETUP_FAILED";
+  case CUFFT_INVALID_SIZE: return "CUFFT_INVALID_SIZE";
+  case CUFFT_INVALID_DEVICE: return "CUFFT_INVALID_DEVICE";
+  case CUFFT_NO_WORKSPACE: return "CUFFT_NO_WORKSPACE";
+  case CUFFT_NOT_IMPLEMENTED: return "CUFFT_NOT_IMPLEMENTED";
+  case CUFFT_NOT_SUPPORTED: return "CUFFT_NOT_SUPPORTED";
+  default: return "cufftResult (unknown)";
+  }
+}
+
+#define CUFFT_FAIL(r, what, ...)                                                          \
+  tess_error_push(TESS_ERR_FFT, __FILE__, __LINE__, __func__, what ": %s (%d)",          \
+                  ##__VA_ARGS__, cufft_name(r), (int)(r))
+#define CUDA_FAIL(e, what, ...)                                                           \
+  (cudaGetLastError(),                                                                  \
+   tess_error_push(TESS_ERR_DEVICE, __FILE__, __LINE__, __func__, what ": %s (%s)",       \
+                   ##__VA_ARGS__, cudaGetErrorString(e), cudaGetErrorName(e)))
+
+/* ---- line plans -------------------------------------------------------------------- */
+
+typedef struct {
+  fft_line_kind_t kind;
+  int single, sign, inter;
+  int64_t n, B, ipitch, opitch;
+  int trivial;              /* n == 1: a copy kernel, no cuFFT plan */
+  cufftHandle h;
+} cufft_line_t;
+
+static int cufft_accepts(tess_memspace_t space)
+{
+  return tess_memspace_kind(space) == TESS_MEM_DEVICE;
+}
+
+static cufftType line_type(const fft_line_desc_t *d)
+{
+  if (d->single)
+    return d->kind == FFT_LINE_C2C ? CUFFT_C2C : d->kind == FFT_LINE_R2C ? CUFFT_R2C : CUFFT_C2R;
+  return d->kind == FFT_LINE_C2C ? CUFFT_Z2Z : d->kind == FFT_LINE_R2C ? CUFFT_D2Z : CUFFT_Z2D;
+}
+
+static tess_err_t cufft_line_plan(const fft_line_desc_t *d, void *in, void *out, void **lp)
+{
+  tess_err_t err = TESS_OK;
+  cufft_line_t *l = NULL;
+  cufftResult r;
+  int n = (int)d->n, B = (int)d->batch;
+  int m = d->kind == FFT_LINE_C2C ? n : n / 2 + 1;
+  int nin = d->kind == FFT_LINE_R2C ? n : m, nout = d->kind == FFT_LINE_C2R ? n : m;
+  int inter = d->layout == FFT_LINES_INTERLEAVED;
+  int ip = (int)d->ipitch, op = (int)d->opitch;
+  int is = inter ? ip : 1, id = inter ? 1 : ip, os = inter ? op : 1, od = inter ? 1 : op;
+  int inembed[1] = {inter ? nin : ip}, onembed[1] = {inter ? nout : op};
+  size_t work = 0;
+  (void)in;
+  (void)out;
+
+  *lp = NULL;
+  TESS_REQUIRE(d->n > 0 && d->n < INT32_MAX && d->batch > 0 && d->batch < INT32_MAX &&
+                   d->ipitch < INT32_MAX && d->opitch < INT32_MAX,
+               TESS_ERR_ARG, "line length %lld / batch %lld out of cuFFT's range",
+               (long long)d->n, (long long)d->batch);
+  l = (cufft_line_t *)calloc(1, sizeof *l);
+  TESS_REQUIRE(l != NULL, TESS_ERR_MEM, "cuFFT line plan");
+  l->kind = d->kind;
+  l->single = d->single;
+  l->sign = d->sign;
+  l->inter = inter;
+  l->n = d->n;
+  l->B = d->batch;
+  l->ipitch = d->ipitch;
+  l->opitch = d->opitch;
+  l->trivial = d->n == 1;
+  if (!l->trivial) {
+    r = cufftCreate(&l->h);
+    TESS_REQUIRE(r == CUFFT_SUCCESS, TESS_ERR_FFT, "cufftCreate: %s", cufft_name(r));
+    /* advanced layout: non-NULL embeds, or cuFFT ignores the strides */
+    r = cufftMakePlanMany(l->h, 1, &n, inembed, is, id, onembed, os, od, line_type(d), B, &work);
+    if (r != CUFFT_SUCCESS) {
+      cufftDestroy(l->h);
+      TESS_REQUIRE(0, TESS_ERR_FFT, "cufftMakePlanMany n=%d batch=%d %s%s: %s", n, B,
+                   inter ? "interleaved" : "contiguous", d->single ? " (f32)" : "",
+                   cufft_name(r));
+    }
+    r = cufftSetStream(l->h, (cudaStream_t)0);
+    if (r != CUFFT_SUCCESS) {
+      cufftDestroy(l->h);
+      TESS_REQUIRE(0, TESS_ERR_FFT, "cufftSetStream: %s", cufft_name(r));
+    }
+  }
+  *lp = l;
+  l = NULL;
+cleanup:
+  free(l);
+  return err;
+}
+
+/* Lines of length 1: the DFT is the identity (r2c: a zero imaginary part,
+ * c2r: the real part). Element 0 of line b sits at b (interleaved) or
+ * b*pitch (contiguous). */
+template <typename R>
+__global__ void k_trivial(int kind, int64_t B, int64_t ist, int64_t ost, const R *in, R *out)
+{
+  for (int64_t b = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; b < B;
+       b += (int64_t)gridDim.x * blockDim.x) {
+    if (kind == FFT_LINE_C2C) {
+      out[2 * b * ost] = in[2 * b * ist];
+      out[2 * b * ost + 1] = in[2 * b * ist + 1];
+    } else if (kind == FFT_LINE_R2C) {
+      out[2 * b * ost] = in[b * ist];
+      out[2 * b * ost + 1] = (R)0;
+    } else {
+      out[b * ost] = in[2 * b * ist];
+    }
+  }
+}
+
+static unsigned blocks_for(int64_t n)
+{
+  int64_t b = (n + 255) / 256;
+  return (unsigned)(b < 1 ? 1 : b > (1 << 20) ? (1 << 20) : b);
+}
+
+static void cufft_line_exec(void *lp, void *in, void *out)
+{
+  cufft_line_t *l = (cufft_line_t *)lp;
+  int dir = l->sign < 0 ? CUFFT_FORWARD : CUFFT_INVERSE;
+  if (l->trivial) {
+    int64_t ist = l->inter ? 1 : l->ipitch, ost = l->inter ? 1 : l->opitch;
+    if (l->single)
+      k_trivial<float><<<blocks_for(l->B), 256>>>((int)l->kind, l->B, ist, ost, (const float *)in,
+                                                  (float *)out);
+    else
+      k_trivial<double><<<blocks_for(l->B), 256>>>((int)l->kind, l->B, ist, ost,
+                                                   (const double *)in, (double *)out);
+    note_cuda(cudaGetLastError(), "FFT line kernel (n = 1)");
+    return;
+  }
+  cufftResult r;
+  if (!l->single) {
+    if (l->kind == FFT_LINE_C2C)
+      r = cufftExecZ2Z(l->h, (cufftDoubleComplex *)in, (cufftDoubleComplex *)out, dir);
+    else if (l->kind == FFT_LINE_R2C)
+      r = cufftExecD2Z(l->h, (cufftDoubleReal *)in, (cufftDoubleComplex *)out);
+    else
+      r = cufftExecZ2D(l->h, (cufftDoubleComplex *)in, (cufftDoubleReal *)out);
+  } else {
+    if (l->kind == FFT_LINE_C2C)
+      r = cufftExecC2C(l->h, (cufftComplex *)in, (cufftComplex *)out, dir);
+    else if (l->kind == FFT_LINE_R2C)
+      r = cufftExecR2C(l->h, (cufftReal *)in, (cufftComplex *)out);
+    else
+      r = cufftExecC2R(l->h, (cufftComplex *)in, (cufftReal *)out);
+  }
+  note_cufft(r, "cufftExec");
+}
+
+/* The executor always transforms in the scratch (no direct lines yet). */
+static int cufft_line_fits(const void *lp, const void *in, const void *out)
+{
+  (void)lp;
+  return !in && !out;
+}
+
+static void cufft_line_destroy(void *lp)
+{
+  cufft_line_t *l = (cufft_line_t *)lp;
+  if (!l) return;
+  if (!l->trivial) cufftDestroy(l->h);
+  free(l);
+}
+
+/* cuFFT does not measure: a plan is a function of its shape, the same on
+ * every rank, so "measured" planning is plain planning (no wisdom). */
+static tess_err_t cufft_line_plan_measured(tess_mesh_t *mesh, const char *wisdom_file, int n,
+                                           const fft_line_desc_t *d, void *in, void *out,
+                                           void **lp)
+{
+  tess_err_t err = TESS_OK;
+  (void)mesh;
+  (void)wisdom_file;
+  for (int i = 0; i < n; i++) lp[i] = NULL;
+  for (int i = 0; i < n; i++) TESS_CHECK(cufft_line_plan(&d[i], in, out, &lp[i]));
+cleanup:
+  if (err)
+    for (int i = 0; i < n; i++) {
+      cufft_line_destroy(lp[i]);
+      lp[i] = NULL;
+    }
+  return err;
+}
+
+/* ---- executor ---------------------------------------------------------------------- */
+
+static tess_err_t cufft_buf_alloc(size_t bytes, void **ptr)
+{
+  return tess_calloc(TESS_MEM_DEVICE, bytes, ptr);
+}
+
+static void cufft_buf_free(void **ptr) { tess_free(TESS_MEM_DEVICE, ptr); }
+
+static size_t cufft_plane_stage_max(void) { return 0; }
+
+/* An element of es bytes as NC reals of type R (bit copies and scaling). */
+template <typename R, int NC> struct elem_t { R v[NC]; };
+
+#ifndef SEGMAX   /* -DSEGMAX=2 exercises the multi-launch path with few ranks */
+#define SEGMAX 32
+#endif
+/* The chunks of a box along one dim (nonempty ones, SEGMAX at most), by value
+ * in a kernel's parameters. A plain box is one chunk over the whole dim. */
+typedef struct {
+  int nseg;
+  int dim;                   /* the dim split in chunks */
+  int nd;
+  int64_t ext[FFT_MAXD];
+  int64_t t0[SEGMAX], len[SEGMAX];
+  size_t off[SEGMAX];
+} dsegs_t;
+
+/* Fill `g` with the nonempty chunks from index *q on, SEGMAX at most; the
+ * range of dim coordinates they cover in [*lo, *hi). 0 when none are left.
+ * A plain box is one chunk along dim `pdim` (the line dim for line steps). */
+static int segs_next(const fft_box_t *b, int pdim, int *q, dsegs_t *g, int64_t *lo, int64_t *hi)
+{
+  g->nseg = 0;
+  g->nd = b->nd;
+  for (int i = 0; i < FFT_MAXD; i++) g->ext[i] = i < b->nd ? b->ext[i] : 1;
+  if (b->split < 0) {
+    if (*q > 0) return 0;
+    *q = 1;
+    g->dim = pdim;
+    g->nseg = 1;
+    g->t0[0] = 0;
+    g->len[0] = b->ext[pdim];
+    g->off[0] = 0;
+    *lo = 0;
+    *hi = b->ext[pdim];
+    return 1;
+  }
+  g->dim = b->split;
+  for (; *q < b->nseg && g->nseg < SEGMAX; (*q)++) {
+    if (b->seg_len[*q] == 0) continue;
+    g->t0[g->nseg] = b->seg_start[*q];
+    g->len[g->nseg] = b->seg_len[*q];
+    g->off[g->nseg] = b->seg_off[*q];
+    g->nseg++;
+  }
+  if (g->nseg == 0) return 0;
+  *lo = g->t0[0];
+  *hi = g->t0[g->nseg - 1] + g->len[g->nseg - 1];
+  return 1;
+}
+
+__device__ __forceinline__ int seg_find(const dsegs_t &g, int64_t t)
+{
+  int lo = 0, hi = g.nseg - 1;
+  while (lo < hi) {
+    int mid = (lo + hi + 1) / 2;
+    if (g.t0[mid] <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/* Byte offset of element (o, t, i) of a line box: o the index over the
+ * dims before the line dim, t along it, i over the dims after it (s of
+ * them); the box is plain or split along the line dim. */
+__device__ __forceinline__ size_t line_off(const dsegs_t &g, int64_t o, int64_t t, int64_t i,
+                                           int64_t s, size_t es)
+{
+  int q = seg_find(g, t);
+  return g.off[q] + (size_t)(((o * g.len[q]) + (t - g.t0[q])) * s + i) * es;
+}
+
+/* Lines l0.. of a box into the scratch (all B lanes: past nb, zeros), for
+ * line coordinates t in [tlo, thi). Interleaved: lanes fastest (neighbour
+ * lines are neighbours in the box); contiguous: t fastest. */
+template <typename E>
+__global__ void k_gather(dsegs_t g, const char *src, int64_t s, int64_t l0, int64_t nb, int64_t B,
+                         int64_t tlo, int64_t thi, int inter, int64_t pitch, E *scr)
+{
+  int64_t T = thi - tlo, total = B * T;
+  for (int64_t x = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; x < total;
+       x += (int64_t)gridDim.x * blockDim.x) {
+    int64_t b = inter ? x % B : x / T, t = tlo + (inter ? x / B : x % T);
+    E v = E();   /* zeros: lanes past the last line */
+    if (b < nb) {
+      int64_t l = l0 + b;
+      v = *(const E *)(src + line_off(g, l / s, t, l % s, s, sizeof(E)));
+    }
+    scr[inter ? t * pitch + b : b * pitch + t] = v;
+  }
+}
+
+/* The output scratch of lines l0..l0+nb-1 (coordinates [tlo, thi)), scaled
+ * by sc unless it is 1, into the destination box. */
+template <typename R, int NC>
+__global__ void k_scatter(dsegs_t g, char *dst, int64_t s, int64_t l0, int64_t nb, int64_t tlo,
+                          int64_t thi, int inter, int64_t pitch, const elem_t<R, NC> *scr, R sc,
+                          int scale)
+{
+  typedef elem_t<R, NC> E;
+  int64_t T = thi - tlo, total = nb * T;
+  for (int64_t x = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; x < total;
+       x += (int64_t)gridDim.x * blockDim.x) {
+    int64_t b = inter ? x % nb : x / T, t = tlo + (inter ? x / nb : x % T);
+    int64_t l = l0 + b;
+    E v = scr[inter ? t * pitch + b : b * pitch + t];
+    if (scale)
+      for (int c = 0; c < NC; c++) v.v[c] = v.v[c] * sc;
+    *(E *)(dst + line_off(g, l / s, t, l % s, s, sizeof(E))) = v;
+  }
+}
+
+static void gather(const dsegs_t &g, const char *src, int64_t s, int64_t l0, int64_t nb,
+                   int64_t B, int64_t tlo, int64_t thi, int inter, int64_t pitch, void *scr,
+                   size_t es)
+{
+  unsigned nblk = blocks_for(B * (thi - tlo));
+  switch (es) {
+  case 4:
+    k_gather<elem_t<unsigned, 1>><<<nblk, 256>>>(g, src, s, l0, nb, B, tlo, thi, inter, pitch,
+                                                 (elem_t<unsigned, 1> *)scr);
+    break;
+  case 8:
+    k_gather<elem_t<unsigned, 2>><<<nblk, 256>>>(g, src, s, l0, nb, B, tlo, thi, inter, pitch,
+                                                 (elem_t<unsigned, 2> *)scr);
+    break;
+  default:
+    k_gather<elem_t<unsigned long long, 2>><<<nblk, 256>>>(
+        g, src, s, l0, nb, B, tlo, thi, inter, pitch, (elem_t<unsigned long long, 2> *)scr);
+  }
+  note_cuda(cudaGetLastError(), "FFT gather kernel");
+}
+
+static void scatter(const dsegs_t &g, char *dst, int64_t s, int64_t l0, int64_t nb, int64_t tlo,
+                    int64_t thi, int inter, int64_t pitch, const void *scr, size_t es, int single,
+                    double scale)
+{
+  unsigned nblk = blocks_for(nb * (thi - tlo));
+  int sc = scale != 1.0;
+  if (single && es == 4)
+    k_scatter<float, 1><<<nblk, 256>>>(g, dst, s, l0, nb, tlo, thi, inter, pitch,
+                                       (const elem_t<float, 1> *)scr, (float)scale, sc);
+  else if (single)
+    k_scatter<float, 2><<<nblk, 256>>>(g, dst, s, l0, nb, tlo, thi, inter, pitch,
+                                       (const elem_t<float, 2> *)scr, (float)scale, sc);
+  else if (es == 8)
+    k_scatter<double, 1><<<nblk, 256>>>(g, dst, s, l0, nb, tlo, thi, inter, pitch,
+                                        (const elem_t<double, 1> *)scr, scale, sc);
+  else
+    k_scatter<double, 2><<<nblk, 256>>>(g, dst, s, l0, nb, tlo, thi, inter, pitch,
+                                        (const elem_t<double, 2> *)scr, scale, sc);
+  note_cuda(cudaGetLastError(), "FFT scatter kernel");
+}
+
+/* One FFT step: every line along box dim k, B at a time through the scratch
+ * (the same batches as the host executor's; the last one zero-padded). */
+static void cufft_exec_lines(const tess_fft_backend_t *be, const fft_lines_job_t *job)
+{
+  const fft_box_t *a = job->src, *z = job->dst;
+  const fft_line_desc_t *ld = job->line;
+  int k = job->dim, inter = ld->layout == FFT_LINES_INTERLEAVED;
+  int64_t B = ld->batch, s = 1, nl = 1;
+  if (job->src_stage || job->dst_stage || (a->split >= 0 && a->split != k) ||
+      (z->split >= 0 && z->split != k)) {
+    /* plane_stage_max is 0 and the planner splits FFT boxes along the line
+     * dim only: neither can happen */
+    note_cuda(cudaErrorNotSupported, "cuFFT executor: staged or cross-split FFT box");
+    return;
+  }
+  for (int i = k + 1; i < a->nd; i++) s *= a->ext[i];
+  for (int i = 0; i < k; i++) nl *= a->ext[i];
+  nl *= s;
+  for (int64_t l0 = 0; l0 < nl; l0 += B) {
+    int64_t nb = nl - l0 < B ? nl - l0 : B, lo, hi;
+    dsegs_t g;
+    int q = 0;
+    while (segs_next(a, k, &q, &g, &lo, &hi))
+      gather(g, job->src_data, s, l0, nb, B, lo, hi, inter, ld->ipitch, job->scr_in, a->es);
+    be->line_exec(job->lp, job->scr_in, job->scr_out);
+    q = 0;
+    while (segs_next(z, k, &q, &g, &lo, &hi))
+      scatter(g, job->dst_data, s, l0, nb, lo, hi, inter, ld->opitch, job->scr_out, z->es,
+              job->single, job->scale);
+  }
+}
+
+/* Byte offset of element c[] of a box plain or split along g.dim. */
+__device__ __forceinline__ size_t box_off(const dsegs_t &g, const int64_t *c, size_t es)
+{
+  int j = g.dim, q = seg_find(g, c[j]);
+  int64_t lin = 0;
+  for (int i = 0; i < g.nd; i++) {
+    int64_t e = i == j ? g.len[q] : g.ext[i], x = i == j ? c[i] - g.t0[q] : c[i];
+    lin = lin * e + x;
+  }
+  return g.off[q] + (size_t)lin * es;
+}
+
+/* Copy the sub-box [lo, lo+ext) of box ga (in src) to the same elements of
+ * box gz (in dst); row-major over the sub-box, last dim fastest. */
+template <typename E>
+__global__ void k_repack(dsegs_t ga, const char *src, dsegs_t gz, char *dst, int nd,
+                         elem_t<int64_t, FFT_MAXD> lo, elem_t<int64_t, FFT_MAXD> ext, int64_t total)
+{
+  for (int64_t x = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; x < total;
+       x += (int64_t)gridDim.x * blockDim.x) {
+    int64_t c[FFT_MAXD], r = x;
+    for (int i = nd - 1; i >= 0; i--) {
+      c[i] = lo.v[i] + r % ext.v[i];
+      r /= ext.v[i];
+    }
+    *(E *)(dst + box_off(gz, c, sizeof(E))) = *(const E *)(src + box_off(ga, c, sizeof(E)));
+  }
+}
+
+static void cufft_exec_copy(const fft_box_t *a, const char *src, const fft_box_t *z, char *dst,
+                            fft_seg_t *sa, fft_seg_t *sz)
+{
+  dsegs_t ga, gz;
+  int qa = 0;
+  int64_t alo, ahi, zlo, zhi;
+  (void)sa;
+  (void)sz;
+  while (segs_next(a, 0, &qa, &ga, &alo, &ahi)) {
+    int qz = 0;
+    while (segs_next(z, 0, &qz, &gz, &zlo, &zhi)) {
+      elem_t<int64_t, FFT_MAXD> lo, ext;
+      int64_t total = 1;
+      for (int i = 0; i < FFT_MAXD; i++) {
+        lo.v[i] = 0;
+        ext.v[i] = i < a->nd ? a->ext[i] : 1;
+      }
+      /* the chunk groups' ranges along their split dims (a plain box: all) */
+      if (a->split >= 0) { lo.v[ga.dim] = alo; ext.v[ga.dim] = ahi - alo; }
+      if (z->split >= 0) {
+        int64_t l = lo.v[gz.dim] > zlo ? lo.v[gz.dim] : zlo;
+        int64_t h = lo.v[gz.dim] + ext.v[gz.dim] < zhi ? lo.v[gz.dim] + ext.v[gz.dim] : zhi;
+        lo.v[gz.dim] = l;
+        ext.v[gz.dim] = h > l ? h - l : 0;
+      }
+      for (int i = 0; i < a->nd; i++) total *= ext.v[i];
+      if (total == 0) continue;
+      unsigned nblk = blocks_for(total);
+      if (a->es == 4)
+        k_repack<elem_t<unsigned, 1>><<<nblk, 256>>>(ga, src, gz, dst, a->nd, lo, ext, total);
+      else if (a->es == 8)
+        k_repack<elem_t<unsigned, 2>><<<nblk, 256>>>(ga, src, gz, dst, a->nd, lo, ext, total);
+      else
+        k_repack<elem_t<unsigned long long, 2>><<<nblk, 256>>>(ga, src, gz, dst, a->nd, lo, ext,
+                                                               total);
+      note_cuda(cudaGetLastError(), "FFT repack kernel");
+    }
+  }
+}
+
+/* The end of an execution: the default stream drained, the first failure
+ * (if any) reported and forgotten. */
+static tess_err_t cufft_exec_finish(void)
+{
+  tess_err_t err = TESS_OK;
+  cudaError_t e = cudaStreamSynchronize((cudaStream_t)0);
+  if (first_cufft != CUFFT_SUCCESS)
+    err = CUFFT_FAIL(first_cufft, "%s", first_what);
+  else if (first_cuda != cudaSuccess)
+    err = CUDA_FAIL(first_cuda, "%s", first_what);
+  else if (e != cudaSuccess)
+    err = CUDA_FAIL(e, "cudaStreamSynchronize after the FFT");
+  first_cuda = cudaSuccess;
+  first_cufft = CUFFT_SUCCESS;
+  first_what = NULL;
+  return err;
+}
+
+extern "C" const tess_fft_backend_t tess_fft_backend_cufft = {
+  /* .name = */ "cufft",
+  /* .accepts = */ cufft_accepts,
+  /* .scratch_space = */ TESS_MEM_DEVICE,
+  /* .line_plan = */ cufft_line_plan,
+  /* .line_exec = */ cufft_line_exec,
+  /* .line_fits = */ cufft_line_fits,
+  /* .line_destroy = */ cufft_line_destroy,
+  /* .line_plan_measured = */ cufft_line_plan_measured,
+  /* .buf_alloc = */ cufft_buf_alloc,
+  /* .buf_free = */ cufft_buf_free,
+  /* .plane_stage_max = */ cufft_plane_stage_max,
+  /* .exec_lines = */ cufft_exec_lines,
+  /* .exec_copy = */ cufft_exec_copy,
+  /* .exec_finish = */ cufft_exec_finish,
+};
