@@ -13,6 +13,8 @@
 #include <tessera/tessera.h>
 
 static PyObject *TesseraError;
+/* _tessera_deck.c: decks, run, checkpoints, DLPack (_tessera_ext.h) */
+extern int tess_py_deck_init(PyObject *m, PyObject *error);
 static int finalized;   /* after tess_finalize: handles are leaked, not destroyed */
 
 /* Raise TesseraError from Tessera's error stack: args (message, code name,
@@ -499,6 +501,10 @@ PyMODINIT_FUNC PyInit__tessera(void)
   Py_XINCREF(TesseraError);
   if (PyModule_AddObject(m, "TesseraError", TesseraError) < 0) {
     Py_XDECREF(TesseraError);
+    Py_DECREF(m);
+    return NULL;
+  }
+  if (tess_py_deck_init(m, TesseraError) < 0) {
     Py_DECREF(m);
     return NULL;
   }
