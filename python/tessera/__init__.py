@@ -105,7 +105,7 @@ def from_dlpack(x, mesh=None, spec=None):
     keeps it alive."""
     from . import dist
     mesh = mesh or dist.Mesh(axes=["x"])
-    nd = x.ndim if hasattr(x, "ndim") else len(memoryview(x).shape)
+    nd = len(x.shape) if hasattr(x, "shape") else len(memoryview(x).shape)
     if spec is None:
         spec = (mesh.axes[0],) + (None,) * (nd - 1)
     idx = [-1 if a is None else mesh.axes.index(a) for a in spec]
