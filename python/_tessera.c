@@ -15,6 +15,8 @@
 static PyObject *TesseraError;
 /* _tessera_pinn.c: the PINN functions, added to this module at init */
 int tess_py_pinn_init(PyObject *module, PyObject *(*raise)(tess_err_t));
+/* _tessera_deck.c: decks, run, checkpoints, DLPack (_tessera_ext.h) */
+extern int tess_py_deck_init(PyObject *m, PyObject *error);
 static int finalized;   /* after tess_finalize: handles are leaked, not destroyed */
 
 /* Raise TesseraError from Tessera's error stack: args (message, code name,
@@ -505,6 +507,7 @@ PyMODINIT_FUNC PyInit__tessera(void)
     return NULL;
   }
   if (tess_py_pinn_init(m, raise_tess) < 0) {
+  if (tess_py_deck_init(m, TesseraError) < 0) {
     Py_DECREF(m);
     return NULL;
   }

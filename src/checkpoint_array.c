@@ -491,3 +491,61 @@ cleanup:
   tess_free(TESS_MEM_HOST, &relay);
   return err;
 }
+
+/* Rank 0 reads the dataset's shape and type; every rank learns them, so a
+ * reader can make arrays for a file without knowing what wrote it (the
+ * Python binding's tessera.checkpoint.load). The dtype is the one whose
+ * memory type open_matching would accept without conversion trouble. */
+tess_err_t tess_checkpoint_array_info(tess_checkpoint_t *ck, const char *name, tess_dtype_t *dtype,
+                                      int *ndim, int64_t shape[])
+{
+  tess_err_t err = TESS_OK;
+  hid_t ds = H5I_INVALID_HID, space = H5I_INVALID_HID, ft = H5I_INVALID_HID;
+  int64_t info[2 + TESS_MAX_NDIM] = {0};   /* dtype, ndim, shape */
+  int exists = 0, ck_phase_ = 0;
+  static const tess_dtype_t cand[] = {TESS_F64, TESS_F32, TESS_I64, TESS_I32, TESS_C128, TESS_C64};
+
+  if (!ck) return tess_error_push(TESS_ERR_ARG, __FILE__, __LINE__, __func__, "NULL checkpoint");
+  TESS_REQUIRE(name && dtype && ndim && shape, TESS_ERR_ARG, "NULL argument");
+  TESS_REQUIRE(!ck->writing, TESS_ERR_ARG, "checkpoint '%s' is being written", ck->path);
+  TESS_CHECK(tess_checkpoint_has(ck, name, &exists));
+  TESS_REQUIRE(exists, TESS_ERR_HDF5, "checkpoint '%s': no dataset '%s'", ck->path, name);
+  if (ck->rank == 0) {
+    hsize_t dims[H5S_MAX_RANK];
+    int nd;
+    char desc[64];
+    info[0] = -1;
+    CK_H5(ck, ds = H5Dopen2(ck->file, name, H5P_DEFAULT), "opening dataset '%s'", name);
+    CK_H5(ck, space = H5Dget_space(ds), "dataset '%s'", name);
+    CK_H5(ck, nd = H5Sget_simple_extent_ndims(space), "dataset '%s'", name);
+    TESS_REQUIRE(nd >= 1 && nd <= TESS_MAX_NDIM, TESS_ERR_SHAPE, "checkpoint '%s': dataset '%s' has %d "
+                 "dimensions, expected 1 to %d", ck->path, name, nd, TESS_MAX_NDIM);
+    CK_H5(ck, H5Sget_simple_extent_dims(space, dims, NULL), "dataset '%s'", name);
+    CK_H5(ck, ft = H5Dget_type(ds), "dataset '%s'", name);
+    for (size_t i = 0; i < sizeof cand / sizeof cand[0] && info[0] < 0; i++) {
+      hid_t t = ck_h5_type(cand[i]);
+      int same = t >= 0 && (H5Tequal(ft, t) > 0 ||
+                            (H5Tget_class(ft) == H5Tget_class(t) && H5Tget_size(ft) == H5Tget_size(t) &&
+                             H5Tget_class(ft) != H5T_COMPOUND &&
+                             (H5Tget_class(ft) != H5T_INTEGER || H5Tget_sign(ft) == H5Tget_sign(t))));
+      ck_h5_type_close(t);
+      if (same) info[0] = cand[i];
+    }
+    ck_h5_type_describe(ft, desc, sizeof desc);
+    TESS_REQUIRE(info[0] >= 0, TESS_ERR_SHAPE, "checkpoint '%s': dataset '%s' is %s: no Tessera dtype reads it",
+                 ck->path, name, desc);
+    info[1] = nd;
+    for (int d = 0; d < nd; d++) info[2 + d] = (int64_t)dims[d];
+  }
+  CK_SYNC(ck->comm);
+  TESS_CHECK(ck_bcast(ck->comm, info, sizeof info, 0));
+  *dtype = (tess_dtype_t)info[0];
+  *ndim = (int)info[1];
+  for (int d = 0; d < *ndim; d++) shape[d] = info[2 + d];
+cleanup:
+  CK_SYNC_REST(ck->comm, 2);   /* one CK_SYNC site + the final one */
+  if (ft >= 0) H5Tclose(ft);
+  if (space >= 0) H5Sclose(space);
+  if (ds >= 0) H5Dclose(ds);
+  return err;
+}

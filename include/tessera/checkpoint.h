@@ -92,6 +92,12 @@ tess_err_t tess_checkpoint_check_study(const tess_checkpoint_t *ck, const char *
  * shape or dtype. On any error dst is unchanged on every rank. */
 tess_err_t tess_checkpoint_read_array(tess_checkpoint_t *ck, const char *name,
                                       tess_array_t *dst);
+/* Collective. Global shape (ndim <= TESS_MAX_NDIM) and dtype of array
+ * dataset `name`, so a reader can make an array for it on any mesh.
+ * TESS_ERR_HDF5 naming file and dataset when absent; TESS_ERR_SHAPE for a
+ * type no Tessera dtype reads. */
+tess_err_t tess_checkpoint_array_info(tess_checkpoint_t *ck, const char *name, tess_dtype_t *dtype,
+                                      int *ndim, int64_t shape[]);
 /* Collective. The vector must have exactly n elements (TESS_ERR_SHAPE
  * otherwise); x is unchanged on error. */
 tess_err_t tess_checkpoint_read_f64(tess_checkpoint_t *ck, const char *name, double *x,

@@ -9,6 +9,11 @@ implementation: every number comes from the C library).
     Y = op.ifft(op.threshold(op.fft(X), 0.1))    # the guide's A.3
     total = op.reduce_sum(Y, stable=True)        # exact, the same at any rank count
 
+    d = tessera.deck.load("deck.toml", overrides={"noise.sigma": 0.2})
+    tessera.run(d)                               # as `tessera_app deck.toml` does
+    tessera.checkpoint.save("s.h5", arrays={"x": X}); tessera.checkpoint.load("s.h5", ["x"], mesh)
+    np.from_dlpack(X); tessera.from_dlpack(np_block, mesh=mesh)   # no copies
+
 MPI starts on import (tessera.init(); mpi4py is not needed) and stops at exit.
 Errors raise tessera.TesseraError(message, code, frames)."""
 import atexit
@@ -16,7 +21,8 @@ import atexit
 from . import _tessera
 from ._tessera import TesseraError
 
-__all__ = ["init", "finalize", "array", "Array", "TesseraError", "dist", "op", "rank", "size"]
+__all__ = ["init", "finalize", "array", "Array", "TesseraError", "dist", "op", "rank", "size",
+           "deck", "run", "checkpoint", "from_dlpack"]
 
 
 def init():
@@ -53,6 +59,14 @@ class Array:
     def local(self):
         return _tessera.array_local(self._h)
 
+    def __dlpack__(self, stream=None, **kwargs):
+        """The local block as a DLPack capsule (no copy; keeps the array alive)."""
+        del stream, kwargs  # host blocks need no stream; device ones: the caller's order
+        return _tessera.array_dlpack(self._h)
+
+    def __dlpack_device__(self):
+        return _tessera.array_dlpack_device(self._h)
+
     def gather(self):
         """The whole array as a NumPy array on rank 0; None on the others."""
         return _tessera.array_gather(self._h)
@@ -82,7 +96,40 @@ def reshard(src, spec):
     return dst
 
 
+def from_dlpack(x, mesh=None, spec=None):
+    """A tessera array over this rank's block x, without copying: an object
+    with __dlpack__ (NumPy, torch, cupy, a tessera array), a DLPack capsule,
+    or a writable C-contiguous buffer. Collective on the mesh; the global
+    shape is the blocks' (sharded dims: the sum along their mesh axis, any
+    split). spec as for tessera.array. x must outlive nothing: the array
+    keeps it alive."""
+    from . import dist
+    mesh = mesh or dist.Mesh(axes=["x"])
+    nd = len(x.shape) if hasattr(x, "shape") else len(memoryview(x).shape)
+    if spec is None:
+        spec = (mesh.axes[0],) + (None,) * (nd - 1)
+    idx = [-1 if a is None else mesh.axes.index(a) for a in spec]
+    src = x.__dlpack__() if hasattr(x, "__dlpack__") else x
+    a = Array(_tessera.array_from_dlpack(mesh._h, src, idx), mesh)
+    return a
+
+
+def run(deck, restart=None, resume=False):
+    """Run the deck's study (collective on MPI_COMM_WORLD) with tessera_app's
+    own code: the same files and printed summary as `mpirun -n P tessera_app
+    deck.toml`. deck: a tessera.deck.Deck or a path. Returns the seconds taken.
+    restart: a checkpoint to continue from; resume: from the newest in
+    checkpoint.dir (resumable studies)."""
+    from . import deck as deck_mod
+    if not isinstance(deck, deck_mod.Deck):
+        deck = deck_mod.load(deck)
+    try:
+        return _tessera.run(deck._h, None if restart is None else str(restart), bool(resume))
+    except TesseraError as e:
+        raise deck_mod._locate(e) from None
+
+
 init()
 atexit.register(finalize)
 
-from . import dist, op  # noqa: E402  (after init: they create handles)
+from . import checkpoint, deck, dist, op  # noqa: E402  (after init: they create handles)
