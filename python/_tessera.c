@@ -506,8 +506,7 @@ PyMODINIT_FUNC PyInit__tessera(void)
     Py_DECREF(m);
     return NULL;
   }
-  if (tess_py_pinn_init(m, raise_tess) < 0) {
-  if (tess_py_deck_init(m, TesseraError) < 0) {
+  if (tess_py_pinn_init(m, raise_tess) < 0 || tess_py_deck_init(m, TesseraError) < 0) {
     Py_DECREF(m);
     return NULL;
   }
