@@ -29,7 +29,7 @@ cmake --build "$build" -j "$(nproc)" >> "$res/build.log" 2>&1 || { grep -E "erro
 echo "built in $build"
 cd "$build"
 label=(-L gpu); [ "$all" = 1 ] && label=()
-TESS_GPU_BIG=1 ctest --output-on-failure -j 2 --timeout 600 "${label[@]}" > "$res/ctest.log" 2>&1
+TESS_GPU_BIG=1 ctest --output-on-failure -j 2 --timeout 180 "${label[@]}" > "$res/ctest.log" 2>&1
 rc=$?
 grep -E "tests passed|Skipped|Failed|\(Failed\)|\*\*\*" "$res/ctest.log" | tail -40
 if [ "$bench" = 1 ]; then
