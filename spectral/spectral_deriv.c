@@ -3,6 +3,7 @@
  * output arrays must have the spectrum's dtype, shape and spec, and their
  * local elements line up with the input's one to one. */
 #include <tessera/spectral_ops.h>
+#include "spectral_cuda.h"
 #include "spectral_internal.h"
 
 #include <stdint.h>
@@ -109,13 +110,48 @@ static void ctx_init(der_ctx_t *c, const tess_array_t *X, const tess_spectral_gr
   c->xbase = tess_array_local_data_const(X);
 }
 
+/* Device spectra: validated like the host path, then one kernel
+ * (spectral/cuda/). n arrays in `all` must all be device memory. */
+static tess_err_t deriv_device(const tess_array_t *X, const tess_spectral_grid_t *g, int op,
+                               int n, const tess_array_t *const all[], const void *const in[],
+                               void *const out[], const char *caller)
+{
+  tess_err_t err = TESS_OK;
+  spec_geom_t geo;
+  memset(&geo, 0, sizeof geo);
+  TESS_CHECK(spec_require_device(caller, n, all));
+  TESS_CHECK(spec_geom_make(X, g, &geo));
+#if TESSERA_HAVE_CUFFT
+  TESS_CHECK(spec_cuda_deriv(&geo, (spec_deriv_t)op, (void *)tess_array_local_data_const(X), in,
+                             out));
+#else
+  (void)op; (void)in; (void)out;
+#endif
+cleanup:
+  spec_geom_free(&geo);
+  return err;
+}
+
+enum { D_GRAD, D_DIV, D_LAP, D_ILAP };   /* spec_deriv_t's order */
+
 tess_err_t tess_spectral_gradient(const tess_array_t *X, const tess_spectral_grid_t *g,
                                   tess_array_t *const Y[])
 {
   tess_err_t err = TESS_OK;
   der_ctx_t c;
   TESS_REQUIRE(X && g && Y, TESS_ERR_ARG, "NULL argument");
-  TESS_REQUIRE_HOST(X);
+  if (!tess_memspace_is_host(tess_array_memspace(X))) {
+    const tess_array_t *all[4] = {X};
+    void *out[3] = {NULL, NULL, NULL};
+    TESS_REQUIRE(g->rank >= 1 && g->rank <= 3, TESS_ERR_ARG, "spectral grid rank %d", g->rank);
+    for (int d = 0; d < g->rank; d++) {
+      TESS_CHECK(same_layout(X, Y[d], "gradient output"));
+      TESS_REQUIRE(Y[d] != X, TESS_ERR_ARG, "gradient output %d aliases the input", d);
+      all[d + 1] = Y[d];
+      out[d] = tess_array_local_data(Y[d]);
+    }
+    return deriv_device(X, g, D_GRAD, g->rank + 1, all, NULL, out, __func__);
+  }
   ctx_init(&c, X, g);
   for (int d = 0; d < g->rank; d++) {
     TESS_CHECK(same_layout(X, Y[d], "gradient output"));
@@ -134,7 +170,18 @@ tess_err_t tess_spectral_divergence(const tess_array_t *const X[], const tess_sp
   tess_err_t err = TESS_OK;
   der_ctx_t c;
   TESS_REQUIRE(X && g && Y, TESS_ERR_ARG, "NULL argument");
-  TESS_REQUIRE_HOST(Y);
+  if (!tess_memspace_is_host(tess_array_memspace(Y))) {
+    const tess_array_t *all[4] = {Y};
+    const void *in[3] = {NULL, NULL, NULL};
+    TESS_REQUIRE(g->rank >= 1 && g->rank <= 3, TESS_ERR_ARG, "spectral grid rank %d", g->rank);
+    for (int d = 0; d < g->rank; d++) {
+      TESS_CHECK(same_layout(Y, X[d], "divergence input"));
+      /* the kernel writes Y after reading every X[d] of the element */
+      all[d + 1] = X[d];
+      in[d] = tess_array_local_data_const(X[d]);
+    }
+    return deriv_device(Y, g, D_DIV, g->rank + 1, all, in, NULL, __func__);
+  }
   ctx_init(&c, Y, g);
   for (int d = 0; d < g->rank; d++) {
     TESS_CHECK(same_layout(Y, X[d], "divergence input"));
@@ -155,6 +202,12 @@ static tess_err_t apply_scalar_op(const tess_array_t *X, const tess_spectral_gri
   der_ctx_t c;
   TESS_REQUIRE(X && g && Y, TESS_ERR_ARG, "NULL argument");
   TESS_CHECK(same_layout(X, Y, what));
+  if (!tess_memspace_is_host(tess_array_memspace(X))
+      && !tess_memspace_is_host(tess_array_memspace(Y))) {
+    const tess_array_t *all[2] = {X, Y};
+    void *out[1] = {tess_array_local_data(Y)};
+    return deriv_device(X, g, visit == visit_lap ? D_LAP : D_ILAP, 2, all, NULL, out, caller);
+  }
   /* Named for the public caller: this helper serves both Laplacians. */
   TESS_REQUIRE(tess_memspace_is_host(tess_array_memspace(X))
                    && tess_memspace_is_host(tess_array_memspace(Y)), TESS_ERR_UNSUPPORTED,

@@ -1,10 +1,12 @@
 /* spectral/spectral_filter.c: low-pass, Gaussian and 2/3-rule filters on
  * distributed spectra (in place; local, no communication). */
 #include <tessera/spectral_ops.h>
+#include "spectral_cuda.h"
 #include "spectral_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
   const tess_spectral_grid_t *g;
@@ -40,12 +42,36 @@ static void visit_dealias(const int64_t m[], const double k[], int w, void *e, i
     if (3 * llabs(m[d]) > c->g->n[d]) { spec_set(e, c->single, 0, 0); return; }
 }
 
+/* Device spectra: the same filter as a kernel (spectral/cuda/). */
+static tess_err_t filter_device(tess_array_t *X, const tess_spectral_grid_t *g, int op, double a,
+                                const char *caller)
+{
+  tess_err_t err = TESS_OK;
+  spec_geom_t geo;
+  const tess_array_t *arr[1] = {X};
+  memset(&geo, 0, sizeof geo);
+  TESS_CHECK(spec_require_device(caller, 1, arr));
+  TESS_CHECK(spec_geom_make(X, g, &geo));
+#if TESSERA_HAVE_CUFFT
+  TESS_CHECK(spec_cuda_filter(&geo, tess_array_local_data(X), (spec_filter_t)op, a));
+#else
+  (void)op; (void)a;
+#endif
+cleanup:
+  spec_geom_free(&geo);
+  return err;
+}
+
+enum { F_LOWPASS, F_GAUSS, F_DEALIAS };   /* spec_filter_t's order */
+
 tess_err_t tess_spectral_lowpass(tess_array_t *X, const tess_spectral_grid_t *g, double kcut)
 {
   tess_err_t err = TESS_OK;
   filt_ctx_t c = {g, 0, kcut};
   TESS_REQUIRE(X && g, TESS_ERR_ARG, "NULL argument");
   TESS_REQUIRE(kcut >= 0 && !isnan(kcut), TESS_ERR_ARG, "low-pass cutoff %g: expected >= 0", kcut);
+  if (!tess_memspace_is_host(tess_array_memspace(X)))
+    return filter_device(X, g, F_LOWPASS, kcut, __func__);
   c.single = tess_array_dtype(X) == TESS_C64;
   TESS_CHECK(tess_spectral_foreach(X, g, visit_lowpass, &c));
 cleanup:
@@ -59,6 +85,8 @@ tess_err_t tess_spectral_gaussian(tess_array_t *X, const tess_spectral_grid_t *g
   TESS_REQUIRE(X && g, TESS_ERR_ARG, "NULL argument");
   TESS_REQUIRE(kwidth > 0 && isfinite(kwidth), TESS_ERR_ARG,
                "Gaussian filter width %g: expected a finite number > 0", kwidth);
+  if (!tess_memspace_is_host(tess_array_memspace(X)))
+    return filter_device(X, g, F_GAUSS, kwidth, __func__);
   c.single = tess_array_dtype(X) == TESS_C64;
   TESS_CHECK(tess_spectral_foreach(X, g, visit_gauss, &c));
 cleanup:
@@ -70,6 +98,8 @@ tess_err_t tess_spectral_dealias(tess_array_t *X, const tess_spectral_grid_t *g)
   tess_err_t err = TESS_OK;
   filt_ctx_t c = {g, 0, 0};
   TESS_REQUIRE(X && g, TESS_ERR_ARG, "NULL argument");
+  if (!tess_memspace_is_host(tess_array_memspace(X)))
+    return filter_device(X, g, F_DEALIAS, 0, __func__);
   c.single = tess_array_dtype(X) == TESS_C64;
   TESS_CHECK(tess_spectral_foreach(X, g, visit_dealias, &c));
 cleanup:

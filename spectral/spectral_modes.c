@@ -3,6 +3,7 @@
  * coordinates (from the array's spec), so the same code serves natural and
  * transposed spectra, slabs, pencils and batches. */
 #include <tessera/spectral_ops.h>
+#include "spectral_cuda.h"
 #include "spectral_internal.h"
 
 #include <math.h>
@@ -108,6 +109,78 @@ tess_err_t tess_spectral_owner_comm(const tess_array_t *a, MPI_Comm *comm)
   for (int i = 0; i < sp.ndim; i++)
     if (sp.axis[i] >= 0) mask |= 1u << sp.axis[i];
   TESS_CHECK(tess_mesh_subset_comm(tess_array_mesh(a), mask, comm));
+cleanup:
+  return err;
+}
+
+/* The checks and tables of tess_spectral_foreach, for the device paths: the
+ * wavenumbers come from tess_spectral_wavenumber on the host, so the kernels
+ * use the very bits the host visitors see. */
+tess_err_t spec_geom_make(const tess_array_t *X, const tess_spectral_grid_t *g, spec_geom_t *geo)
+{
+  tess_err_t err = TESS_OK;
+  int nd;
+  memset(geo, 0, sizeof *geo);
+  TESS_REQUIRE(X && g, TESS_ERR_ARG, "NULL argument");
+  nd = tess_array_ndim(X);
+  TESS_REQUIRE(tess_dtype_is_complex(tess_array_dtype(X)), TESS_ERR_ARG,
+               "spectral operators need a complex array, got %s",
+               tess_dtype_name(tess_array_dtype(X)));
+  TESS_REQUIRE(g->rank >= 1 && g->rank <= 3 && g->rank <= nd, TESS_ERR_ARG,
+               "spectral grid rank %d for a %d-dim array", g->rank, nd);
+  geo->nd = nd;
+  geo->rank = g->rank;
+  geo->off = nd - g->rank;
+  geo->half = g->half;
+  geo->single = tess_array_dtype(X) == TESS_C64;
+  geo->count = tess_array_local_count(X);
+  tess_array_local_shape(X, geo->lsh);
+  tess_array_local_start(X, geo->lst);
+  tess_array_global_shape(X, geo->gsh);
+  for (int d = 0; d < g->rank; d++) {
+    int64_t expect = (g->half && d == g->rank - 1) ? g->n[d] / 2 + 1 : g->n[d];
+    TESS_REQUIRE(geo->gsh[geo->off + d] == expect, TESS_ERR_SHAPE,
+                 "spectrum dim %d has %lld entries, the grid expects %lld", geo->off + d,
+                 (long long)geo->gsh[geo->off + d], (long long)expect);
+    geo->n[d] = g->n[d];
+    geo->koff[d + 1] = geo->koff[d] + geo->lsh[geo->off + d];
+  }
+  geo->k = malloc(sizeof(double) * (size_t)(geo->koff[g->rank] + 1));
+  TESS_REQUIRE(geo->k != NULL, TESS_ERR_MEM, "wavenumber table");
+  for (int d = 0; d < g->rank; d++)
+    for (int64_t i = 0; i < geo->lsh[geo->off + d]; i++)
+      geo->k[geo->koff[d] + i] = tess_spectral_wavenumber(g, d, geo->lst[geo->off + d] + i);
+cleanup:
+  if (err != TESS_OK) spec_geom_free(geo);
+  return err;
+}
+
+void spec_geom_free(spec_geom_t *geo)
+{
+  free(geo->k);
+  geo->k = NULL;
+}
+
+tess_err_t spec_require_device(const char *caller, int n, const tess_array_t *const a[])
+{
+  tess_err_t err = TESS_OK;
+  for (int i = 0; i < n; i++)
+    TESS_REQUIRE(tess_memspace_kind(tess_array_memspace(a[i])) == TESS_MEM_DEVICE,
+                 TESS_ERR_UNSUPPORTED,
+                 "%s: arrays must all be host or all device memory, got %s and %s", caller,
+                 tess_memspace_name(tess_array_memspace(a[0])),
+                 tess_memspace_name(tess_array_memspace(a[i])));
+#if TESSERA_HAVE_CUFFT
+  /* A device array without a visible GPU (a borrowed pointer) is refused
+   * before any kernel could touch it. */
+  TESS_REQUIRE(tess_device_count() > 0, TESS_ERR_UNSUPPORTED,
+               "%s: %s array but no GPU is visible (copy it to the host)", caller,
+               tess_memspace_name(tess_array_memspace(a[0])));
+#else
+  TESS_REQUIRE(0, TESS_ERR_UNSUPPORTED,
+               "%s needs host arrays in this build (no cuFFT), got %s memory (copy it to the host)",
+               caller, tess_memspace_name(tess_array_memspace(a[0])));
+#endif
 cleanup:
   return err;
 }

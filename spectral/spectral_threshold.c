@@ -8,6 +8,7 @@
  * count and decomposition. */
 #include <tessera/comm.h>
 #include <tessera/spectral_ops.h>
+#include "spectral_cuda.h"
 #include "spectral_internal.h"
 
 #include <math.h>
@@ -138,7 +139,10 @@ tess_err_t tess_spectral_threshold(tess_array_t *X, const tess_spectral_grid_t *
   unsigned owners = 0;
   int64_t tot[2], kept[2];
   unsigned char *sel = NULL;
+  spec_geom_t geo;
+  int dev = 0;
   memset(&c, 0, sizeof c);
+  memset(&geo, 0, sizeof geo);
   TESS_REQUIRE(X && g, TESS_ERR_ARG, "NULL argument");
   mesh = tess_array_mesh(X);
   owners = spec_owner_axes(X);
@@ -157,7 +161,24 @@ tess_err_t tess_spectral_threshold(tess_array_t *X, const tess_spectral_grid_t *
     sel = malloc((size_t)nloc + 1);
     TESS_REQUIRE(c.keys && c.gidx && sel, TESS_ERR_MEM, "threshold keys (%lld)", (long long)nloc);
   }
-  TESS_CHECK(tess_spectral_foreach(X, g, visit_max, &c));
+  if (!tess_memspace_is_host(tess_array_memspace(X))) {
+    /* Device spectra: the same local statistics (and keys, copied to the
+     * host for the radix select) from a kernel; the rest is this code. */
+    const tess_array_t *arr[1] = {X};
+    int64_t nz[2];
+    dev = 1;
+    TESS_CHECK(spec_require_device(__func__, 1, arr));
+    TESS_CHECK(spec_geom_make(X, g, &geo));
+#if TESSERA_HAVE_CUFFT
+    TESS_CHECK(spec_cuda_stats(&geo, tess_array_local_data_const(X), &c.maxabs, &c.total_w,
+                               &nz[0], &nz[1], c.keys, c.gidx));
+#endif
+    (void)nz;
+    c.total = geo.count;
+    if (c.keys) c.n = geo.count;
+  } else {
+    TESS_CHECK(tess_spectral_foreach(X, g, visit_max, &c));
+  }
   TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, &c.maxabs, &c.maxabs, 1, TESS_F64,
                                  TESS_OP_MAX, TESS_MEM_HOST, NULL));
   tot[0] = c.total;
@@ -183,7 +204,14 @@ tess_err_t tess_spectral_threshold(tess_array_t *X, const tess_spectral_grid_t *
     break;
   }
   }
-  TESS_CHECK(tess_spectral_foreach(X, g, visit_apply, &c));
+  if (dev) {
+#if TESSERA_HAVE_CUFFT
+    TESS_CHECK(spec_cuda_threshold(&geo, tess_array_local_data(X), (int)c.rule, c.t, c.tkey,
+                                   c.tidx, c.keep_all, c.keep_none, &c.kept, &c.kept_w));
+#endif
+  } else {
+    TESS_CHECK(tess_spectral_foreach(X, g, visit_apply, &c));
+  }
   kept[0] = c.kept;
   kept[1] = c.kept_w;
   TESS_CHECK(tess_comm_allreduce(mesh, owners, kept, kept, 2, TESS_I64, TESS_OP_SUM,
@@ -197,6 +225,7 @@ tess_err_t tess_spectral_threshold(tess_array_t *X, const tess_spectral_grid_t *
     stats->max_abs = c.maxabs;
   }
 cleanup:
+  spec_geom_free(&geo);
   free(c.keys);
   free(c.gidx);
   free(sel);
@@ -225,7 +254,22 @@ tess_err_t tess_spectral_count_nonzero(tess_array_t *X, const tess_spectral_grid
   memset(&c, 0, sizeof c);
   TESS_REQUIRE(X && g && stats, TESS_ERR_ARG, "NULL argument");
   c.single = tess_array_dtype(X) == TESS_C64;
-  TESS_CHECK(tess_spectral_foreach(X, g, visit_count, &c));
+  if (!tess_memspace_is_host(tess_array_memspace(X))) {
+    const tess_array_t *arr[1] = {X};
+    spec_geom_t geo;
+    memset(&geo, 0, sizeof geo);
+    TESS_CHECK(spec_require_device(__func__, 1, arr));
+    TESS_CHECK(spec_geom_make(X, g, &geo));
+#if TESSERA_HAVE_CUFFT
+    err = spec_cuda_stats(&geo, tess_array_local_data_const(X), &c.maxabs, &c.total_w, &c.kept,
+                          &c.kept_w, NULL, NULL);
+#endif
+    c.total = geo.count;
+    spec_geom_free(&geo);
+    TESS_CHECK(err);
+  } else {
+    TESS_CHECK(tess_spectral_foreach(X, g, visit_count, &c));
+  }
   cnt[0] = c.kept;
   cnt[1] = c.kept_w;
   cnt[2] = c.total;
