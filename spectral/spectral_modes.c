@@ -40,6 +40,29 @@ double tess_spectral_wavenumber(const tess_spectral_grid_t *g, int d, int64_t i)
   return 2 * TESS_PI * (double)tess_spectral_mode(i, g->n[d], half) / L;
 }
 
+/* What every spectral operator checks first: a complex array whose last
+ * g->rank dimensions are the grid's spectrum. */
+static tess_err_t grid_check(const tess_array_t *X, const tess_spectral_grid_t *g)
+{
+  tess_err_t err = TESS_OK;
+  int64_t gsh[TESS_MAX_NDIM];
+  int nd = tess_array_ndim(X), off = nd - g->rank;
+  TESS_REQUIRE(tess_dtype_is_complex(tess_array_dtype(X)), TESS_ERR_ARG,
+               "spectral operators need a complex array, got %s",
+               tess_dtype_name(tess_array_dtype(X)));
+  TESS_REQUIRE(g->rank >= 1 && g->rank <= 3 && g->rank <= nd, TESS_ERR_ARG,
+               "spectral grid rank %d for a %d-dim array", g->rank, nd);
+  tess_array_global_shape(X, gsh);
+  for (int d = 0; d < g->rank; d++) {
+    int64_t expect = (g->half && d == g->rank - 1) ? g->n[d] / 2 + 1 : g->n[d];
+    TESS_REQUIRE(gsh[off + d] == expect, TESS_ERR_SHAPE,
+                 "spectrum dim %d has %lld entries, the grid expects %lld", off + d,
+                 (long long)gsh[off + d], (long long)expect);
+  }
+cleanup:
+  return err;
+}
+
 tess_err_t tess_spectral_foreach(tess_array_t *X, const tess_spectral_grid_t *g,
                                  tess_spectral_visit_fn fn, void *ctx)
 {
@@ -52,22 +75,12 @@ tess_err_t tess_spectral_foreach(tess_array_t *X, const tess_spectral_grid_t *g,
   char *data;
   TESS_REQUIRE(X && g && fn, TESS_ERR_ARG, "NULL argument");
   TESS_REQUIRE_HOST(X);
+  TESS_CHECK(grid_check(X, g));
   nd = tess_array_ndim(X);
-  TESS_REQUIRE(tess_dtype_is_complex(tess_array_dtype(X)), TESS_ERR_ARG,
-               "spectral operators need a complex array, got %s",
-               tess_dtype_name(tess_array_dtype(X)));
-  TESS_REQUIRE(g->rank >= 1 && g->rank <= 3 && g->rank <= nd, TESS_ERR_ARG,
-               "spectral grid rank %d for a %d-dim array", g->rank, nd);
   off = nd - g->rank;
   tess_array_local_shape(X, lsh);
   tess_array_local_start(X, lst);
   tess_array_global_shape(X, gsh);
-  for (int d = 0; d < g->rank; d++) {
-    int64_t expect = (g->half && d == g->rank - 1) ? g->n[d] / 2 + 1 : g->n[d];
-    TESS_REQUIRE(gsh[off + d] == expect, TESS_ERR_SHAPE,
-                 "spectrum dim %d has %lld entries, the grid expects %lld", off + d,
-                 (long long)gsh[off + d], (long long)expect);
-  }
   /* wavenumber tables of the local ranges */
   for (int d = 0; d < g->rank; d++) {
     kt[d] = malloc(sizeof(double) * (size_t)(lsh[off + d] + 1));
@@ -122,12 +135,8 @@ tess_err_t spec_geom_make(const tess_array_t *X, const tess_spectral_grid_t *g, 
   int nd;
   memset(geo, 0, sizeof *geo);
   TESS_REQUIRE(X && g, TESS_ERR_ARG, "NULL argument");
+  TESS_CHECK(grid_check(X, g));
   nd = tess_array_ndim(X);
-  TESS_REQUIRE(tess_dtype_is_complex(tess_array_dtype(X)), TESS_ERR_ARG,
-               "spectral operators need a complex array, got %s",
-               tess_dtype_name(tess_array_dtype(X)));
-  TESS_REQUIRE(g->rank >= 1 && g->rank <= 3 && g->rank <= nd, TESS_ERR_ARG,
-               "spectral grid rank %d for a %d-dim array", g->rank, nd);
   geo->nd = nd;
   geo->rank = g->rank;
   geo->off = nd - g->rank;
@@ -138,10 +147,6 @@ tess_err_t spec_geom_make(const tess_array_t *X, const tess_spectral_grid_t *g, 
   tess_array_local_start(X, geo->lst);
   tess_array_global_shape(X, geo->gsh);
   for (int d = 0; d < g->rank; d++) {
-    int64_t expect = (g->half && d == g->rank - 1) ? g->n[d] / 2 + 1 : g->n[d];
-    TESS_REQUIRE(geo->gsh[geo->off + d] == expect, TESS_ERR_SHAPE,
-                 "spectrum dim %d has %lld entries, the grid expects %lld", geo->off + d,
-                 (long long)geo->gsh[geo->off + d], (long long)expect);
     geo->n[d] = g->n[d];
     geo->koff[d + 1] = geo->koff[d] + geo->lsh[geo->off + d];
   }
