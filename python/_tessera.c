@@ -5,23 +5,18 @@
  * failing call raises tessera.TesseraError with Tessera's message and its
  * frames (file, line, function, message; deepest first) and clears the stack.
  * The GIL is released around FFT executions and reshards. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_tessera_ext.h"
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
 #include <string.h>
 #include <tessera/tessera.h>
 
-static PyObject *TesseraError;
-/* _tessera_pinn.c: the PINN functions, added to this module at init */
-int tess_py_pinn_init(PyObject *module, PyObject *(*raise)(tess_err_t));
-/* _tessera_deck.c: decks, run, checkpoints, DLPack (_tessera_ext.h) */
-extern int tess_py_deck_init(PyObject *m, PyObject *error);
+PyObject *tess_py_error;   /* tessera.TesseraError (_tessera_ext.h) */
 static int finalized;   /* after tess_finalize: handles are leaked, not destroyed */
 
 /* Raise TesseraError from Tessera's error stack: args (message, code name,
  * [(file, line, func, message), ...]). */
-static PyObject *raise_tess(tess_err_t e)
+PyObject *tess_py_raise(tess_err_t e)
 {
   PyObject *frames = PyList_New(0);
   tess_error_frame_t f;
@@ -35,7 +30,7 @@ static PyObject *raise_tess(tess_err_t e)
   }
   PyObject *args = Py_BuildValue("(ssN)", tess_error_message(), tess_err_name(e), frames);
   if (args) {
-    PyErr_SetObject(TesseraError, args);
+    PyErr_SetObject(tess_py_error, args);
     Py_DECREF(args);
   }
   tess_error_clear();
@@ -44,7 +39,7 @@ static PyObject *raise_tess(tess_err_t e)
 #define CALL(expr)                                                                    \
   do {                                                                                \
     tess_err_t e_ = (expr);                                                           \
-    if (e_ != TESS_OK) return raise_tess(e_);                                         \
+    if (e_ != TESS_OK) return tess_py_raise(e_);                                         \
   } while (0)
 
 /* ---- capsules ---------------------------------------------------------------- */
@@ -58,6 +53,13 @@ static void array_free(PyObject *c)
 {
   tess_array_t *a = PyCapsule_GetPointer(c, "tessera.array");
   if (a && !finalized) tess_array_destroy(&a);
+}
+
+PyObject *tess_py_array_capsule(tess_array_t *a)
+{
+  PyObject *c = PyCapsule_New(a, "tessera.array", array_free);
+  if (!c) tess_array_destroy(&a);
+  return c;
 }
 
 static void plan_free(PyObject *c)
@@ -287,7 +289,7 @@ static PyObject *py_array_gather(PyObject *self, PyObject *arg)
   tess_err_t e = tess_array_gather(a, 0, root ? PyArray_DATA((PyArrayObject *)out) : NULL);
   if (e) {
     Py_DECREF(out);
-    return raise_tess(e);
+    return tess_py_raise(e);
   }
   if (!root) {
     Py_DECREF(out);
@@ -462,7 +464,7 @@ static PyObject *py_dot(PyObject *self, PyObject *args)
   size_t n = (size_t)tess_array_local_count(x);
   const double *px = tess_array_local_data_const(x), *py = tess_array_local_data_const(y);
   int e = x == y ? tess_nrm2sq_f64(px, n, tess_mesh_comm(m), &r) : tess_dot_f64(px, py, n, tess_mesh_comm(m), &r);
-  if (e) return raise_tess((tess_err_t)e);
+  if (e) return tess_py_raise((tess_err_t)e);
   return PyFloat_FromDouble(r);
 }
 
@@ -499,14 +501,14 @@ PyMODINIT_FUNC PyInit__tessera(void)
   import_array();
   PyObject *m = PyModule_Create(&module);
   if (!m) return NULL;
-  TesseraError = PyErr_NewException("tessera.TesseraError", PyExc_RuntimeError, NULL);
-  Py_XINCREF(TesseraError);
-  if (PyModule_AddObject(m, "TesseraError", TesseraError) < 0) {
-    Py_XDECREF(TesseraError);
+  tess_py_error = PyErr_NewException("tessera.TesseraError", PyExc_RuntimeError, NULL);
+  Py_XINCREF(tess_py_error);
+  if (PyModule_AddObject(m, "TesseraError", tess_py_error) < 0) {
+    Py_XDECREF(tess_py_error);
     Py_DECREF(m);
     return NULL;
   }
-  if (tess_py_pinn_init(m, raise_tess) < 0 || tess_py_deck_init(m, TesseraError) < 0) {
+  if (tess_py_pinn_init(m) < 0 || tess_py_deck_init(m) < 0) {
     Py_DECREF(m);
     return NULL;
   }

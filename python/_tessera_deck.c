@@ -11,42 +11,6 @@
 #include <string.h>
 #include "app.h"
 
-PyObject *tess_py_error;
-
-PyObject *tess_py_raise(tess_err_t e)
-{
-  PyObject *frames = PyList_New(0);
-  tess_error_frame_t f;
-  for (int i = 0; frames && tess_error_frame(i, &f) == TESS_OK; i++) {
-    PyObject *t = Py_BuildValue("(sisss)", f.file ? f.file : "", f.line, f.func ? f.func : "",
-                                f.message ? f.message : "", tess_err_name(f.code));
-    if (t) {
-      PyList_Append(frames, t);
-      Py_DECREF(t);
-    }
-  }
-  PyObject *args = frames ? Py_BuildValue("(ssN)", tess_error_message(), tess_err_name(e), frames) : NULL;
-  if (args) {
-    PyErr_SetObject(tess_py_error, args);
-    Py_DECREF(args);
-  }
-  tess_error_clear();
-  return NULL;
-}
-
-static void array_free(PyObject *c)
-{
-  tess_array_t *a = PyCapsule_GetPointer(c, "tessera.array");
-  if (a && tess_initialized()) tess_array_destroy(&a);   /* after finalize: leaked */
-}
-
-PyObject *tess_py_array_capsule(tess_array_t *a)
-{
-  PyObject *c = PyCapsule_New(a, "tessera.array", array_free);
-  if (!c) tess_array_destroy(&a);
-  return c;
-}
-
 static void deck_free(PyObject *c)
 {
   tess_deck_t *d = PyCapsule_GetPointer(c, "tessera.deck");
@@ -282,9 +246,8 @@ static PyMethodDef deck_methods[] = {
   {NULL, NULL, 0, NULL},
 };
 
-int tess_py_deck_init(PyObject *m, PyObject *error)
+int tess_py_deck_init(PyObject *m)
 {
-  tess_py_error = error;
   if (PyModule_AddFunctions(m, deck_methods) < 0) return -1;
   if (tess_py_ckpt_init(m) < 0) return -1;
   return tess_py_dlpack_init(m);

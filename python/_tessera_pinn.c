@@ -2,17 +2,16 @@
  * tessera/pinn.h): MLPs, residual problems, exact losses and gradients,
  * evaluation at points, Adam and L-BFGS. A file of its own so that the PINN
  * binding and _tessera.c's other parts change independently; _tessera.c
- * calls tess_py_pinn_init() once from its module init and lends it its
- * error converter, so every failure is the same tessera.TesseraError with
- * Tessera's message and frames. Expressions arrive as the text the C
+ * calls tess_py_pinn_init() once from its module init; failures raise
+ * through its tess_py_raise (_tessera_ext.h), the same tessera.TesseraError
+ * with Tessera's message and frames. Expressions arrive as the text the C
  * expression language takes (python/tessera/pinn.py renders them).
  * Argument mistakes (shapes, lengths, names) are pushed on Tessera's error
  * stack like the library's own, so they raise TesseraError too. The GIL is
  * released around setup, losses, evaluation and optimizer steps: a problem,
  * a network and an optimizer take one call at a time (callers' threads must
  * not share them concurrently, as in C). */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_tessera_ext.h"
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
 #include <stdlib.h>
@@ -20,16 +19,13 @@
 #include <tessera/tessera.h>
 #include <tessera/pinn.h>
 
-int tess_py_pinn_init(PyObject *module, PyObject *(*raise)(tess_err_t));
-
-static PyObject *(*raise_tess)(tess_err_t);   /* _tessera.c's: TesseraError from the stack */
 
 /* Push a frame naming a caller's mistake and raise it. */
-#define ARG_ERROR(code, ...) raise_tess(tess_error_push((code), __FILE__, __LINE__, __func__, __VA_ARGS__))
+#define ARG_ERROR(code, ...) tess_py_raise(tess_error_push((code), __FILE__, __LINE__, __func__, __VA_ARGS__))
 #define CALL(expr)                                                                    \
   do {                                                                                \
     tess_err_t e_ = (expr);                                                           \
-    if (e_ != TESS_OK) return raise_tess(e_);                                         \
+    if (e_ != TESS_OK) return tess_py_raise(e_);                                         \
   } while (0)
 
 /* Handles may be collected after MPI stopped: then they are leaked, as
@@ -76,7 +72,7 @@ static PyObject *py_mlp_create(PyObject *self, PyObject *args)
   tess_err_t e = tess_mlp_init(m, init_s[0] == 'h' ? TESS_INIT_HE : TESS_INIT_GLOROT, (uint64_t)seed);
   if (e) {
     tess_mlp_destroy(&m);
-    return raise_tess(e);
+    return tess_py_raise(e);
   }
   PyObject *c = PyCapsule_New(m, "tessera.mlp", mlp_free);
   if (!c) tess_mlp_destroy(&m);
@@ -102,7 +98,7 @@ static PyObject *py_mlp_get_params(PyObject *self, PyObject *arg)
   tess_err_t e = tess_mlp_get_params(m, PyArray_DATA((PyArrayObject *)out));
   if (e) {
     Py_DECREF(out);
-    return raise_tess(e);
+    return tess_py_raise(e);
   }
   return out;
 }
@@ -294,7 +290,7 @@ static int add_set(py_pinn_t *pp, PyObject *set)
     return -1;
   }
   if (e) {
-    raise_tess(e);
+    tess_py_raise(e);
     return -1;
   }
   return 0;
@@ -349,7 +345,7 @@ static PyObject *py_pinn_create(PyObject *self, PyObject *args)
   PyObject *c = PyCapsule_New(pp, "tessera.pinn", pinn_free);
   if (c) return c;
 fail:;
-  PyObject *r = e ? raise_tess(e) : NULL;   /* read the error stack before destroying */
+  PyObject *r = e ? tess_py_raise(e) : NULL;   /* read the error stack before destroying */
   py_pinn_destroy(pp);
   return r;
 }
@@ -402,7 +398,7 @@ static PyObject *py_pinn_loss_grad(PyObject *self, PyObject *args)
   Py_DECREF(a);
   if (e) {
     Py_XDECREF(g);
-    return raise_tess(e);
+    return tess_py_raise(e);
   }
   return g ? Py_BuildValue("(dN)", f, g) : Py_BuildValue("(dO)", f, Py_None);
 }
@@ -455,7 +451,7 @@ static PyObject *py_pinn_eval(PyObject *self, PyObject *args)
   Py_DECREF(x);
   if (e) {
     Py_DECREF(out);
-    return raise_tess(e);
+    return tess_py_raise(e);
   }
   return out;
 }
@@ -580,7 +576,7 @@ static PyObject *py_opt_state(PyObject *self, PyObject *arg)
   tess_err_t e = a ? tess_adam_state_get(a, s) : tess_lbfgs_state_get(l, s);
   if (e) {
     Py_DECREF(out);
-    return raise_tess(e);
+    return tess_py_raise(e);
   }
   return out;
 }
@@ -605,9 +601,8 @@ static PyMethodDef pinn_methods[] = {
   {NULL, NULL, 0, NULL},
 };
 
-int tess_py_pinn_init(PyObject *module, PyObject *(*raise)(tess_err_t))
+int tess_py_pinn_init(PyObject *module)
 {
-  raise_tess = raise;
   import_array1(-1);   /* NumPy's C API table is per file */
   return PyModule_AddFunctions(module, pinn_methods);
 }
