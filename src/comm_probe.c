@@ -4,8 +4,9 @@
  * its inputs are per-rank facts: whether the rank has a GPU, whether another
  * rank of its node has the same GPU (NCCL refuses that; compared by UUID,
  * so per-rank CUDA_VISIBLE_DEVICES numberings do not fool it) and whether
- * its MPI takes device pointers. One node split, one allgather and one
- * allreduce make them mesh-wide. A backend file (tests/layering/check_comm.sh
+ * its MPI takes device pointers. One allreduce agrees whether every rank
+ * has a GPU; only then a node split, one allgather and a second allreduce
+ * make the rest mesh-wide. A backend file (tests/layering/check_comm.sh
  * lets only comm backends call MPI collectives): this is the backends'
  * shared set-up, and it cannot go through tess_comm_* on a mesh that is
  * not made yet. */
@@ -31,6 +32,11 @@ tess_err_t tess_comm_probe_(tess_mesh_t *m)
     mine[0] = 1;
   }
   flags[0] = mine[0];
+  /* Without a GPU on some rank no device backend can run on this mesh: one
+   * allreduce says so, and a CUDA build on GPU-less machines (CI) makes no
+   * node communicator per mesh. */
+  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &flags[0], 1, MPI_INT, MPI_MIN, m->cart));
+  if (!flags[0]) goto cleanup;
   flags[2] = tess_comm_cuda_aware_local_();
   TESS_MPI_CHECK(MPI_Comm_split_type(m->cart, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   TESS_MPI_CHECK(MPI_Comm_size(node, &nlocal));
@@ -41,7 +47,7 @@ tess_err_t tess_comm_probe_(tess_mesh_t *m)
   for (int r = 0; r < nlocal; r++)
     if (r != me && mine[0] && memcmp(all + (size_t)r * ID_BYTES, mine, ID_BYTES) == 0)
       flags[1] = 0;
-  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, flags, 3, MPI_INT, MPI_MIN, m->cart));
+  TESS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, flags + 1, 2, MPI_INT, MPI_MIN, m->cart));
   m->gpu_all = flags[0];
   m->gpu_own = flags[0] && flags[1];
   m->cuda_aware = flags[0] && flags[2];
