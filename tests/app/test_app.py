@@ -84,6 +84,12 @@ def cli(app, toml2json, src, work):
     expect([app, ok, "--set", "work.repaet=2"], 3, "unknown key 'work.repaet' (did you mean 'work.repeat'?)")
     expect([app, ok, "--set", "report.format=json"], 3, "--set 'report.format=json':1:15: expected a value")
     expect([app, ok, "--set", "grid.n"], 3, "expected key.path=value")
+    # [comm] backend: a name outside the list, and a device backend this run cannot use
+    expect([app, ok, "--set", 'comm.backend="bogus"'], 3,
+           "key 'comm.backend' = \"bogus\" is not allowed: expected one of auto|nccl|cuda-aware-mpi|host-staged|host-mpi")
+    if "device comm backend: none" in run([app, ok, "--dry-run"])[1]:   # no GPU on this machine
+        expect([app, ok, "--set", 'comm.backend="host-staged"'], 3,
+               'comm.backend = "host-staged": ', "(allowed: auto, nccl, cuda-aware-mpi, host-staged, host-mpi)")
     out, _ = expect([app, ok, "--set", "report.format=\"json\"", "--set=grid.n=[7,3]", "--set", "grid.length=[1,1]"],
                     0, stream="stdout")
     lines = [l for l in out.splitlines() if l.startswith("{")]
