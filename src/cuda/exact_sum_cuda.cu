@@ -146,7 +146,7 @@ __device__ __forceinline__ unsigned warp_max(unsigned v)
 struct bins_t {
   double S[NBMAX];
   long long q[NBMAX];
-  int e0, nb, adds, folds;
+  int e0, adds, folds;
   unsigned bound;   /* key of 2^(e0 - HEAD): keys below it enter bin 0 */
 };
 
@@ -203,23 +203,59 @@ __device__ __forceinline__ int bins_add(bins_t &b, double x, u64 *d)
   return 0;
 }
 
-/* One tile's values (and low parts for dot products) through NB bins. */
-template <int NB, bool DOT>
-__device__ __forceinline__ int tile_add(bins_t &b, const double (&v)[UNROLL],
-                                        const double (&w)[UNROLL], u64 *d)
+/* x through bins 0..NB-1, the last one a plain add: exact when every value
+ * of the tile is a multiple of that bin's ulp (the tile's NB is chosen so;
+ * the CPU kernel's LAST rule). No remainder, nothing to test. */
+template <int NB>
+__device__ __forceinline__ void bins_add_last(bins_t &b, double x)
 {
-  int spill = 0;
+  double r = x;
+#pragma unroll
+  for (int k = 0; k < NB - 1; k++) {
+    double s = __dadd_rn(b.S[k], r);
+    double q = __dsub_rn(s, b.S[k]);
+    r = __dsub_rn(r, q);
+    b.S[k] = s;
+  }
+  b.S[NB - 1] = __dadd_rn(b.S[NB - 1], r);
+}
+
+/* One tile's values (and low parts for dot products) through NB bins;
+ * EXACT_LAST: the tile's values are multiples of bin NB-1's ulp, else the
+ * remainders after NBMAX bins are spilled. */
+template <int NB, bool EXACT_LAST, bool DOT>
+__device__ __forceinline__ void tile_add(bins_t &b, const double (&v)[UNROLL],
+                                         const double (&w)[UNROLL], u64 *d)
+{
 #pragma unroll
   for (int j = 0; j < UNROLL; j++) {
     if (key_of(v[j]) < b.bound) {
-      spill |= bins_add<NB>(b, v[j], d);
-      if (DOT) spill |= bins_add<NB>(b, w[j], d);
+      if (EXACT_LAST) {
+        bins_add_last<NB>(b, v[j]);
+        if (DOT) bins_add_last<NB>(b, w[j]);
+      } else {
+        bins_add<NB>(b, v[j], d);
+        if (DOT) bins_add<NB>(b, w[j], d);
+      }
     } else {   /* too large for bin 0, or Inf/NaN (for DOT: p finite, p + w exact) */
       add_value(d, v[j]);
       if (DOT) add_value(d, w[j]);
     }
   }
-  return spill;
+}
+
+/* The bins a tile needs: values are multiples of their own ulp, so bin k
+ * (ulp 2^(e0 - STEP*k - 52)) takes the last, exact add of a value of biased
+ * exponent be once e0 - STEP*k - 52 <= be - 1075. From the smallest nonzero
+ * value of the tile entering the bins (warp-uniform); NBMAX + 1: more than
+ * the bins hold exactly (remainders spill). */
+__device__ __forceinline__ int bins_needed(const bins_t &b, unsigned kmin)
+{
+  if (kmin == 0xffffffffu) return 2;   /* zeros only */
+  int be = (int)(kmin >> 20);
+  if (be < 1) be = 1;                  /* subnormals: ulp 2^-1074 */
+  int nb = 1 + (b.e0 + 1023 - be + STEP - 1) / STEP;   /* e0 + 1023 - be > HEAD */
+  return nb > NBMAX ? NBMAX + 1 : nb;
 }
 
 template <typename T>
@@ -228,14 +264,69 @@ __device__ __forceinline__ double load(const T *p, size_t i)
   return (double)__ldcs(p + i);   /* streamed: read once */
 }
 
-/* Sum (or dot) of n values x[i*stride] (y[i*stride]) into gout. */
-template <typename T, bool DOT>
+/* A whole tile in 16-byte loads (p 16-byte aligned): lane l holds
+ * elements 2l + 64j, 2l + 64j + 1 (f64) or 4l + 128j + 0..3 (f32). Which
+ * lane adds which element does not matter: the sum is exact. */
+__device__ __forceinline__ void load_tile_vec(const double *p, unsigned lane, double (&v)[UNROLL])
+{
+  const double2 *q = reinterpret_cast<const double2 *>(p) + lane;
+#pragma unroll
+  for (int j = 0; j < UNROLL / 2; j++) {
+    double2 a = __ldcs(q + 32 * j);
+    v[2 * j] = a.x;
+    v[2 * j + 1] = a.y;
+  }
+}
+__device__ __forceinline__ void load_tile_vec(const float *p, unsigned lane, double (&v)[UNROLL])
+{
+  const float4 *q = reinterpret_cast<const float4 *>(p) + lane;
+#pragma unroll
+  for (int j = 0; j < UNROLL / 4; j++) {
+    float4 a = __ldcs(q + 32 * j);
+    v[4 * j] = a.x;
+    v[4 * j + 1] = a.y;
+    v[4 * j + 2] = a.z;
+    v[4 * j + 3] = a.w;
+  }
+}
+
+__device__ __forceinline__ unsigned warp_min(unsigned v)
+{
+#if __CUDA_ARCH__ >= 800
+  return __reduce_min_sync(0xffffffffu, v);
+#else
+  for (int o = 16; o; o >>= 1) v = min(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+#endif
+}
+
+/* Where a sum's result goes: the digits (zero between calls), the block
+ * ticket, and the host-mapped copy the last block fills. */
+struct xs_out_t {
+  u64 *digits;
+  unsigned *ticket;
+  u64 *host;   /* device view of mapped pinned memory */
+};
+
+/* Sum (or dot) of n values x[i*stride] (y[i*stride]), plus the first `head`
+ * values (stride 1) taken one by one; VEC: x + head (and y + head) are
+ * 16-byte aligned and stride is 1. */
+template <typename T, bool DOT, bool VEC>
 __global__ void __launch_bounds__(THREADS) xsum_kernel(const T *x, const T *y, size_t n,
-                                                       size_t stride, u64 *gout)
+                                                       size_t stride, int head, xs_out_t out)
 {
   __shared__ u64 sd[XS_NOUT];
+  __shared__ int last_block;
   for (int i = threadIdx.x; i < XS_NOUT; i += blockDim.x) sd[i] = 0;
   __syncthreads();
+  if (blockIdx.x == 0 && threadIdx.x < head) {   /* the unaligned head: exact, one by one */
+    double a = (double)x[threadIdx.x];
+    if (DOT) add_product(sd, a, (double)y[threadIdx.x]);
+    else add_value(sd, a);
+  }
+  x += head;
+  if (DOT) y += head;
+  n -= (size_t)head;
 
   const unsigned lane = threadIdx.x & 31;
   const size_t warp = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
@@ -246,17 +337,21 @@ __global__ void __launch_bounds__(THREADS) xsum_kernel(const T *x, const T *y, s
 #pragma unroll
   for (int k = 0; k < NBMAX; k++) b.q[k] = 0;
   bins_reset(b, E0_MIN);
-  b.nb = 2;
 
   for (size_t t = warp; t < ntiles; t += nwarps) {
     double v[UNROLL], w[UNROLL];
     size_t i0 = t * TILE + lane;
-    if (i0 + (UNROLL - 1) * 32 < n) {
+    if ((t + 1) * TILE <= n) {
+      if (VEC) {
+        load_tile_vec(x + t * TILE, lane, v);
+        if (DOT) load_tile_vec(y + t * TILE, lane, w);
+      } else {
 #pragma unroll
-      for (int j = 0; j < UNROLL; j++) v[j] = load(x, (i0 + 32 * j) * stride);
-      if (DOT) {
+        for (int j = 0; j < UNROLL; j++) v[j] = load(x, (i0 + 32 * j) * stride);
+        if (DOT) {
 #pragma unroll
-        for (int j = 0; j < UNROLL; j++) w[j] = load(y, (i0 + 32 * j) * stride);
+          for (int j = 0; j < UNROLL; j++) w[j] = load(y, (i0 + 32 * j) * stride);
+        }
       }
     } else {   /* the last tile: zeros past the end add nothing */
 #pragma unroll
@@ -294,14 +389,22 @@ __global__ void __launch_bounds__(THREADS) xsum_kernel(const T *x, const T *y, s
         bins_reset(b, need);
       }
     }
-    int spill;
-    switch (b.nb) {
-    case 2: spill = tile_add<2, DOT>(b, v, w, sd); break;
-    case 3: spill = tile_add<3, DOT>(b, v, w, sd); break;
-    case 4: spill = tile_add<4, DOT>(b, v, w, sd); break;
-    default: spill = tile_add<5, DOT>(b, v, w, sd); break;
+    unsigned kmin = 0xffffffffu;   /* smallest nonzero value entering the bins */
+#pragma unroll
+    for (int j = 0; j < UNROLL; j++) {
+      unsigned kv = key_of(v[j]);
+      if (kv < b.bound) {
+        if (v[j] != 0) kmin = min(kmin, kv);
+        if (DOT && w[j] != 0) kmin = min(kmin, key_of(w[j]));
+      }
     }
-    if (__any_sync(0xffffffffu, spill) && b.nb < NBMAX) b.nb++;
+    switch (bins_needed(b, warp_min(kmin))) {
+    case 2: tile_add<2, true, DOT>(b, v, w, sd); break;
+    case 3: tile_add<3, true, DOT>(b, v, w, sd); break;
+    case 4: tile_add<4, true, DOT>(b, v, w, sd); break;
+    case 5: tile_add<5, true, DOT>(b, v, w, sd); break;
+    default: tile_add<NBMAX, false, DOT>(b, v, w, sd); break;
+    }
     b.adds += DOT ? 2 * UNROLL : UNROLL;
     if (b.adds >= FOLD_ADDS) {
       bins_fold(b);
@@ -323,10 +426,23 @@ __global__ void __launch_bounds__(THREADS) xsum_kernel(const T *x, const T *y, s
   }
   __syncthreads();
   for (int i = threadIdx.x; i < XS_NOUT; i += blockDim.x)
-    if (sd[i]) atomicAdd(&gout[i], sd[i]);
+    if (sd[i]) atomicAdd(&out.digits[i], sd[i]);
+  /* The last block to finish hands the digits to the host and leaves them
+   * zero for the next sum (no memset, no copy on the stream). */
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) last_block = atomicAdd(out.ticket, 1u) == gridDim.x - 1;
+  __syncthreads();
+  if (last_block) {
+    __threadfence();
+    for (int i = threadIdx.x; i < XS_NOUT; i += blockDim.x)
+      out.host[i] = atomicExch(&out.digits[i], 0ull);
+    if (threadIdx.x == 0) *out.ticket = 0;
+    __threadfence_system();
+  }
 }
 
-template <typename T, bool DOT>
+template <typename T, bool DOT, bool VEC>
 int blocks_for(size_t n)
 {
   static int per_sm = -1, nsm = 0;   /* the device's, found once (a process's GPU is fixed) */
@@ -334,8 +450,8 @@ int blocks_for(size_t n)
     int dev = 0;
     if (cudaGetDevice(&dev) != cudaSuccess
         || cudaDeviceGetAttribute(&nsm, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess
-        || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, xsum_kernel<T, DOT>, THREADS, 0)
-               != cudaSuccess) {
+        || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, xsum_kernel<T, DOT, VEC>,
+                                                         THREADS, 0) != cudaSuccess) {
       cudaGetLastError();
       nsm = 1;
       per_sm = 1;
@@ -352,11 +468,21 @@ int blocks_for(size_t n)
 }
 
 template <typename T, bool DOT>
-cudaError_t launch(const void *x, const void *y, size_t n, size_t stride, u64 *gout,
+cudaError_t launch(const void *xv, const void *yv, size_t n, size_t stride, xs_out_t out,
                    cudaStream_t s)
 {
-  xsum_kernel<T, DOT><<<blocks_for<T, DOT>(n), THREADS, 0, s>>>((const T *)x, (const T *)y, n,
-                                                                  stride, gout);
+  const T *x = (const T *)xv, *y = (const T *)yv;
+  /* 16-byte loads after a head of at most 15 bytes, where x and y line up */
+  size_t mis = ((uintptr_t)x & 15) / sizeof(T);
+  int head = mis ? (int)(16 / sizeof(T) - mis) : 0;
+  bool vec = stride == 1 && (uintptr_t)x % sizeof(T) == 0 && (size_t)head < n
+             && (!DOT || ((uintptr_t)y & 15) == ((uintptr_t)x & 15));
+  if (vec)
+    xsum_kernel<T, DOT, true><<<blocks_for<T, DOT, true>(n - head), THREADS, 0, s>>>(
+        x, y, n, stride, head, out);
+  else
+    xsum_kernel<T, DOT, false><<<blocks_for<T, DOT, false>(n), THREADS, 0, s>>>(x, y, n, stride,
+                                                                               0, out);
   return cudaGetLastError();
 }
 
@@ -375,21 +501,42 @@ int tess_cuda_pointer_is_device(const void *p)
   return a.type == cudaMemoryTypeDevice || a.type == cudaMemoryTypeManaged;
 }
 
-/* Per device, the global result digits and a pinned copy for the host,
- * made on first use and kept (1.1 KiB each): a sum costs no allocation. The
- * lock keeps two threads of a process from sharing them at once. */
+/* Per device, the result digits and block ticket (zero between sums: the
+ * kernel's last block leaves them so) and the host-mapped pinned copy it
+ * fills, made on first use and kept (about 2 KiB): a sum costs one launch
+ * and one synchronisation, no allocation. `dirty`: a sum that failed may
+ * have left digits behind; the next one clears them first. The lock keeps
+ * two threads of a process from sharing them at once. */
 #define XS_MAX_DEVICES 64
-static u64 *dev_out[XS_MAX_DEVICES], *host_out[XS_MAX_DEVICES];
+static struct {
+  u64 *digits, *host, *host_dev;
+  unsigned *ticket;
+  int dirty;
+} xs_buf[XS_MAX_DEVICES];
 static pthread_mutex_t xs_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static cudaError_t result_buffers(int dev, u64 **d, u64 **h)
+static cudaError_t result_buffers(int dev, cudaStream_t s, xs_out_t *out)
 {
   cudaError_t e = cudaSuccess;
-  if (!dev_out[dev]) e = cudaMalloc((void **)&dev_out[dev], XS_NOUT * sizeof(u64));
-  if (e == cudaSuccess && !host_out[dev])
-    e = cudaMallocHost((void **)&host_out[dev], XS_NOUT * sizeof(u64));
-  *d = dev_out[dev];
-  *h = host_out[dev];
+  if (!xs_buf[dev].digits) {
+    e = cudaMalloc((void **)&xs_buf[dev].digits, XS_NOUT * sizeof(u64) + 16);
+    if (e != cudaSuccess) return e;
+    xs_buf[dev].ticket = (unsigned *)(xs_buf[dev].digits + XS_NOUT);
+    xs_buf[dev].dirty = 1;
+  }
+  if (!xs_buf[dev].host) {
+    e = cudaHostAlloc((void **)&xs_buf[dev].host, XS_NOUT * sizeof(u64), cudaHostAllocMapped);
+    if (e == cudaSuccess) e = cudaHostGetDevicePointer((void **)&xs_buf[dev].host_dev, xs_buf[dev].host, 0);
+    if (e != cudaSuccess) {
+      cudaFreeHost(xs_buf[dev].host);
+      xs_buf[dev].host = NULL;
+      return e;
+    }
+  }
+  if (xs_buf[dev].dirty) e = cudaMemsetAsync(xs_buf[dev].digits, 0, XS_NOUT * sizeof(u64) + 16, s);
+  out->digits = xs_buf[dev].digits;
+  out->ticket = xs_buf[dev].ticket;
+  out->host = xs_buf[dev].host_dev;
   return e;
 }
 
@@ -400,7 +547,7 @@ tess_err_t tess_cuda_exact_sum(int kind, const void *x, const void *y, size_t n,
                                tess_stream_t stream, int nlimbs, int emin, int64_t *out)
 {
   cudaStream_t s = (cudaStream_t)stream;
-  u64 *g = NULL, *host = NULL;
+  xs_out_t o;
   int dev = 0;
   cudaError_t e;
   if (nlimbs != XS_NL || emin != XS_EMIN)
@@ -414,20 +561,22 @@ tess_err_t tess_cuda_exact_sum(int kind, const void *x, const void *y, size_t n,
                            "device %d: the exact sum handles devices 0..%d", dev,
                            XS_MAX_DEVICES - 1);
   pthread_mutex_lock(&xs_lock);
-  e = result_buffers(dev, &g, &host);
-  if (e == cudaSuccess) e = cudaMemsetAsync(g, 0, XS_NOUT * sizeof(u64), s);
+  e = result_buffers(dev, s, &o);
   if (e == cudaSuccess) {
+    xs_buf[dev].dirty = 1;
     switch (kind) {
-    case 0: e = launch<double, false>(x, y, n, stride, g, s); break;
-    case 1: e = launch<float, false>(x, y, n, stride, g, s); break;
-    case 2: e = launch<double, true>(x, y, n, stride, g, s); break;
-    default: e = launch<float, true>(x, y, n, stride, g, s); break;
+    case 0: e = launch<double, false>(x, y, n, stride, o, s); break;
+    case 1: e = launch<float, false>(x, y, n, stride, o, s); break;
+    case 2: e = launch<double, true>(x, y, n, stride, o, s); break;
+    default: e = launch<float, true>(x, y, n, stride, o, s); break;
     }
   }
-  if (e == cudaSuccess) e = cudaMemcpyAsync(host, g, XS_NOUT * sizeof(u64), cudaMemcpyDeviceToHost, s);
   if (e == cudaSuccess) e = cudaStreamSynchronize(s);
-  if (e == cudaSuccess)
-    for (int i = 0; i < XS_NOUT; i++) out[i] += (int64_t)host[i];
+  if (e == cudaSuccess) {
+    const volatile u64 *h = xs_buf[dev].host;
+    for (int i = 0; i < XS_NOUT; i++) out[i] += (int64_t)h[i];
+    xs_buf[dev].dirty = 0;
+  }
   pthread_mutex_unlock(&xs_lock);
   if (e != cudaSuccess) return CUDA_FAIL(e, "exact sum of %zu values on the device", n);
   return TESS_OK;

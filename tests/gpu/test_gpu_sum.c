@@ -50,11 +50,18 @@ static float wide_float(uint64_t s, uint64_t i)
 
 /* This rank's piece on the device (a fresh copy: the kernel must not rely
  * on anything but the pointer). */
-static void *to_device(const void *h, size_t bytes)
+/* A device copy of h at `off` bytes past a fresh allocation (*base, to
+ * free): offsets that are not multiples of 16 take the kernel's unaligned
+ * head and, for dot products with x and y misaligned differently, its
+ * scalar path. */
+static void *to_device(const void *h, size_t bytes, size_t off, void **base)
 {
   void *d = NULL;
-  CHECK(tess_malloc(TESS_MEM_DEVICE, bytes, &d) == TESS_OK, "device alloc %zu", bytes);
-  if (d && bytes) CHECK(tess_memcpy(TESS_MEM_DEVICE, d, TESS_MEM_HOST, h, bytes) == TESS_OK, "H2D");
+  CHECK(tess_malloc(TESS_MEM_DEVICE, bytes + off, &d) == TESS_OK, "device alloc %zu", bytes + off);
+  *base = d;
+  if (!d) return NULL;
+  d = (char *)d + off;
+  if (bytes) CHECK(tess_memcpy(TESS_MEM_DEVICE, d, TESS_MEM_HOST, h, bytes) == TESS_OK, "H2D");
   return d;
 }
 
@@ -83,7 +90,9 @@ static void check(const char *name, kind_t k, const void *x, const void *y, size
   size_t es = is32 ? 4 : 8, s, len;
   test_piece(SEED, 500 + (uint64_t)ncases * 8 + (uint64_t)nranks, n, rank, nranks, &s, &len);
   const char *hx = (const char *)x + s * es, *hy = y ? (const char *)y + s * es : NULL;
-  void *dx = to_device(hx, len * es), *dy = hy ? to_device(hy, len * es) : NULL;
+  size_t ox = es * (size_t)(ncases % (16 / es)), oy = ncases % 3 == 0 ? ox : es * (size_t)(ncases % 2);
+  void *bx = NULL, *by = NULL;
+  void *dx = to_device(hx, len * es, ox, &bx), *dy = hy ? to_device(hy, len * es, oy, &by) : NULL;
   double h64 = 0, d64 = 0, m64 = 0;
   float h32 = 0, d32 = 0, m32 = 0;
   int rc = run_sum(k, len ? hx : NULL, len ? hy : NULL, len, &h64, &h32);
@@ -119,8 +128,8 @@ static void check(const char *name, kind_t k, const void *x, const void *y, size
     mpfr_clear(r.s);
   }
 #endif
-  tess_free(TESS_MEM_DEVICE, &dx);
-  tess_free(TESS_MEM_DEVICE, &dy);
+  tess_free(TESS_MEM_DEVICE, &bx);
+  tess_free(TESS_MEM_DEVICE, &by);
   ncases++;
 }
 
