@@ -47,8 +47,8 @@ static const tess_deck_key_t keys[] = {
   {.path = "fft.wisdom_file", .type = TESS_KEY_STRING, .default_toml = "\"\"",
    .help = "FFTW wisdom loaded before and saved after planning (\"\" = none)"},
   {.path = "fft.backend", .type = TESS_KEY_STRING, .default_toml = "\"auto\"", .choices = "auto|fftw|cufft",
-   .help = "FFT backend and the memory the run uses: fftw (host arrays), cufft (device arrays: the whole "
-           "pipeline on the GPU), auto (cufft in a cuFFT build where every rank sees a GPU, else fftw)"},
+   .help = "FFT backend and the memory the run uses: fftw (host arrays), cufft (device arrays: FFTs, rule and "
+           "metrics on the GPU), auto (cufft in a cuFFT build where every rank sees a GPU, else fftw)"},
   {.path = "output.hdf5", .type = TESS_KEY_BOOL, .default_toml = "true",
    .help = "write run.output_dir/denoise.h5 (+ .xmf) with clean, noisy and denoised fields"},
   {.path = "output.png", .type = TESS_KEY_BOOL, .default_toml = "true",
