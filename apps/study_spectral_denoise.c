@@ -47,7 +47,8 @@ static const tess_deck_key_t keys[] = {
   {.path = "fft.wisdom_file", .type = TESS_KEY_STRING, .default_toml = "\"\"",
    .help = "FFTW wisdom loaded before and saved after planning (\"\" = none)"},
   {.path = "fft.backend", .type = TESS_KEY_STRING, .default_toml = "\"auto\"", .choices = "auto|fftw|cufft",
-   .help = "FFT backend"},
+   .help = "FFT backend and the memory the run uses: fftw (host arrays), cufft (device arrays: FFTs, rule and "
+           "metrics on the GPU), auto (cufft in a cuFFT build where every rank sees a GPU, else fftw)"},
   {.path = "output.hdf5", .type = TESS_KEY_BOOL, .default_toml = "true",
    .help = "write run.output_dir/denoise.h5 (+ .xmf) with clean, noisy and denoised fields"},
   {.path = "output.png", .type = TESS_KEY_BOOL, .default_toml = "true",
@@ -168,10 +169,11 @@ static void print_summary(const tess_denoise_options_t *o, const tess_denoise_re
   for (int d = 1; d < nd; d++) printf("x%" PRId64, o->n[d]);
   printf(", %s field, noise sigma %g (seed %" PRId64 "), rule %s %g\n", kind, o->sigma,
          (int64_t)o->seed, rule, o->value);
-  printf("  %d rank%s, %s decomposition, %d transpose%s per FFT, backend %s, planner %s\n", size,
-         size == 1 ? "" : "s",
+  printf("  %d rank%s, %s decomposition, %d transpose%s per FFT, backend %s, %s memory, planner %s\n",
+         size, size == 1 ? "" : "s",
          r->fft.grid_axes == 2 ? "pencil" : r->fft.grid_axes == 1 ? "slab" : "replicated",
-         r->fft.ntransposes, r->fft.ntransposes == 1 ? "" : "s", r->fft.backend, planner);
+         r->fft.ntransposes, r->fft.ntransposes == 1 ? "" : "s", r->fft.backend,
+         tess_memspace_name(r->memspace), planner);
   printf("  noisy    vs clean: RMS error %.6e  PSNR %8.3f dB\n", r->rms_noisy, r->psnr_noisy_db);
   printf("  denoised vs clean: RMS error %.6e  PSNR %8.3f dB  (improvement %.3f dB)\n",
          r->rms_denoised, r->psnr_denoised_db, r->psnr_denoised_db - r->psnr_noisy_db);
@@ -216,10 +218,20 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
 
   if (opts->dry_run) {
     int pencil = o.ndim == 3 && (strcmp(decomp, "pencil") == 0 || (strcmp(decomp, "auto") == 0 && size > o.n[0]));
-    if (rank == 0)
-      printf("spectral_denoise: %d-D grid, %s field, sigma %g, rule %s %g, %s decomposition on %d rank%s\n",
+    if (rank == 0) {
+      /* the memory the run would take, as rank 0 sees it (the run agrees over all ranks) */
+      tess_memspace_t space = TESS_MEM_HOST;
+      int known = tess_fft_backend_memspace(o.fft_backend, &space) == TESS_OK;
+      int usable = known && (tess_memspace_is_host(space) || tess_device_available());
+      if (!known) tess_error_clear();
+      printf("spectral_denoise: %d-D grid, %s field, sigma %g, rule %s %g, %s decomposition on %d rank%s, "
+             "fft backend %s: %s\n",
              o.ndim, kind, o.sigma, rule, o.value, o.ndim == 1 ? "replicated" : pencil ? "pencil" : "slab",
-             size, size == 1 ? "" : "s");
+             size, size == 1 ? "" : "s", o.fft_backend,
+             !known    ? "not in this build"
+             : !usable ? "device memory, but no GPU is visible (the run would fail)"
+             : tess_memspace_is_host(space) ? "host memory" : "device memory");
+    }
     goto cleanup;
   }
 

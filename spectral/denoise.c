@@ -1,7 +1,12 @@
 /* spectral/denoise.c: tess_denoise_run, the spectral denoising study as a
  * library call (include/tessera/denoise.h): options, the mesh, and the
  * pipeline clean field -> noise -> r2c -> rule -> c2r -> metrics. The fields
- * are in denoise_fields.c, the measurements in denoise_metrics.c. */
+ * are in denoise_fields.c, the measurements in denoise_metrics.c.
+ *
+ * The run's memory follows the FFT backend (run_space): host arrays for
+ * FFTW, device arrays for cuFFT. The pipeline is the same code either way:
+ * the FFTs, the spectral rules and the exact sums have device paths, and
+ * the study's own loops have kernels (denoise_cuda.h). */
 #include "denoise_internal.h"
 
 #include <math.h>
@@ -119,6 +124,30 @@ void tess_denoise_result_free(tess_denoise_result_t *res)
   tess_array_destroy(&res->denoised);
 }
 
+/* The memory the run's arrays live in, the same on every rank: the
+ * backend's (tess_fft_backend_memspace). "auto" takes the device only when
+ * every rank sees a GPU; a device backend named outright, with a rank that
+ * sees none, fails on every rank (rather than on some, which would leave the
+ * others waiting in the FFT planning's collectives). */
+static tess_err_t run_space(tess_mesh_t *mesh, const char *backend, tess_memspace_t *space)
+{
+  tess_err_t err = TESS_OK;
+  tess_memspace_t s = TESS_MEM_HOST;
+  int v[2];   /* device asked for, a GPU visible: the minimum over the ranks */
+  TESS_CHECK(tess_fft_backend_memspace(backend, &s));
+  v[0] = !tess_memspace_is_host(s);
+  v[1] = tess_device_available();
+  TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, v, v, 2, TESS_I32, TESS_OP_MIN,
+                                 TESS_MEM_HOST, NULL));
+  TESS_REQUIRE(!v[0] || v[1], TESS_ERR_UNSUPPORTED,
+               "denoise: FFT backend '%s' works on device memory, but %s sees no GPU "
+               "(device backend: %s)", backend ? backend : "auto", tess_device_available() ? "another rank" : "this rank",
+               tess_device_backend_name());
+  *space = v[0] ? TESS_MEM_DEVICE : TESS_MEM_HOST;
+cleanup:
+  return err;
+}
+
 /* A barrier through tess_comm, so the timed phases start together. */
 static tess_err_t sync_ranks(tess_mesh_t *mesh)
 {
@@ -138,6 +167,7 @@ tess_err_t tess_denoise_run(tess_mesh_t *mesh, const tess_denoise_options_t *o,
   tess_fft_opts_t fo = {0};
   tess_shardspec_t sp;
   tess_spectral_grid_t grid;
+  tess_memspace_t space = TESS_MEM_HOST;
   TESS_REQUIRE(mesh && o && res, TESS_ERR_ARG, "denoise: NULL mesh, options or result");
   memset(res, 0, sizeof *res);
   TESS_CHECK(validate(o));
@@ -147,9 +177,12 @@ tess_err_t tess_denoise_run(tess_mesh_t *mesh, const tess_denoise_options_t *o,
                "denoise: a %d-D grid on a mesh of %d axes (1 axis, or 2 for a 3-D pencil)", nd,
                tess_mesh_naxes(mesh));
 
-  /* natural-form real fields, transposed-form spectrum */
+  TESS_CHECK(run_space(mesh, o->fft_backend, &space));
+  res->memspace = space;
+
+  /* natural-form real fields, transposed-form spectrum, all in `space` */
   TESS_CHECK(tess_fft_spec(nd, nd, ng, axes, TESS_FFT_LAYOUT_NATURAL, &sp));
-  TESS_CHECK(tess_array_create(mesh, TESS_F64, nd, o->n, &sp, TESS_MEM_HOST, &clean));
+  TESS_CHECK(tess_array_create(mesh, TESS_F64, nd, o->n, &sp, space, &clean));
   TESS_CHECK(tess_array_create_like(clean, NULL, &noisy));
   TESS_CHECK(tess_array_create_like(clean, NULL, &den));
   TESS_CHECK(tess_fft_create_output(clean, nd, TESS_FFT_LAYOUT_TRANSPOSED, &spec));
@@ -165,7 +198,7 @@ tess_err_t tess_denoise_run(tess_mesh_t *mesh, const tess_denoise_options_t *o,
   TESS_CHECK(tess_fft_plan_info(pf, &res->fft));
 
   TESS_CHECK(denoise_fill_clean(o, clean, spec, &grid, pb));
-  denoise_add_noise(o, clean, noisy);
+  TESS_CHECK(denoise_add_noise(o, clean, noisy));
 
   TESS_CHECK(sync_ranks(mesh));
   res->t_forward = tess_wtime();

@@ -7,14 +7,21 @@
 
 /* The clean field into `clean`. RANDOM draws its half spectrum into `spec`
  * and transforms it back with `pb` (spec -> clean), then scales to unit RMS;
- * the others are filled point by point. Collective. */
+ * the others are filled point by point. Device arrays: the points (or the
+ * random field's coefficients) are computed on the host, in a host twin of
+ * the array, and copied over; the transform and the scaling run on the
+ * device. Collective. */
 tess_err_t denoise_fill_clean(const tess_denoise_options_t *o, tess_array_t *clean,
                               tess_array_t *spec, const tess_spectral_grid_t *grid,
                               const tess_fft_plan_t *pb);
-/* noisy = clean + sigma * tess_rng_normal(seed, 1, global linear index). Local. */
-void denoise_add_noise(const tess_denoise_options_t *o, const tess_array_t *clean,
-                       tess_array_t *noisy);
+/* noisy = clean + sigma * tess_rng_normal(seed, 1, global linear index).
+ * Device arrays: the deviates are drawn on the host (libm's log and cos, the
+ * host run's bits), copied into `noisy`, and the sum is a kernel. Local. */
+tess_err_t denoise_add_noise(const tess_denoise_options_t *o, const tess_array_t *clean,
+                             tess_array_t *noisy);
 
+/* The metrics take host or device arrays (both of one call in the same
+ * memory); device data never leaves the device, only the local results do. */
 /* Exact sum over one copy of the array of (a - b)^2. Collective. */
 tess_err_t denoise_sum_sq_diff(const tess_array_t *a, const tess_array_t *b, double *out);
 /* Exact global min and max. Collective. */

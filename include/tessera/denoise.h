@@ -9,7 +9,16 @@
  * carries the errors, PSNRs, the modes kept, timings and an order-free
  * fingerprint of each field. Everything is deterministic: the same options
  * give bitwise the same fields and metrics on any mesh of any rank count
- * (norms are exact sums, extrema exact maxima). */
+ * (norms are exact sums, extrema exact maxima).
+ *
+ * Memory: the FFT backend decides (tess_fft_backend_memspace). With cuFFT
+ * ("cufft", or "auto" in a cuFFT build where every rank sees a GPU) the
+ * fields and the spectrum are device arrays and every step runs on the GPU
+ * except what needs libm: the clean field's points (or the random field's
+ * coefficients) and the normal deviates are computed on the host and copied
+ * over, so they are the host run's bits. The denoised field then differs
+ * from the host run's by the FFTs' rounding (cuFFT is not FFTW), and is
+ * again bitwise the same at any rank count sharing the same kind of GPU. */
 #ifndef TESSERA_DENOISE_H
 #define TESSERA_DENOISE_H
 #include <tessera/export.h>
@@ -52,7 +61,9 @@ typedef struct {
   double value;                      /* the rule's parameter (fraction in [0, 1] for
                                         RELATIVE and KEEP_FRACTION, > 0 for GAUSSIAN) */
   unsigned planner;                  /* TESS_FFT_ESTIMATE (0 = estimate), _MEASURE, _PATIENT */
-  const char *fft_backend;           /* NULL/"auto" or a backend name */
+  const char *fft_backend;           /* NULL/"auto" or a backend name ("fftw": host
+                                        arrays, "cufft": device arrays; auto: cufft
+                                        where every rank sees a GPU, else fftw) */
   const char *wisdom_file;           /* NULL = none */
   int keep_fields;                   /* 1: the result keeps the three fields */
 } tess_denoise_options_t;
@@ -64,9 +75,13 @@ typedef struct {
   tess_thresh_stats_t modes;         /* coefficients and real modes kept */
   uint64_t hash_clean, hash_noisy, hash_denoised;   /* tess_denoise_fingerprint */
   tess_fft_info_t fft;               /* the forward plan (backend, transposes) */
+  tess_memspace_t memspace;          /* where the fields and spectrum lived: TESS_MEM_HOST
+                                        (fftw) or TESS_MEM_DEVICE (cufft) */
   double t_plan, t_forward, t_rule, t_backward, t_total;   /* seconds */
-  /* keep_fields: f64 fields in the natural FFT layout over the mesh; the
-   * caller releases them with tess_denoise_result_free. NULL otherwise. */
+  /* keep_fields: f64 fields in the natural FFT layout over the mesh, in
+   * `memspace` (device arrays after a cuFFT run: tess_array_gather and
+   * tess_denoise_write_h5 stage them through the host); the caller releases
+   * them with tess_denoise_result_free. NULL otherwise. */
   tess_array_t *clean, *noisy, *denoised;
 } tess_denoise_result_t;
 
@@ -96,7 +111,9 @@ void tess_denoise_result_free(tess_denoise_result_t *res);
 
 /* Write the kept fields to `path` (HDF5 + XDMF, through the checkpoint
  * writer: fields/clean, fields/noisy, fields/denoised) with the metrics as
- * attributes; meta (may be NULL) names the study, deck and seed. Collective. */
+ * attributes; meta (may be NULL) names the study, deck and seed. Device
+ * fields are staged through host memory: the file is the same format as a
+ * host run's. Collective. */
 tess_err_t tess_denoise_write_h5(MPI_Comm comm, const char *path, const tess_denoise_result_t *res,
                                  const tess_checkpoint_meta_t *meta);
 
@@ -104,7 +121,8 @@ tess_err_t tess_denoise_write_h5(MPI_Comm comm, const char *path, const tess_den
  * value's bits with its global linear index, each element counted once
  * (replicas over unused mesh axes are not added twice). Equal on any rank
  * count iff (with overwhelming probability) the arrays are bitwise equal.
- * Collective on the array's mesh. */
+ * Host or device arrays (cuFFT builds: the local sum is a kernel; the same
+ * hash as for the same values on the host). Collective on the array's mesh. */
 tess_err_t tess_denoise_fingerprint(const tess_array_t *a, uint64_t *hash);
 TESS_API_END
 #endif

@@ -59,7 +59,8 @@ typedef struct {
   int rank;                  /* trailing dims transformed, 1..3; 0 = all (ndim <= 3) */
   unsigned flags;            /* planner rigor | normalisation; 0 = ESTIMATE, no scaling */
   const char *backend;       /* NULL, "" or "auto": first that accepts the memory (device
-                                arrays: "cufft" in CUDA builds; host: "fftw"); or a name */
+                                arrays: "cufft" in CUDA builds; host: "fftw"); or a name.
+                                Which memory to make arrays in: tess_fft_backend_memspace */
   const char *wisdom_file;   /* MEASURE/PATIENT: imported before planning (if it exists)
                                 and written after, by rank 0; NULL = none */
 } tess_fft_opts_t;
@@ -111,5 +112,14 @@ tess_err_t tess_fft_plan_info(const tess_fft_plan_t *plan, tess_fft_info_t *info
 /* Names of the backends compiled in, in the order auto-selection tries them. */
 int tess_fft_backend_count(void);
 const char *tess_fft_backend_name(int i);
+/* The memory a backend name asks for, for code that makes its arrays from
+ * a name (the denoising study's [fft] backend): a backend that takes device
+ * arrays ("cufft") gives TESS_MEM_DEVICE, one that takes host arrays
+ * ("fftw") TESS_MEM_HOST; NULL, "" or "auto" give TESS_MEM_DEVICE when this
+ * build has a device backend (cuFFT) and this process sees a GPU
+ * (tess_device_available), else TESS_MEM_HOST. Local, not collective: a
+ * caller on several ranks agrees on the answer itself. Errors:
+ * TESS_ERR_UNSUPPORTED for a name this build lacks (listing its backends). */
+tess_err_t tess_fft_backend_memspace(const char *name, tess_memspace_t *space);
 TESS_API_END
 #endif
