@@ -22,9 +22,6 @@
 
 #include "fft_internal.h"
 
-/* Consecutive FFT steps run plane by plane when a plane (in + out) fits in
- * this many bytes: about an L2 cache, so a plane is read from memory once. */
-#define FFT_PLANE_BYTES ((size_t)4 << 20)
 /* An out-of-place step whose output box is at least this large writes it with
  * streaming (non-temporal) stores: the output is far bigger than the caches,
  * so fetching its lines only to overwrite them would cost a third of the
@@ -356,7 +353,7 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
       }
       ld.single = p->single;
       ld.n = p->n[op->dim];
-      ld.batch = fft_line_batch(ld.n);
+      ld.batch = p->be->line_batch(ld.n);
       ld.layout = k == ds.nd - 1 ? FFT_LINES_CONTIG : FFT_LINES_INTERLEAVED;
       ld.rigor = o.flags & (TESS_FFT_ESTIMATE | TESS_FFT_MEASURE | TESS_FFT_PATIENT);
       ld.sign = dir == TESS_FFT_FORWARD ? -1 : 1;
@@ -504,7 +501,8 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
       if (p->steps[i].kind == STEP_FFT && p->steps[i].scale == 0.0) p->steps[i].scale = 1.0;
   }
 
-  /* group consecutive FFT steps whose common planes fit in cache */
+  /* group consecutive FFT steps whose common planes fit in cache (the
+   * backend's plane budget: about an L2 on the host, none on a GPU) */
   for (int i = 0; i < p->nsteps;) {
     int len = 1, k0 = p->steps[i].dim;
     if (p->steps[i].kind != STEP_FFT) { i++; continue; }
@@ -516,7 +514,7 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
         size_t pin = (size_t)fft_prod(q->src.ext, kk, q->src.nd) * q->src.es;
         size_t pout = (size_t)fft_prod(q->dst.ext, kk, q->dst.nd) * q->dst.es;
         if ((q->src.split >= 0 && q->src.split < kk) || (q->dst.split >= 0 && q->dst.split < kk) ||
-            (m < len && q->dst.split >= 0) || pin + pout > FFT_PLANE_BYTES)
+            (m < len && q->dst.split >= 0) || pin + pout > p->be->plane_group_bytes)
           ok = 0;   /* (results between steps live in one plain plane) */
       }
       if (!ok) break;
@@ -621,7 +619,7 @@ tess_err_t tess_fft_plan_info(const tess_fft_plan_t *p, tess_fft_info_t *info)
   info->backend = p->be->name;
   for (int i = 0; i < p->rank; i++) {
     info->n[i] = p->n[i];
-    info->batch_lines[i] = fft_line_batch(p->n[i]);
+    info->batch_lines[i] = p->be->line_batch(p->n[i]);
   }
 cleanup:
   return err;
