@@ -82,6 +82,9 @@ struct tess_fft_plan {
   seg_t *ws_seg[2];
   size_t *ws_off[2];
   int ntransposes;
+  int passes;              /* sweeps over the data per execution (tess_fft_info_t) */
+  void *local;             /* TESS_FFT_FAST_LOCAL: the backend's whole-array plan (then
+                              no steps); NULL: the line engine */
 };
 
 extern tess_log_event_t tess_fft_ev_exec, tess_fft_ev_lines, tess_fft_ev_a2a;

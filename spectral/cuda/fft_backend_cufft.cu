@@ -832,8 +832,9 @@ static tess_err_t cufft_local_plan(const fft_local_desc_t *d, void **lp)
     if (r != CUFFT_SUCCESS) {
       cufftDestroy(l->h);
       l->howmany = 0;
-      TESS_REQUIRE(0, TESS_ERR_FFT, "cufftMakePlanMany64 (%d-D %lld x %lld x %lld, %lld arrays%s): %s",
-                   d->rank, n[0], d->rank > 1 ? n[1] : 1LL, d->rank > 2 ? n[2] : 1LL,
+      TESS_REQUIRE(0, TESS_ERR_FFT,
+                   "cufftMakePlanMany64 (%d-D %lld x %lld x %lld, %lld arrays%s): %s", d->rank,
+                   n[0], d->rank > 1 ? n[1] : 1LL, d->rank > 2 ? n[2] : 1LL,
                    (long long)d->howmany, d->single ? ", f32" : "", cufft_name(r));
     }
     if (d->kind == FFT_LINE_C2R) TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, l->in_bytes, &l->copy));

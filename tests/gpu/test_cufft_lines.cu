@@ -21,7 +21,10 @@
 #include <vector>
 
 static int fails;
-#define EXPECT(c, ...) do { if (!(c)) { if (fails++ < 20) { printf("FAIL: " __VA_ARGS__); printf("\n"); } } } while (0)
+#define EXPECT(c, ...)                                                    \
+  do {                                                                    \
+    if (!(c) && fails++ < 20) { printf("FAIL: " __VA_ARGS__); printf("\n"); } \
+  } while (0)
 
 static uint64_t rng = 88172645463325252ull;
 static int64_t rnd(int64_t n)   /* 0..n-1 */
@@ -122,9 +125,11 @@ static void gather_h(const dsegs_t &g, const char *src, int64_t s, int64_t l0, i
   line_launch(inter, B, thi - tlo, &grid, &block, &ny);
   run_grid(grid, block, [&](const thr_t &h) {
     if (es == 4)
-      gather_thread(h, g, src, s, l0, nb, B, tlo, thi, inter, pitch, (elem_t<unsigned, 1> *)scr, ny);
+      gather_thread(h, g, src, s, l0, nb, B, tlo, thi, inter, pitch, (elem_t<unsigned, 1> *)scr,
+                    ny);
     else if (es == 8)
-      gather_thread(h, g, src, s, l0, nb, B, tlo, thi, inter, pitch, (elem_t<unsigned, 2> *)scr, ny);
+      gather_thread(h, g, src, s, l0, nb, B, tlo, thi, inter, pitch, (elem_t<unsigned, 2> *)scr,
+                    ny);
     else
       gather_thread(h, g, src, s, l0, nb, B, tlo, thi, inter, pitch,
                     (elem_t<unsigned long long, 2> *)scr, ny);
