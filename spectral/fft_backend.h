@@ -110,11 +110,28 @@ typedef struct {
   const fft_stage_t *dst_stage;   /* non-NULL: write dst staged for the next step */
 } fft_lines_job_t;
 
+/* A whole local transform in one backend plan (TESS_FFT_FAST_LOCAL, fft.h):
+ * `howmany` arrays of `rank` dims n[], each row-major and contiguous, one
+ * after the other (the local block when every transform dim is local). */
+typedef struct {
+  fft_line_kind_t kind;      /* C2C, R2C (forward) or C2R (backward) */
+  int single, sign, rank;
+  int64_t n[3];              /* real-space sizes (r2c/c2r: the last is the real length) */
+  int64_t howmany;           /* arrays; 0: the plan does nothing */
+  double scale;              /* applied to the output (1.0: none) */
+} fft_local_desc_t;
+
 typedef struct tess_fft_backend {
   const char *name;
   /* 1 if the backend can work on memory in `space`. */
   int (*accepts)(tess_memspace_t space);
   tess_memspace_t scratch_space;
+  /* The fixed line batch B for lines of length n: a function of n only
+   * (never of the rank count), so every rank plans the same line shapes. */
+  int64_t (*line_batch)(int64_t n);
+  /* Consecutive line steps run plane by plane where a plane (in + out) fits
+   * in this many bytes (a cache: each plane read from memory once); 0: never. */
+  size_t plane_group_bytes;
   /* Plan `d` on scratch in/out (not aliased; contents may be destroyed). */
   tess_err_t (*line_plan)(const fft_line_desc_t *d, void *in, void *out, void **lp);
   /* Transform the batch in `in` into `out` (the planning scratch, or for a
@@ -151,9 +168,20 @@ typedef struct tess_fft_backend {
    * this execution's exec_lines/exec_copy/line_exec (which cannot return
    * one), forgetting it. */
   tess_err_t (*exec_finish)(void);
+
+  /* ---- whole local transforms (optional: NULL where a backend has none) ---- */
+  /* Plan d (made once; no data is touched). */
+  tess_err_t (*local_plan)(const fft_local_desc_t *d, void **lp);
+  /* Transform in -> out (c2c: in may be out). `in` is left as it was (a C2R
+   * plan transforms a copy). Failures are reported by exec_finish. */
+  void (*local_exec)(void *lp, const void *in, void *out);
+  void (*local_destroy)(void *lp);
 } tess_fft_backend_t;
 
-/* The host executor (fft_exec_host.c), shared by host backends. */
+/* The host executor (fft_exec_host.c), shared by host backends; its line
+ * batch (fft_layout.c) and plane budget (about an L2 cache). */
+int64_t fft_line_batch(int64_t n);
+#define FFT_HOST_PLANE_BYTES ((size_t)4 << 20)
 tess_err_t fft_host_buf_alloc(size_t bytes, void **ptr);
 void fft_host_buf_free(void **ptr);
 size_t fft_host_plane_stage_max(void);

@@ -94,6 +94,11 @@ tess_err_t tess_fft_execute(const tess_fft_plan_t *p, const tess_array_t *in, te
   for (int b = BUF_W0; b < NBUF; b++) bufs[b] = p->buf[b];
 
   tess_log_event_begin(tess_fft_ev_exec);
+  if (p->local) {   /* TESS_FFT_FAST_LOCAL: the backend's whole-array plan */
+    tess_log_event_begin(tess_fft_ev_lines);
+    p->be->local_exec(p->local, bufs[BUF_IN], bufs[BUF_OUT]);
+    tess_log_event_end(tess_fft_ev_lines);
+  }
   for (int i = 0; i < p->nsteps && err == TESS_OK; i++) {
     const step_t *st = &p->steps[i];
     if (st->kind == STEP_FFT && st->group_len > 1) {

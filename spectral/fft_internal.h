@@ -82,13 +82,15 @@ struct tess_fft_plan {
   seg_t *ws_seg[2];
   size_t *ws_off[2];
   int ntransposes;
+  int passes;              /* sweeps over the data per execution (tess_fft_info_t) */
+  void *local;             /* TESS_FFT_FAST_LOCAL: the backend's whole-array plan (then
+                              no steps); NULL: the line engine */
 };
 
 extern tess_log_event_t tess_fft_ev_exec, tess_fft_ev_lines, tess_fft_ev_a2a;
 tess_err_t tess_fft_events_init(void);
 
 /* fft_layout.c */
-int64_t fft_line_batch(int64_t n);
 int64_t fft_line_pitch(int64_t len);
 int64_t fft_prod(const int64_t *x, int a, int b);   /* x[a] * ... * x[b-1] */
 void fft_box_free(box_t *b);

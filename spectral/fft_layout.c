@@ -8,8 +8,9 @@
 #include "fft_internal.h"
 
 
-/* Fixed line batch: a function of the line length only (never of the rank
- * count or dtype): as many lines as keep one scratch near 256 KiB (L2),
+/* The host executor's fixed line batch (backends' line_batch; the cuFFT
+ * backend has its own): a function of the line length only (never of the
+ * rank count or dtype): as many lines as keep one scratch near 256 KiB (L2),
  * between 8 and 64, a multiple of 4 so SIMD lanes are always full. */
 int64_t fft_line_batch(int64_t n)
 {

@@ -22,9 +22,6 @@
 
 #include "fft_internal.h"
 
-/* Consecutive FFT steps run plane by plane when a plane (in + out) fits in
- * this many bytes: about an L2 cache, so a plane is read from memory once. */
-#define FFT_PLANE_BYTES ((size_t)4 << 20)
 /* An out-of-place step whose output box is at least this large writes it with
  * streaming (non-temporal) stores: the output is far bigger than the caches,
  * so fetching its lines only to overwrite them would cost a third of the
@@ -108,6 +105,8 @@ static void plan_free_parts(tess_fft_plan_t *p)
   for (int i = 0; i < p->nlines; i++)
     if (p->lines[i].lp) p->be->line_destroy(p->lines[i].lp);
   p->nlines = 0;
+  if (p->local) p->be->local_destroy(p->local);
+  p->local = NULL;
   if (p->be) {
     p->be->buf_free(&p->scr_in);
     p->be->buf_free(&p->scr_out);
@@ -256,6 +255,47 @@ cleanup:
   return err;
 }
 
+/* The scaling of a transform of N points (the TESS_FFT_NORM_* flags). */
+static double norm_scale(unsigned f, tess_fft_dir_t dir, int64_t N)
+{
+  if (f & TESS_FFT_NORM_ORTHO) return 1.0 / sqrt((double)N);
+  if ((f & TESS_FFT_NORM_BACKWARD) && dir == TESS_FFT_BACKWARD) return 1.0 / (double)N;
+  if ((f & TESS_FFT_NORM_FORWARD) && dir == TESS_FFT_FORWARD) return 1.0 / (double)N;
+  return 1.0;
+}
+
+/* TESS_FFT_FAST_LOCAL applies: no all-to-all is left (every grid axis has
+ * size 1, so every transform dim is whole on every rank: in and out are
+ * row-major local blocks of `howmany` arrays) and no transformed size is 1
+ * (not every cuFFT kind takes it). */
+static int local_plan_applies(const tess_fft_plan_t *p, const op_t *ops, int nops)
+{
+  if (!(p->flags & TESS_FFT_FAST_LOCAL) || !p->be->local_plan) return 0;
+  for (int i = 0; i < nops; i++)
+    if (ops[i].kind == STEP_A2A) return 0;
+  for (int i = 0; i < p->rank; i++)
+    if (p->n[i] < 2) return 0;
+  return 1;
+}
+
+static tess_err_t plan_local(tess_fft_plan_t *p, int64_t howmany, double scale)
+{
+  tess_err_t err = TESS_OK;
+  fft_local_desc_t d;
+  memset(&d, 0, sizeof d);
+  d.kind = !p->half ? FFT_LINE_C2C : p->dir == TESS_FFT_FORWARD ? FFT_LINE_R2C : FFT_LINE_C2R;
+  d.single = p->single;
+  d.sign = p->dir == TESS_FFT_FORWARD ? -1 : 1;
+  d.rank = p->rank;
+  for (int i = 0; i < p->rank; i++) d.n[i] = p->n[i];
+  d.howmany = howmany;
+  d.scale = scale;
+  TESS_CHECK(p->be->local_plan(&d, &p->local));
+  p->passes = p->rank + (scale != 1.0) + (d.kind == FFT_LINE_C2R);
+cleanup:
+  return err;
+}
+
 static int ops_have_a2a_after(const op_t *ops, int nops, int i)
 {
   for (int j = i + 1; j < nops; j++)
@@ -327,6 +367,12 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
     }
     dist_local(p, &dz, local_out);
   }
+  if (local_plan_applies(p, ops, nops)) {   /* one backend plan, no steps */
+    TESS_CHECK(plan_local(p, ds.G[0], norm_scale(o.flags, dir, N)));
+    *plan = p;
+    p = NULL;
+    goto cleanup;
+  }
 
   for (int i = 0; i < nops; i++) {
     step_t *st = NULL;
@@ -356,7 +402,7 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
       }
       ld.single = p->single;
       ld.n = p->n[op->dim];
-      ld.batch = fft_line_batch(ld.n);
+      ld.batch = p->be->line_batch(ld.n);
       ld.layout = k == ds.nd - 1 ? FFT_LINES_CONTIG : FFT_LINES_INTERLEAVED;
       ld.rigor = o.flags & (TESS_FFT_ESTIMATE | TESS_FFT_MEASURE | TESS_FFT_PATIENT);
       ld.sign = dir == TESS_FFT_FORWARD ? -1 : 1;
@@ -493,18 +539,15 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
 
   /* normalisation on the last FFT step */
   {
-    double sc = 1.0;
-    unsigned f = o.flags;
-    if (f & TESS_FFT_NORM_ORTHO) sc = 1.0 / sqrt((double)N);
-    else if ((f & TESS_FFT_NORM_BACKWARD) && dir == TESS_FFT_BACKWARD) sc = 1.0 / (double)N;
-    else if ((f & TESS_FFT_NORM_FORWARD) && dir == TESS_FFT_FORWARD) sc = 1.0 / (double)N;
+    double sc = norm_scale(o.flags, dir, N);
     for (int i = p->nsteps - 1; i >= 0; i--)
       if (p->steps[i].kind == STEP_FFT) { p->steps[i].scale = sc; break; }
     for (int i = 0; i < p->nsteps; i++)
       if (p->steps[i].kind == STEP_FFT && p->steps[i].scale == 0.0) p->steps[i].scale = 1.0;
   }
 
-  /* group consecutive FFT steps whose common planes fit in cache */
+  /* group consecutive FFT steps whose common planes fit in cache (the
+   * backend's plane budget: about an L2 on the host, none on a GPU) */
   for (int i = 0; i < p->nsteps;) {
     int len = 1, k0 = p->steps[i].dim;
     if (p->steps[i].kind != STEP_FFT) { i++; continue; }
@@ -516,7 +559,7 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
         size_t pin = (size_t)fft_prod(q->src.ext, kk, q->src.nd) * q->src.es;
         size_t pout = (size_t)fft_prod(q->dst.ext, kk, q->dst.nd) * q->dst.es;
         if ((q->src.split >= 0 && q->src.split < kk) || (q->dst.split >= 0 && q->dst.split < kk) ||
-            (m < len && q->dst.split >= 0) || pin + pout > FFT_PLANE_BYTES)
+            (m < len && q->dst.split >= 0) || pin + pout > p->be->plane_group_bytes)
           ok = 0;   /* (results between steps live in one plain plane) */
       }
       if (!ok) break;
@@ -527,6 +570,10 @@ tess_err_t tess_fft_plan_create_opts(const tess_array_t *in, const tess_array_t 
     p->steps[i].group_k0 = k0;
     i += len;
   }
+
+  /* sweeps over the data: a group of steps on cache-resident planes counts once */
+  for (int i = 0; i < p->nsteps; i += p->steps[i].kind == STEP_FFT ? p->steps[i].group_len : 1)
+    p->passes++;
 
   /* streaming stores on big out-of-place outputs; the planes between grouped steps */
   {
@@ -619,9 +666,11 @@ tess_err_t tess_fft_plan_info(const tess_fft_plan_t *p, tess_fft_info_t *info)
   info->grid_axes = p->g;
   info->ntransposes = p->ntransposes;
   info->backend = p->be->name;
+  info->local_plan = p->local != NULL;
+  info->passes = p->passes;
   for (int i = 0; i < p->rank; i++) {
     info->n[i] = p->n[i];
-    info->batch_lines[i] = fft_line_batch(p->n[i]);
+    info->batch_lines[i] = p->be->line_batch(p->n[i]);
   }
 cleanup:
   return err;

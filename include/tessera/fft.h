@@ -32,7 +32,8 @@
  * a plan gives bitwise the same result on 1, 2, 3, 4... ranks and for slab
  * and pencil grids. With MEASURE/PATIENT, rank 0 plans and broadcasts FFTW
  * wisdom so all ranks of a run share algorithms; bitwise identity ACROSS runs
- * needs ESTIMATE or the same wisdom file (opts.wisdom_file). */
+ * needs ESTIMATE or the same wisdom file (opts.wisdom_file). The one opt-in
+ * exception: TESS_FFT_FAST_LOCAL (below). */
 #ifndef TESSERA_FFT_H
 #define TESSERA_FFT_H
 #include <tessera/export.h>
@@ -50,7 +51,15 @@ enum {
   TESS_FFT_PATIENT = 1u << 2,
   TESS_FFT_NORM_BACKWARD = 1u << 4,   /* scale the backward transform by 1/N */
   TESS_FFT_NORM_ORTHO = 1u << 5,      /* scale both directions by 1/sqrt(N) */
-  TESS_FFT_NORM_FORWARD = 1u << 6     /* scale the forward transform by 1/N */
+  TESS_FFT_NORM_FORWARD = 1u << 6,   /* scale the forward transform by 1/N */
+  /* Where every transformed dim is local (1 rank, or only batch dims
+   * sharded): one multi-dim backend plan (cuFFT's own 2-D/3-D algorithm)
+   * instead of the line engine; as fast as the vendor library. NOT bitwise
+   * identical to the line engine, so results then differ in the last bits
+   * between rank counts (see Determinism above). Ignored where a transform
+   * dim is distributed, a transformed size is 1, or the backend has no such
+   * plan (FFTW); tess_fft_plan_info says whether it took effect. */
+  TESS_FFT_FAST_LOCAL = 1u << 8
 };
 
 typedef enum { TESS_FFT_LAYOUT_NATURAL = 0, TESS_FFT_LAYOUT_TRANSPOSED = 1 } tess_fft_layout_t;
@@ -105,7 +114,12 @@ typedef struct {
   int grid_axes;             /* g: 0 local, 1 slab, 2 pencil */
   int ntransposes;           /* all-to-alls per execution */
   const char *backend;       /* "fftw" or "cufft" */
-  int64_t batch_lines[3];    /* fixed line batch B per transformed dim */
+  int64_t batch_lines[3];    /* fixed line batch B per transformed dim (the backend's) */
+  int local_plan;            /* 1: TESS_FFT_FAST_LOCAL took effect (one backend plan) */
+  int passes;                /* sweeps over the local data per execution: line steps (a group
+                                of cache-resident planes counts once), box copies, all-to-alls;
+                                a local plan: one per dim (cuFFT's own kernels may differ) plus
+                                its scaling and its C2R input copy */
 } tess_fft_info_t;
 tess_err_t tess_fft_plan_info(const tess_fft_plan_t *plan, tess_fft_info_t *info);
 

@@ -10,6 +10,17 @@
  * Cases: dims 1-3, c2c f64/f32, r2c/c2r f64/f32, slab and pencil, natural
  * and transposed input and output, batched plans (a sharded batch dim too),
  * prime sizes (7x11x13), 1-length dims, several batches of lines per step.
+ * Sizes whose steps have full line batches (B*n ~ 2^19 elements: 128^3,
+ * 16384 lines of 64) run direct lines (cuFFT straight on a box's rows: in
+ * and out, in place through the scratch, r2c from and c2r into rows) next
+ * to zero-padded batches through the scratch; with TESS_FFT_NORM_BACKWARD
+ * the round trip is x itself (scaling in the scatter and on direct rows).
+ * "fast" cases plan with TESS_FFT_FAST_LOCAL: one multi-dim cuFFT plan
+ * where every transform dim is local (1 rank; or grid 0, the data
+ * replicated or only the batch sharded: every rank count), declined for a
+ * transformed size 1; plan_info must say which, and the c2r round trip
+ * must leave its input intact (the spectrum is checked after it). Their
+ * hashes may differ between rank counts where the plan switches engines.
  * The ranks share the GPU(s) the machine has.
  *
  * Tolerance: max |cuFFT - FFTW| <= tol max |FFTW|, tol = 1e-12 (f64) or
@@ -34,6 +45,7 @@ typedef struct {
   int batch_sharded;       /* shard batch dim 0 over its own axis */
   int real, single;
   tess_fft_layout_t in_layout, out_layout;
+  unsigned flags;          /* device plans: TESS_FFT_NORM_BACKWARD, TESS_FFT_FAST_LOCAL */
 } tcase_t;
 
 static const uint64_t seed = 11;
@@ -109,7 +121,7 @@ static double at(const void *p, int single, int64_t i)
 /* The device run: forward twice (same bits), backward; the host run forward.
  * Gathered: input, device spectrum, host spectrum, device round trip. */
 static tess_err_t run_tessera(const tcase_t *c, void **gin, void **gXd, void **gXh, void **gyd,
-                              int *same_bits)
+                              int *same_bits, int *local)
 {
   tess_err_t err = TESS_OK;
   tess_mesh_t *mesh = NULL;
@@ -145,13 +157,27 @@ static tess_err_t run_tessera(const tcase_t *c, void **gin, void **gXd, void **g
 
   o.rank = oh.rank = c->rank;
   o.backend = "auto";                 /* device arrays: cuFFT */
+  o.flags = c->flags;
   TESS_CHECK(tess_fft_plan_create_opts(xd, Xd, TESS_FFT_FORWARD, &o, &pf));
   TESS_CHECK(tess_fft_plan_info(pf, &info));
   CHECK(strcmp(info.backend, "cufft") == 0, "%s: auto chose backend %s for device arrays",
         c->name, info.backend);
+  {
+    /* the fast local plan: asked for, every grid axis of size 1, no size 1 */
+    int want = (c->flags & TESS_FFT_FAST_LOCAL) != 0;
+    for (int i = 0; i < c->grid; i++) want &= tess_mesh_axis_size(mesh, i) == 1;
+    for (int i = c->ndim - c->rank; i < c->ndim; i++) want &= c->shape[i] > 1;
+    CHECK(info.local_plan == want, "%s: local plan %d, expected %d", c->name, info.local_plan,
+          want);
+    CHECK(info.passes >= 1, "%s: plan info says %d passes", c->name, info.passes);
+    *local = info.local_plan;
+  }
   o.backend = "cufft";
-  o.flags = TESS_FFT_MEASURE;         /* no measuring in cuFFT: the same plan */
+  o.flags = TESS_FFT_MEASURE | c->flags;   /* no measuring in cuFFT: the same plan */
   TESS_CHECK(tess_fft_plan_create_opts(Xd, yd, TESS_FFT_BACKWARD, &o, &pb));
+  TESS_CHECK(tess_fft_plan_info(pb, &info));
+  CHECK(info.local_plan == *local, "%s: backward local plan %d, forward %d", c->name,
+        info.local_plan, *local);
   TESS_CHECK(tess_fft_plan_create_opts(xh, Xh, TESS_FFT_FORWARD, &oh, &ph));
 
   TESS_CHECK(tess_fft_execute(pf, xd, Xd));
@@ -187,11 +213,11 @@ cleanup:
 
 static void run_case(const tcase_t *c)
 {
-  int r, P, same = 0;
+  int r, P, same = 0, local = 0;
   void *gin = NULL, *gXd = NULL, *gXh = NULL, *gyd = NULL;
   MPI_Comm_rank(MPI_COMM_WORLD, &r);
   MPI_Comm_size(MPI_COMM_WORLD, &P);
-  tess_err_t e = run_tessera(c, &gin, &gXd, &gXh, &gyd, &same);
+  tess_err_t e = run_tessera(c, &gin, &gXd, &gXh, &gyd, &same, &local);
   if (e != TESS_OK) tess_error_print(stderr);
   tess_error_clear();
   CHECK(e == TESS_OK, "%s: run failed", c->name);
@@ -225,22 +251,23 @@ static void run_case(const tcase_t *c)
       err_ref = fmax(err_ref, hypot(dr - ref[i][0], di - ref[i][1]));
       err_host = fmax(err_host, hypot(dr - hr, di - hi));
     }
+    double rt = (c->flags & TESS_FFT_NORM_BACKWARD) ? 1.0 : (double)N;   /* y = rt x */
     for (int64_t i = 0; i < nin * (c->real ? 1 : 2); i++) {
       double a = at(gin, c->single, i), b = at(gyd, c->single, i);
       maxin = fmax(maxin, fabs(a));
-      maxback = fmax(maxback, fabs(b / (double)N - a));
+      maxback = fmax(maxback, fabs(b / rt - a));
     }
     double tol = c->single ? 1e-5 : 1e-12;
     CHECK(err_ref <= tol * maxref, "%s: device forward vs serial FFTW: %.3g > %.3g", c->name,
           err_ref, tol * maxref);
     CHECK(err_host <= tol * maxref, "%s: device vs host (FFTW) Tessera forward: %.3g > %.3g",
           c->name, err_host, tol * maxref);
-    CHECK(maxback <= tol * maxin, "%s: backward(forward(x))/N - x: %.3g > %.3g", c->name, maxback,
-          tol * maxin);
+    CHECK(maxback <= tol * maxin, "%s: backward(forward(x))/%g - x: %.3g > %.3g", c->name, rt,
+          maxback, tol * maxin);
     CHECK(same, "%s: two executions of one plan differ bitwise", c->name);
     size_t es = c->single ? 8 : 16;
-    printf("  %-34s np %d  err %.2e  vs host %.2e  hash X %016llx y %016llx\n", c->name, P,
-           err_ref / maxref, err_host / maxref,
+    printf("  %-34s np %d%s  err %.2e  vs host %.2e  hash X %016llx y %016llx\n", c->name, P,
+           local ? " local" : "", err_ref / maxref, err_host / maxref,
            (unsigned long long)fnv1a(gXd, (size_t)nspec * es),
            (unsigned long long)fnv1a(gyd, (size_t)nin * (c->real ? es / 2 : es)));
     fftw_destroy_plan(fp);
@@ -279,38 +306,54 @@ int main(int argc, char **argv)
     }
   }
   const tess_fft_layout_t N_ = TESS_FFT_LAYOUT_NATURAL, T_ = TESS_FFT_LAYOUT_TRANSPOSED;
-  static tcase_t cases[32];
+  const unsigned NB = TESS_FFT_NORM_BACKWARD, FL = TESS_FFT_FAST_LOCAL;
+  static tcase_t cases[48];
   int nc = 0;
 #define CASE(...) (cases[nc++] = (tcase_t){__VA_ARGS__})
-  /* name, ndim, rank, shape, grid, batch_sharded, real, single, in, out */
-  CASE("c2c3d f64 slab 12x10x9", 3, 3, {12, 10, 9}, 1, 0, 0, 0, N_, N_);
-  CASE("c2c3d f64 slab N->T 12x10x9", 3, 3, {12, 10, 9}, 1, 0, 0, 0, N_, T_);
-  CASE("c2c3d f64 pencil 7x11x13", 3, 3, {7, 11, 13}, 2, 0, 0, 0, N_, N_);
-  CASE("c2c3d f64 pencil T->N 7x11x13", 3, 3, {7, 11, 13}, 2, 0, 0, 0, T_, N_);
-  CASE("c2c3d f64 pencil N->T 20x24x18", 3, 3, {20, 24, 18}, 2, 0, 0, 0, N_, T_);
-  CASE("c2c3d f32 pencil 6x5x7", 3, 3, {6, 5, 7}, 2, 0, 0, 1, N_, N_);
-  CASE("c2c3d f32 slab N->T 9x8x4", 3, 3, {9, 8, 4}, 1, 0, 0, 1, N_, T_);
-  CASE("c2c3d f64 pencil 1-dims 1x7x1", 3, 3, {1, 7, 1}, 2, 0, 0, 0, N_, N_);
-  CASE("c2c3d f64 slab 1-dims 4x1x6", 3, 3, {4, 1, 6}, 1, 0, 0, 0, N_, T_);
-  CASE("r2c3d f64 slab 8x6x7", 3, 3, {8, 6, 7}, 1, 0, 1, 0, N_, N_);
-  CASE("r2c3d f64 pencil N->T 5x9x10", 3, 3, {5, 9, 10}, 2, 0, 1, 0, N_, T_);
-  CASE("r2c3d f64 pencil 7x11x13", 3, 3, {7, 11, 13}, 2, 0, 1, 0, N_, N_);
-  CASE("r2c3d f32 pencil 6x7x8", 3, 3, {6, 7, 8}, 2, 0, 1, 1, N_, N_);
-  CASE("r2c3d f32 slab T->T 33x17x20", 3, 3, {33, 17, 20}, 1, 0, 1, 1, T_, T_);
-  CASE("r2c3d f64 pencil last 1 6x5x1", 3, 3, {6, 5, 1}, 2, 0, 1, 0, N_, N_);
-  CASE("c2c2d f64 slab 13x11", 2, 2, {13, 11}, 1, 0, 0, 0, N_, N_);
-  CASE("c2c2d f64 slab N->T 16x3", 2, 2, {16, 3}, 1, 0, 0, 0, N_, T_);
-  CASE("r2c2d f64 slab N->T 10x9", 2, 2, {10, 9}, 1, 0, 1, 0, N_, T_);
-  CASE("r2c2d f32 slab 12x12", 2, 2, {12, 12}, 1, 0, 1, 1, N_, N_);
-  CASE("c2c1d f64 local 17", 1, 1, {17}, 0, 0, 0, 0, N_, N_);
-  CASE("r2c1d f64 local 30", 1, 1, {30}, 0, 0, 1, 0, N_, N_);
-  CASE("c2c1d f32 local 1", 1, 1, {1}, 0, 0, 0, 1, N_, N_);
-  CASE("batch c2c1d f64 5x17 b", 2, 1, {5, 17}, 0, 1, 0, 0, N_, N_);
-  CASE("batch r2c2d f64 3x8x6 slab", 3, 2, {3, 8, 6}, 1, 0, 1, 0, N_, N_);
-  CASE("batch c2c3d f32 2x5x4x3 pen N->T", 4, 3, {2, 5, 4, 3}, 2, 0, 0, 1, N_, T_);
-  CASE("batch c2c2d f64 4x7x6 b+slab", 3, 2, {4, 7, 6}, 1, 1, 0, 0, N_, N_);
-  CASE("batch c2c1d f64 300x4", 2, 1, {300, 4}, 0, 0, 0, 0, N_, N_);
-  CASE("c2c3d f64 pencil 32x40x24", 3, 3, {32, 40, 24}, 2, 0, 0, 0, N_, N_);
+  /* name, ndim, rank, shape, grid, batch_sharded, real, single, in, out, flags */
+  CASE("c2c3d f64 slab 12x10x9", 3, 3, {12, 10, 9}, 1, 0, 0, 0, N_, N_, 0);
+  CASE("c2c3d f64 slab N->T 12x10x9", 3, 3, {12, 10, 9}, 1, 0, 0, 0, N_, T_, 0);
+  CASE("c2c3d f64 pencil 7x11x13", 3, 3, {7, 11, 13}, 2, 0, 0, 0, N_, N_, 0);
+  CASE("c2c3d f64 pencil T->N 7x11x13", 3, 3, {7, 11, 13}, 2, 0, 0, 0, T_, N_, 0);
+  CASE("c2c3d f64 pencil N->T 20x24x18", 3, 3, {20, 24, 18}, 2, 0, 0, 0, N_, T_, 0);
+  CASE("c2c3d f32 pencil 6x5x7", 3, 3, {6, 5, 7}, 2, 0, 0, 1, N_, N_, 0);
+  CASE("c2c3d f32 slab N->T 9x8x4", 3, 3, {9, 8, 4}, 1, 0, 0, 1, N_, T_, 0);
+  CASE("c2c3d f64 pencil 1-dims 1x7x1", 3, 3, {1, 7, 1}, 2, 0, 0, 0, N_, N_, 0);
+  CASE("c2c3d f64 slab 1-dims 4x1x6", 3, 3, {4, 1, 6}, 1, 0, 0, 0, N_, T_, 0);
+  CASE("r2c3d f64 slab 8x6x7", 3, 3, {8, 6, 7}, 1, 0, 1, 0, N_, N_, 0);
+  CASE("r2c3d f64 pencil N->T 5x9x10", 3, 3, {5, 9, 10}, 2, 0, 1, 0, N_, T_, 0);
+  CASE("r2c3d f64 pencil 7x11x13", 3, 3, {7, 11, 13}, 2, 0, 1, 0, N_, N_, 0);
+  CASE("r2c3d f32 pencil 6x7x8", 3, 3, {6, 7, 8}, 2, 0, 1, 1, N_, N_, 0);
+  CASE("r2c3d f32 slab T->T 33x17x20", 3, 3, {33, 17, 20}, 1, 0, 1, 1, T_, T_, 0);
+  CASE("r2c3d f64 pencil last 1 6x5x1", 3, 3, {6, 5, 1}, 2, 0, 1, 0, N_, N_, 0);
+  CASE("c2c2d f64 slab 13x11", 2, 2, {13, 11}, 1, 0, 0, 0, N_, N_, 0);
+  CASE("c2c2d f64 slab N->T 16x3", 2, 2, {16, 3}, 1, 0, 0, 0, N_, T_, 0);
+  CASE("r2c2d f64 slab N->T 10x9", 2, 2, {10, 9}, 1, 0, 1, 0, N_, T_, 0);
+  CASE("r2c2d f32 slab 12x12", 2, 2, {12, 12}, 1, 0, 1, 1, N_, N_, 0);
+  CASE("c2c1d f64 local 17", 1, 1, {17}, 0, 0, 0, 0, N_, N_, 0);
+  CASE("r2c1d f64 local 30", 1, 1, {30}, 0, 0, 1, 0, N_, N_, 0);
+  CASE("c2c1d f32 local 1", 1, 1, {1}, 0, 0, 0, 1, N_, N_, 0);
+  CASE("batch c2c1d f64 5x17 b", 2, 1, {5, 17}, 0, 1, 0, 0, N_, N_, 0);
+  CASE("batch r2c2d f64 3x8x6 slab", 3, 2, {3, 8, 6}, 1, 0, 1, 0, N_, N_, 0);
+  CASE("batch c2c3d f32 2x5x4x3 pen N->T", 4, 3, {2, 5, 4, 3}, 2, 0, 0, 1, N_, T_, 0);
+  CASE("batch c2c2d f64 4x7x6 b+slab", 3, 2, {4, 7, 6}, 1, 1, 0, 0, N_, N_, 0);
+  CASE("batch c2c1d f64 300x4", 2, 1, {300, 4}, 0, 0, 0, 0, N_, N_, 0);
+  CASE("c2c3d f64 pencil 32x40x24", 3, 3, {32, 40, 24}, 2, 0, 0, 0, N_, N_, 0);
+  /* full line batches: direct lines next to padded batches */
+  CASE("c2c3d f64 slab 128^3 direct", 3, 3, {128, 128, 128}, 1, 0, 0, 0, N_, N_, 0);
+  CASE("c2c3d f32 pencil N->T 64x128x128", 3, 3, {64, 128, 128}, 2, 0, 0, 1, N_, T_, 0);
+  CASE("r2c3d f64 slab 128^3 direct", 3, 3, {128, 128, 128}, 1, 0, 1, 0, N_, N_, 0);
+  CASE("c2c3d f64 slab 64^3 normb", 3, 3, {64, 64, 64}, 1, 0, 0, 0, N_, N_, NB);
+  CASE("batch c2c1d f64 16384x64 normb", 2, 1, {16384, 64}, 0, 0, 0, 0, N_, N_, NB);
+  /* TESS_FFT_FAST_LOCAL */
+  CASE("fast c2c3d f64 slab 32x40x24", 3, 3, {32, 40, 24}, 1, 0, 0, 0, N_, N_, FL);
+  CASE("fast c2c3d f32 local 16x12x10 nb", 3, 3, {16, 12, 10}, 0, 0, 0, 1, N_, N_, FL | NB);
+  CASE("fast r2c3d f64 local 12x10x8", 3, 3, {12, 10, 8}, 0, 0, 1, 0, N_, N_, FL);
+  CASE("fast r2c2d f32 slab N->T 12x12", 2, 2, {12, 12}, 1, 0, 1, 1, N_, T_, FL);
+  CASE("fast batch c2c2d f64 4x7x6 b", 3, 2, {4, 7, 6}, 0, 1, 0, 0, N_, N_, FL);
+  CASE("fast c2c3d f64 pencil 20x24x18", 3, 3, {20, 24, 18}, 2, 0, 0, 0, N_, N_, FL | NB);
+  CASE("fast c2c1d f64 local 17", 1, 1, {17}, 0, 0, 0, 0, N_, N_, FL);
+  CASE("fast c2c3d f64 1-dims 1x7x5", 3, 3, {1, 7, 5}, 0, 0, 0, 0, N_, N_, FL);
 #undef CASE
   for (int i = 0; i < nc; i++) run_case(&cases[i]);
   int rc = tess_test_finish("gpu_fft");
