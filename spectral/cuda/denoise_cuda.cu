@@ -22,6 +22,7 @@
 
 extern "C" {
 #include <tessera/error.h>
+#include "cuda_finish.h"
 
 #include "../denoise_cuda.h"
 }
@@ -51,16 +52,7 @@ static unsigned blocks_for(int64_t n)
   return (unsigned)(b < 1 ? 1 : b > 4096 ? 4096 : b);
 }
 
-/* The launch's error, then the kernel's (default stream). */
-static tess_err_t finish(const char *what)
-{
-  cudaError_t e = cudaGetLastError();
-  if (e == cudaSuccess) e = cudaStreamSynchronize((cudaStream_t)0);
-  if (e != cudaSuccess)
-    return tess_error_push(TESS_ERR_DEVICE, __FILE__, __LINE__, "denoise_cuda",
-                           "%s kernel: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
-  return TESS_OK;
-}
+#define finish(what) spectral_cuda_finish_(__FILE__, __LINE__, "denoise_cuda", what)
 
 /* ---- elementwise ------------------------------------------------------------------ */
 

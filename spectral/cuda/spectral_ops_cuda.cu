@@ -27,6 +27,7 @@
 
 extern "C" {
 #include <tessera/error.h>
+#include "cuda_finish.h"
 
 #include "../spectral_cuda.h"
 }
@@ -269,16 +270,7 @@ cleanup:
   return err;
 }
 
-/* The launch's error, then the stream's (kernels report asynchronously). */
-static tess_err_t finish(const char *what)
-{
-  cudaError_t e = cudaGetLastError();
-  if (e == cudaSuccess) e = cudaStreamSynchronize((cudaStream_t)0);
-  if (e != cudaSuccess)
-    return tess_error_push(TESS_ERR_DEVICE, __FILE__, __LINE__, "spectral_ops_cuda",
-                           "%s kernel: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
-  return TESS_OK;
-}
+#define finish(what) spectral_cuda_finish_(__FILE__, __LINE__, "spectral_ops_cuda", what)
 
 extern "C" tess_err_t spec_cuda_filter(const spec_geom_t *geo, void *x, spec_filter_t op, double a)
 {
