@@ -1,0 +1,681 @@
+/* pde/cuda/pinn_cuda.cu: the PINN's Taylor jets and their exact adjoints on
+ * the GPU, one chunk at a time (contract: pde/pinn_cuda.h).
+ *
+ * Why it looks like this. A chunk's dense layer is linear in every jet
+ * component, so as on the CPU it is ONE matrix product over all C*B rows of
+ * the chunk (cuBLAS GEMM); the parameter gradient of a layer is one more
+ * (Zbar^T H over the same rows) and the input adjoint a third. Between the
+ * products, the activation's jet recurrences (Faa di Bruno) and their
+ * adjoints are one fused elementwise kernel per layer: a thread per (point,
+ * neuron) evaluates s_k = act^(k)(z_0) once and writes every component, so a
+ * layer is one read of Z and one write of H instead of a pass per term.
+ * The kernels copy taylor_jet.c, pinn_adjoint.c and activation.c term for
+ * term and in the same order, and this file is compiled with -fmad=false
+ * (no FMA contraction; the CPU library is built with -ffp-contract=off):
+ * given the same inputs an elementwise kernel returns the CPU's bits (tanh
+ * is Tessera's own polynomial, ported; sin, exp, log1p and erfc are CUDA's,
+ * within an ulp or so of glibc's). The GEMMs round differently from
+ * OpenBLAS, hence GPU vs CPU agree to rounding, not bitwise.
+ *
+ * Determinism. cuBLAS returns the same bits run to run on GPUs of the same
+ * architecture and SM count with the same toolkit, when one stream is used
+ * or each stream has its own workspace, and atomics are not allowed (cuBLAS
+ * "Results reproducibility"). So: one handle per process (made lazily, on
+ * the rank's device), the default stream, a fixed 32 MiB workspace given by
+ * cublasSetWorkspace, CUBLAS_ATOMICS_NOT_ALLOWED, cublasGemmEx with
+ * CUBLAS_GEMM_DEFAULT, f64 in CUBLAS_COMPUTE_64F and f32 in
+ * CUBLAS_COMPUTE_32F_PEDANTIC (no TF32, no reduced-precision reduction). A
+ * chunk has the same shapes wherever it runs, so the same algorithm and the
+ * same bits at any rank count. Bias gradients are a fixed-order reduction
+ * over the chunk's points (32 sequential partial sums per column, then a
+ * fixed binary tree in shared memory): no atomics anywhere.
+ *
+ * Layouts are those of pinn_work_t: H[l] is C x B x width[l] row-major (a
+ * component's B x width block, then the next), so row-major products become
+ * column-major cuBLAS calls with the operands swapped (noted at each call). */
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <mpi.h>   /* before the extern "C" block: tessera's headers include it */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern "C" {
+#include <tessera/error.h>
+#include <tessera/memory.h>
+
+#include "../pinn_cuda.h"
+}
+
+#define THREADS 256
+
+#define CUDA_TRY(call, what)                                                              \
+  do {                                                                                    \
+    cudaError_t e_ = (call);                                                              \
+    if (e_ != cudaSuccess) {                                                              \
+      cudaGetLastError();                                                                 \
+      err = tess_error_push(TESS_ERR_DEVICE, __FILE__, __LINE__, __func__, "%s: %s (%s)",  \
+                            what, cudaGetErrorString(e_), cudaGetErrorName(e_));          \
+      goto cleanup;                                                                       \
+    }                                                                                     \
+  } while (0)
+
+#define CUBLAS_TRY(call, what)                                                            \
+  do {                                                                                    \
+    cublasStatus_t s_ = (call);                                                           \
+    if (s_ != CUBLAS_STATUS_SUCCESS) {                                                    \
+      err = tess_error_push(TESS_ERR_DEVICE, __FILE__, __LINE__, __func__, "%s: %s (%s)",  \
+                            what, cublasGetStatusString(s_), cublasGetStatusName(s_));    \
+      goto cleanup;                                                                       \
+    }                                                                                     \
+  } while (0)
+
+/* The launch's error (kernel launches report asynchronously). */
+#define LAUNCHED(what) CUDA_TRY(cudaGetLastError(), what)
+
+#define FOR_EACH(i, n)                                                                    \
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);              \
+       i += (int64_t)gridDim.x * blockDim.x)
+
+static unsigned blocks_for(int64_t n)
+{
+  int64_t b = (n + THREADS - 1) / THREADS;
+  return (unsigned)(b < 1 ? 1 : b > (1 << 20) ? (1 << 20) : b);
+}
+
+/* ---- the cuBLAS handle: one per process, deterministic configuration -------- */
+
+#define PINN_CUBLAS_WORKSPACE ((size_t)32 << 20)
+/* The handle and its workspace live as long as the process (no teardown
+ * hook runs before the CUDA context goes). */
+static cublasHandle_t pinn_handle;
+
+static tess_err_t handle_get(cublasHandle_t *h)
+{
+  tess_err_t err = TESS_OK;
+  if (pinn_handle) { *h = pinn_handle; return TESS_OK; }
+  cublasHandle_t nh = NULL;
+  void *ws = NULL;
+  CUBLAS_TRY(cublasCreate(&nh), "cublasCreate");
+  CUDA_TRY(cudaMalloc(&ws, PINN_CUBLAS_WORKSPACE), "cudaMalloc (cuBLAS workspace)");
+  CUBLAS_TRY(cublasSetStream(nh, (cudaStream_t)0), "cublasSetStream");
+  /* a fixed workspace: cuBLAS then picks nothing by what memory it finds */
+  CUBLAS_TRY(cublasSetWorkspace(nh, ws, PINN_CUBLAS_WORKSPACE), "cublasSetWorkspace");
+  CUBLAS_TRY(cublasSetAtomicsMode(nh, CUBLAS_ATOMICS_NOT_ALLOWED), "cublasSetAtomicsMode");
+  CUBLAS_TRY(cublasSetMathMode(nh, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+  CUBLAS_TRY(cublasSetPointerMode(nh, CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
+  pinn_handle = nh;
+  nh = NULL;
+  ws = NULL;
+  *h = pinn_handle;
+cleanup:
+  if (nh) cublasDestroy(nh);
+  if (ws) cudaFree(ws);
+  return err;
+}
+
+template <typename T> struct gemm_types;
+template <> struct gemm_types<double> {
+  static constexpr cudaDataType dt = CUDA_R_64F;
+  static constexpr cublasComputeType_t ct = CUBLAS_COMPUTE_64F;
+};
+template <> struct gemm_types<float> {
+  static constexpr cudaDataType dt = CUDA_R_32F;
+  static constexpr cublasComputeType_t ct = CUBLAS_COMPUTE_32F_PEDANTIC;   /* no TF32 */
+};
+
+/* Column-major C (m x n) = op(A) op(B), beta 0, the fixed algorithm. */
+template <typename T>
+static tess_err_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, size_t m,
+                       size_t n, size_t k, const T *A, size_t lda, const T *B, size_t ldb, T *C,
+                       size_t ldc)
+{
+  tess_err_t err = TESS_OK;
+  const T one = 1, zero = 0;
+  TESS_REQUIRE(m <= INT32_MAX && n <= INT32_MAX && k <= INT32_MAX && lda <= INT32_MAX
+               && ldb <= INT32_MAX && ldc <= INT32_MAX, TESS_ERR_UNSUPPORTED,
+               "GEMM %zu x %zu x %zu exceeds cuBLAS's 32-bit sizes (use a smaller chunk)", m, n, k);
+  CUBLAS_TRY(cublasGemmEx(h, ta, tb, (int)m, (int)n, (int)k, &one, A, gemm_types<T>::dt, (int)lda,
+                          B, gemm_types<T>::dt, (int)ldb, &zero, C, gemm_types<T>::dt, (int)ldc,
+                          gemm_types<T>::ct, CUBLAS_GEMM_DEFAULT),
+             "cublasGemmEx");
+cleanup:
+  return err;
+}
+
+/* ---- activations: activation.c on the device ------------------------------ */
+
+/* The jet layout without the direction vectors (those only seed layer 0):
+ * small enough to pass by value to every kernel. */
+typedef struct {
+  int din, ncomp, npairs, c_pair, c_lap, ndirs, maxord;
+  int pi[TESS_JET_MAX_PAIRS], pj[TESS_JET_MAX_PAIRS];
+  int c_dir[TESS_JET_MAX_DIRS], dord[TESS_JET_MAX_DIRS];
+} dev_layout_t;
+
+static dev_layout_t dev_layout(const pinn_layout_t *L)
+{
+  dev_layout_t d;
+  memset(&d, 0, sizeof d);
+  d.din = L->din;
+  d.ncomp = L->ncomp;
+  d.npairs = L->npairs;
+  d.c_pair = L->c_pair;
+  d.c_lap = L->c_lap;
+  d.ndirs = L->ndirs;
+  d.maxord = L->maxord;
+  for (int p = 0; p < L->npairs; p++) { d.pi[p] = L->pi[p]; d.pj[p] = L->pj[p]; }
+  for (int k = 0; k < L->ndirs; k++) { d.c_dir[k] = L->c_dir[k]; d.dord[k] = L->dord[k]; }
+  return d;
+}
+
+/* pinn_tanh / pinn_tanhf of activation.c, operation for operation. */
+__device__ __forceinline__ double act_tanh(double x)
+{
+  const double inv_ln2 = 1.4426950408889634, ln2_hi = 6.93147180369123816490e-01,
+               ln2_lo = 1.90821492927058770002e-10;
+  double y = 2 * fabs(x);
+  y = y > 40 ? 40 : y;
+  double kf = y * inv_ln2 + 0.5;
+  int k = (int)(kf < 60 ? kf : 60);
+  double kd = (double)k;
+  double r = (y - kd * ln2_hi) - kd * ln2_lo;
+  double q = 1.0 / 6227020800.0;
+  q = q * r + 1.0 / 479001600.0;
+  q = q * r + 1.0 / 39916800.0;
+  q = q * r + 1.0 / 3628800.0;
+  q = q * r + 1.0 / 362880.0;
+  q = q * r + 1.0 / 40320.0;
+  q = q * r + 1.0 / 5040.0;
+  q = q * r + 1.0 / 720.0;
+  q = q * r + 1.0 / 120.0;
+  q = q * r + 1.0 / 24.0;
+  q = q * r + 1.0 / 6.0;
+  q = q * r + 0.5;
+  double p = r + (r * r) * q;
+  double two_k = __longlong_as_double((long long)((uint64_t)(k + 1023) << 52));
+  double e = two_k * p + (two_k - 1);
+  return copysign(e / (e + 2), x);
+}
+
+__device__ __forceinline__ float act_tanh(float x)
+{
+  const float inv_ln2 = 1.44269504f, ln2_hi = 0.693145751953125f, ln2_lo = 1.42860677e-06f;
+  float y = 2 * fabsf(x);
+  y = y > 20 ? 20 : y;
+  float kf = y * inv_ln2 + 0.5f;
+  int k = (int)(kf < 30 ? kf : 30);
+  float kd = (float)k;
+  float r = (y - kd * ln2_hi) - kd * ln2_lo;
+  float q = 1.0f / 40320;
+  q = q * r + 1.0f / 5040;
+  q = q * r + 1.0f / 720;
+  q = q * r + 1.0f / 120;
+  q = q * r + 1.0f / 24;
+  q = q * r + 1.0f / 6;
+  q = q * r + 0.5f;
+  float p = r + (r * r) * q;
+  float two_k = __int_as_float((int)((uint32_t)(k + 127) << 23));
+  float e = two_k * p + (two_k - 1);
+  return copysignf(e / (e + 2), x);
+}
+
+__device__ __forceinline__ double m_sin(double x) { return sin(x); }
+__device__ __forceinline__ float m_sin(float x) { return sinf(x); }
+__device__ __forceinline__ double m_cos(double x) { return cos(x); }
+__device__ __forceinline__ float m_cos(float x) { return cosf(x); }
+__device__ __forceinline__ double m_exp(double x) { return exp(x); }
+__device__ __forceinline__ float m_exp(float x) { return expf(x); }
+__device__ __forceinline__ double m_fabs(double x) { return fabs(x); }
+__device__ __forceinline__ float m_fabs(float x) { return fabsf(x); }
+__device__ __forceinline__ double m_log1p(double x) { return log1p(x); }
+__device__ __forceinline__ float m_log1p(float x) { return log1pf(x); }
+__device__ __forceinline__ double m_erfc(double x) { return erfc(x); }
+__device__ __forceinline__ float m_erfc(float x) { return erfcf(x); }
+
+/* s[k] = act^(k)(z), k = 0..m (m <= 5), as pinn_act_eval for one value;
+ * h0: act(z) when known (has_h0; tanh's backward pass reuses t). */
+template <typename T>
+__device__ __forceinline__ void act_eval(int act, T z, T h0, int has_h0, int m, T s[6])
+{
+  switch (act) {
+  case TESS_ACT_TANH: {
+    T t = has_h0 ? h0 : act_tanh(z);
+    s[0] = t;
+    if (m >= 1) s[1] = 1 - t * t;
+    if (m >= 2) s[2] = -2 * t * (1 - t * t);
+    if (m >= 3) { T t2 = t * t; s[3] = -2 + t2 * (8 - 6 * t2); }
+    if (m >= 4) { T t2 = t * t; s[4] = t * (16 + t2 * (-40 + 24 * t2)); }
+    if (m >= 5) { T t2 = t * t; s[5] = 16 + t2 * (-136 + t2 * (240 - 120 * t2)); }
+    break;
+  }
+  case TESS_ACT_SIN: {
+    T sn = has_h0 ? h0 : m_sin(z), cs = m_cos(z);
+    s[0] = sn;
+    if (m >= 1) s[1] = cs;
+    if (m >= 2) s[2] = -sn;
+    if (m >= 3) s[3] = -cs;
+    if (m >= 4) s[4] = sn;
+    if (m >= 5) s[5] = cs;
+    break;
+  }
+  case TESS_ACT_SOFTPLUS: {
+    T x = z, e = m_exp(-m_fabs(x));
+    T p = x >= 0 ? 1 / (1 + e) : e / (1 + e);
+    T r = x >= 0 ? e / (1 + e) : 1 / (1 + e);
+    T pq = p * r, d = r - p;
+    s[0] = has_h0 ? h0 : (x > 0 ? x : 0) + m_log1p(e);
+    if (m >= 1) s[1] = p;
+    if (m >= 2) s[2] = pq;
+    if (m >= 3) s[3] = pq * d;
+    if (m >= 4) s[4] = pq * (1 - 6 * pq);
+    if (m >= 5) s[5] = pq * d * (1 - 12 * pq);
+    break;
+  }
+  case TESS_ACT_GELU:
+  default: {
+    const T rsqrt2 = (T)0.70710678118654752440, rsqrt2pi = (T)0.39894228040143267794;
+    T x = z, x2 = x * x, phi = rsqrt2pi * m_exp(-x2 / 2);
+    T Phi = (T)0.5 * m_erfc(-x * rsqrt2);
+    s[0] = has_h0 ? h0 : x * Phi;
+    if (m >= 1) s[1] = Phi + x * phi;
+    if (m >= 2) s[2] = phi * (2 - x2);
+    if (m >= 3) s[3] = phi * x * (x2 - 4);
+    if (m >= 4) s[4] = phi * (-4 + x2 * (7 - x2));
+    if (m >= 5) s[5] = phi * x * (18 + x2 * (-11 + x2));
+    break;
+  }
+  }
+}
+
+/* ---- forward kernels ----------------------------------------------------------- */
+
+/* Layer 0's jet (pinn_jet_forward): value x, gradient e_i, first directional
+ * order v_k, zeros elsewhere. One thread per entry of C x B x din. */
+template <typename T>
+__global__ void k_input_jet(dev_layout_t L, int64_t B, const double *x, const double *dirs, T *H0)
+{
+  const int din = L.din;
+  const int64_t n = (int64_t)L.ncomp * B * din;
+  FOR_EACH(e, n) {
+    int64_t c = e / (B * din), r = e % (B * din);
+    int i = (int)(r % din);
+    T v = 0;
+    if (c == 0) v = (T)x[r];
+    else if (c <= din) v = (c - 1 == i) ? 1 : 0;
+    else
+      for (int k = 0; k < L.ndirs; k++)
+        if (c == L.c_dir[k]) v = (T)dirs[k * din + i];
+    H0[e] = v;
+  }
+}
+
+/* z_0 += b: the value rows of the last layer (no activation after it). */
+template <typename T>
+__global__ void k_bias(int64_t n, int nout, const T *bias, T *Z)
+{
+  FOR_EACH(q, n) Z[q] = Z[q] + bias[q % nout];
+}
+
+/* One activation layer (act_forward of taylor_jet.c), n = B x nout values
+ * per component, components n apart; the bias joins z_0 here (the GEMM ran
+ * with beta 0), written back since the adjoint reads Z. */
+template <typename T>
+__global__ void k_act_forward(int act, dev_layout_t L, int64_t n, int nout, const T *bias, T *Z,
+                              T *H)
+{
+  FOR_EACH(q, n) {
+#define ZC(c) Z[(int64_t)(c) * n + q]
+#define HC(c) H[(int64_t)(c) * n + q]
+    T z0 = Z[q] + bias[q % nout];
+    Z[q] = z0;
+    T s[6] = {0, 0, 0, 0, 0, 0};
+    act_eval<T>(act, z0, (T)0, 0, L.maxord, s);
+    const T s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4];
+    HC(0) = s[0];
+    for (int i = 0; i < L.din; i++) HC(1 + i) = s1 * ZC(1 + i);
+    for (int p = 0; p < L.npairs; p++)
+      HC(L.c_pair + p) = s1 * ZC(L.c_pair + p) + s2 * ZC(1 + L.pi[p]) * ZC(1 + L.pj[p]);
+    if (L.c_lap >= 0) {
+      T hl = s1 * ZC(L.c_lap);
+      for (int i = 0; i < L.din; i++) {
+        T zi = ZC(1 + i);
+        hl += s2 * zi * zi;
+      }
+      HC(L.c_lap) = hl;
+    }
+    for (int k = 0; k < L.ndirs; k++) {
+      const int K = L.dord[k], c = L.c_dir[k];
+      T a1 = ZC(c), a2 = K >= 2 ? ZC(c + 1) : 0, a3 = K >= 3 ? ZC(c + 2) : 0,
+        a4 = K >= 4 ? ZC(c + 3) : 0;
+      HC(c) = s1 * a1;
+      if (K >= 2) HC(c + 1) = s1 * a2 + s2 * a1 * a1;
+      if (K >= 3) HC(c + 2) = s1 * a3 + 3 * s2 * a1 * a2 + s3 * a1 * a1 * a1;
+      if (K >= 4) {
+        T x1 = a1, x2 = a2, x12 = x1 * x1;
+        HC(c + 3) = s1 * a4 + s2 * (4 * x1 * a3 + 3 * x2 * x2) + 6 * s3 * x12 * x2 + s4 * x12 * x12;
+      }
+    }
+#undef ZC
+#undef HC
+  }
+}
+
+/* ---- adjoint kernels ----------------------------------------------------------- */
+
+/* act_backward of pinn_adjoint.c: Hb (adjoint of the activation output), Z
+ * and H (the forward jet of this layer) -> Zb. n values per component. Each
+ * thread updates its own entries of Zb in the CPU's order. */
+template <typename T>
+__global__ void k_act_backward(int act, dev_layout_t L, int64_t n, const T *Z, const T *H,
+                               const T *Hb, T *Zb)
+{
+  FOR_EACH(q, n) {
+#define ZC(c) Z[(int64_t)(c) * n + q]
+#define HB(c) Hb[(int64_t)(c) * n + q]
+#define ZB(c) Zb[(int64_t)(c) * n + q]
+    T s[6] = {0, 0, 0, 0, 0, 0};
+    act_eval<T>(act, ZC(0), H[q], act == TESS_ACT_TANH, L.maxord + 1, s);
+    const T s1 = s[1], s2 = s[2], s3 = s[3];
+    T zb0 = s1 * HB(0);
+    for (int i = 0; i < L.din; i++) {
+      T zi = ZC(1 + i), hbi = HB(1 + i);
+      ZB(1 + i) = s1 * hbi;
+      zb0 += s2 * zi * hbi;
+    }
+    for (int p = 0; p < L.npairs; p++) {
+      const int c = L.c_pair + p, i = L.pi[p], j = L.pj[p];
+      T g = HB(c), zp = ZC(c), zi = ZC(1 + i), zj = ZC(1 + j);
+      ZB(c) = s1 * g;
+      zb0 += (s2 * zp + s3 * zi * zj) * g;
+      ZB(1 + i) += s2 * zj * g;
+      ZB(1 + j) += s2 * zi * g;
+    }
+    if (L.c_lap >= 0) {
+      T hbl = HB(L.c_lap);
+      ZB(L.c_lap) = s1 * hbl;
+      zb0 += s2 * ZC(L.c_lap) * hbl;
+      for (int i = 0; i < L.din; i++) {
+        T zi = ZC(1 + i), g = hbl;
+        zb0 += s3 * zi * zi * g;
+        ZB(1 + i) += 2 * s2 * zi * g;
+      }
+    }
+    for (int k = 0; k < L.ndirs; k++) {
+      const int K = L.dord[k], c = L.c_dir[k];
+      T a1 = ZC(c), a2 = K >= 2 ? ZC(c + 1) : 0, a3 = K >= 3 ? ZC(c + 2) : 0,
+        a4 = K >= 4 ? ZC(c + 3) : 0;
+      T g1 = HB(c), g2 = K >= 2 ? HB(c + 1) : 0, g3 = K >= 3 ? HB(c + 2) : 0,
+        g4 = K >= 4 ? HB(c + 3) : 0;
+      T S1 = s1, S2 = s2, S3 = s3, S4 = K >= 3 ? s[4] : 0, S5 = K >= 4 ? s[5] : 0;
+      T b1 = S1 * g1, z0 = S2 * a1 * g1;
+      if (K >= 2) {
+        b1 += 2 * S2 * a1 * g2;
+        ZB(c + 1) = S1 * g2;
+        z0 += (S2 * a2 + S3 * a1 * a1) * g2;
+      }
+      if (K >= 3) {
+        b1 += (3 * S2 * a2 + 3 * S3 * a1 * a1) * g3;
+        ZB(c + 1) += 3 * S2 * a1 * g3;
+        ZB(c + 2) = S1 * g3;
+        z0 += (S2 * a3 + 3 * S3 * a1 * a2 + S4 * a1 * a1 * a1) * g3;
+      }
+      if (K >= 4) {
+        b1 += (4 * S2 * a3 + 12 * S3 * a1 * a2 + 4 * S4 * a1 * a1 * a1) * g4;
+        ZB(c + 1) += (6 * S2 * a2 + 6 * S3 * a1 * a1) * g4;
+        ZB(c + 2) += 4 * S2 * a1 * g4;
+        ZB(c + 3) = S1 * g4;
+        z0 += (S2 * a4 + 4 * S3 * a1 * a3 + 3 * S3 * a2 * a2 + 6 * S4 * a1 * a1 * a2
+               + S5 * a1 * a1 * a1 * a1) * g4;
+      }
+      ZB(c) = b1;
+      zb0 += z0;
+    }
+    ZB(0) = zb0;
+#undef ZC
+#undef HB
+#undef ZB
+  }
+}
+
+/* bbar_j = sum over the B points of Zbar_0[b][j]: a block of 32 x RED_ROWS
+ * threads per 32 columns; thread (tx, ty) adds points ty, ty + RED_ROWS, ...
+ * in order, then the RED_ROWS partials meet in a fixed binary tree. The
+ * order depends on B alone, never on timing: deterministic, no atomics. */
+#define RED_ROWS 32
+template <typename T>
+__global__ void k_bias_grad(int64_t B, int nout, const T *zb, T *gb)
+{
+  __shared__ T part[RED_ROWS][33];
+  const int tx = threadIdx.x, ty = threadIdx.y;
+  const int64_t j = (int64_t)blockIdx.x * 32 + tx;
+  T acc = 0;
+  if (j < nout)
+    for (int64_t b = ty; b < B; b += RED_ROWS) acc += zb[b * nout + j];
+  part[ty][tx] = acc;
+  __syncthreads();
+  for (int w = RED_ROWS / 2; w >= 1; w /= 2) {
+    if (ty < w) part[ty][tx] = part[ty][tx] + part[ty + w][tx];
+    __syncthreads();
+  }
+  if (ty == 0 && j < nout) gb[j] = part[0][tx];
+}
+
+template <typename S, typename D>
+__global__ void k_convert(int64_t n, const S *src, D *dst)
+{
+  FOR_EACH(i, n) dst[i] = (D)src[i];   /* f64 -> f32: round to nearest, as the CPU's cast */
+}
+
+/* ---- the passes ------------------------------------------------------------------ */
+
+template <typename T>
+static tess_err_t jet_forward(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
+{
+  tess_err_t err = TESS_OK;
+  cublasHandle_t h;
+  const size_t B = w->B, C = (size_t)lay->ncomp;
+  const dev_layout_t L = dev_layout(lay);
+  const T *theta = (const T *)w->theta;
+  TESS_CHECK(handle_get(&h));
+  {
+    const int64_t n0 = (int64_t)(C * B * (size_t)lay->din);
+    k_input_jet<T><<<blocks_for(n0), THREADS>>>(L, (int64_t)B, w->x, w->conv + w->nconv,
+                                                  (T *)w->H[0]);
+    LAUNCHED("input jet kernel");
+  }
+  for (int l = 0; l < mlp->nlayers; l++) {
+    const size_t nin = (size_t)mlp->width[l], nout = (size_t)mlp->width[l + 1];
+    const T *W = theta + mlp->woff[l], *bias = theta + mlp->boff[l];
+    T *Z = (T *)w->Z[l];
+    /* row-major Z (CB x nout) = H (CB x nin) W^T  <=>  column-major
+     * Z^T (nout x CB) = W (stored as W^T, nin x nout: op T) H^T (nin x CB) */
+    TESS_CHECK(gemm<T>(h, CUBLAS_OP_T, CUBLAS_OP_N, nout, C * B, nin, W, nin, (const T *)w->H[l],
+                       nin, Z, nout));
+    const int64_t n = (int64_t)(B * nout);
+    if (l + 1 < mlp->nlayers) {
+      k_act_forward<T><<<blocks_for(n), THREADS>>>((int)mlp->act, L, n, (int)nout, bias, Z,
+                                                   (T *)w->H[l + 1]);
+      LAUNCHED("activation forward kernel");
+    } else {
+      k_bias<T><<<blocks_for(n), THREADS>>>(n, (int)nout, bias, Z);
+      LAUNCHED("bias kernel");
+    }
+  }
+  CUDA_TRY(cudaStreamSynchronize((cudaStream_t)0), "jet forward");
+cleanup:
+  return err;
+}
+
+template <typename T>
+static tess_err_t jet_backward(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
+{
+  tess_err_t err = TESS_OK;
+  cublasHandle_t h;
+  const size_t B = w->B, C = (size_t)lay->ncomp;
+  const dev_layout_t L = dev_layout(lay);
+  const T *theta = (const T *)w->theta;
+  T *g = (T *)w->gpart, *zb = (T *)w->bar0, *hb = (T *)w->bar1;
+  TESS_CHECK(handle_get(&h));
+  for (int l = mlp->nlayers - 1; l >= 0; l--) {
+    const size_t nin = (size_t)mlp->width[l], nout = (size_t)mlp->width[l + 1];
+    const T *W = theta + mlp->woff[l];
+    /* row-major Wbar (nout x nin) = Zb^T (nout x CB) H (CB x nin)  <=>
+     * column-major Wbar^T (nin x nout) = H^T (nin x CB: op N) Zb (stored as
+     * Zb^T, nout x CB: op T) */
+    TESS_CHECK(gemm<T>(h, CUBLAS_OP_N, CUBLAS_OP_T, nin, nout, C * B, (const T *)w->H[l], nin, zb,
+                       nout, g + mlp->woff[l], nin));
+    k_bias_grad<T><<<(unsigned)((nout + 31) / 32), dim3(32, RED_ROWS)>>>((int64_t)B, (int)nout, zb,
+                                                                        g + mlp->boff[l]);
+    LAUNCHED("bias gradient kernel");
+    if (l == 0) break;
+    /* row-major Hb (CB x nin) = Zb (CB x nout) W (nout x nin)  <=>
+     * column-major Hb^T (nin x CB) = W^T (nin x nout: op N) Zb^T (nout x CB: op N) */
+    TESS_CHECK(gemm<T>(h, CUBLAS_OP_N, CUBLAS_OP_N, nin, C * B, nout, W, nin, zb, nout, hb, nin));
+    const int64_t n = (int64_t)(B * nin);
+    k_act_backward<T><<<blocks_for(n), THREADS>>>((int)mlp->act, L, n, (const T *)w->Z[l - 1],
+                                                  (const T *)w->H[l], hb, zb);
+    LAUNCHED("activation adjoint kernel");
+  }
+  CUDA_TRY(cudaStreamSynchronize((cudaStream_t)0), "jet backward");
+cleanup:
+  return err;
+}
+
+/* ---- C entry points --------------------------------------------------------------- */
+
+extern "C" {
+
+void pinn_cuda_work_destroy(pinn_cuda_work_t *w)
+{
+  if (!w) return;
+  if (w->H)
+    for (int l = 0; l < w->nlayers; l++) tess_free(TESS_MEM_DEVICE, &w->H[l]);
+  if (w->Z)
+    for (int l = 0; l < w->nlayers; l++) tess_free(TESS_MEM_DEVICE, &w->Z[l]);
+  free(w->H);
+  free(w->Z);
+  tess_free(TESS_MEM_DEVICE, &w->bar0);
+  tess_free(TESS_MEM_DEVICE, &w->bar1);
+  tess_free(TESS_MEM_DEVICE, &w->gpart);
+  tess_free(TESS_MEM_DEVICE, &w->theta);
+  tess_free(TESS_MEM_DEVICE, (void **)&w->x);
+  tess_free(TESS_MEM_DEVICE, (void **)&w->conv);
+  memset(w, 0, sizeof *w);
+}
+
+tess_err_t pinn_cuda_work_create(const tess_mlp_t *mlp, const pinn_layout_t *lay, size_t B,
+                                 pinn_cuda_work_t *w)
+{
+  tess_err_t err = TESS_OK;
+  memset(w, 0, sizeof *w);
+  const size_t es = tess_dtype_size(mlp->dtype), C = (size_t)lay->ncomp;
+  const size_t dout = (size_t)mlp->width[mlp->nlayers];
+  double dirs[TESS_JET_MAX_DIRS * TESS_JET_MAX_IN];
+  TESS_REQUIRE(mlp->dtype == TESS_F64 || mlp->dtype == TESS_F32, TESS_ERR_UNSUPPORTED,
+               "PINN on the GPU: dtype %s (f64 or f32)", tess_dtype_name(mlp->dtype));
+  w->B = B;
+  w->C = lay->ncomp;
+  w->nlayers = mlp->nlayers;
+  w->dtype = mlp->dtype;
+  w->H = (void **)calloc((size_t)mlp->nlayers, sizeof *w->H);
+  w->Z = (void **)calloc((size_t)mlp->nlayers, sizeof *w->Z);
+  TESS_REQUIRE(w->H && w->Z, TESS_ERR_MEM, "device jet workspace");
+  for (int l = 0; l < mlp->nlayers; l++) {
+    TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, C * B * (size_t)mlp->width[l] * es, &w->H[l]));
+    TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, C * B * (size_t)mlp->width[l + 1] * es, &w->Z[l]));
+  }
+  TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, C * B * (size_t)mlp->maxwidth * es, &w->bar0));
+  TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, C * B * (size_t)mlp->maxwidth * es, &w->bar1));
+  TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, mlp->nparams * es, &w->gpart));
+  TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, mlp->nparams * es, &w->theta));
+  TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, B * (size_t)lay->din * sizeof(double), (void **)&w->x));
+  /* staging for conversions, and (its head) the direction vectors that seed
+   * layer 0: ndirs x din doubles, read by k_input_jet; conversions never
+   * overwrite them because they are kept past nconv */
+  w->nconv = C * B * dout > mlp->nparams ? C * B * dout : mlp->nparams;
+  TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, (w->nconv + (size_t)TESS_JET_MAX_DIRS * TESS_JET_MAX_IN)
+                         * sizeof(double), (void **)&w->conv));
+  for (int k = 0; k < lay->ndirs; k++)
+    for (int i = 0; i < lay->din; i++) dirs[k * lay->din + i] = lay->dir[k][i];
+  if (lay->ndirs)
+    TESS_CHECK(tess_memcpy(TESS_MEM_DEVICE, w->conv + w->nconv, TESS_MEM_HOST, dirs,
+                           (size_t)lay->ndirs * (size_t)lay->din * sizeof(double)));
+cleanup:
+  if (err) pinn_cuda_work_destroy(w);
+  return err;
+}
+
+tess_err_t pinn_cuda_set_params(const tess_mlp_t *mlp, pinn_cuda_work_t *w)
+{
+  tess_err_t err = TESS_OK;
+  const void *src = mlp->dtype == TESS_F64 ? (const void *)mlp->theta : (const void *)mlp->theta32;
+  TESS_CHECK(tess_memcpy(TESS_MEM_DEVICE, w->theta, TESS_MEM_HOST, src,
+                         mlp->nparams * tess_dtype_size(mlp->dtype)));
+cleanup:
+  return err;
+}
+
+tess_err_t pinn_cuda_set_points(pinn_cuda_work_t *w, const double *x_host, int din)
+{
+  tess_err_t err = TESS_OK;
+  TESS_CHECK(tess_memcpy(TESS_MEM_DEVICE, w->x, TESS_MEM_HOST, x_host, w->B * (size_t)din * sizeof(double)));
+cleanup:
+  return err;
+}
+
+tess_err_t pinn_cuda_get_jet(const pinn_cuda_work_t *w, const void *dev, size_t n, double *host)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(n <= w->nconv, TESS_ERR_INTERNAL, "%zu values > staging %zu", n, w->nconv);
+  if (w->dtype == TESS_F64) {
+    TESS_CHECK(tess_memcpy(TESS_MEM_HOST, host, TESS_MEM_DEVICE, dev, n * sizeof(double)));
+  } else {
+    k_convert<float, double><<<blocks_for((int64_t)n), THREADS>>>((int64_t)n, (const float *)dev, w->conv);
+    LAUNCHED("f32 -> f64 kernel");
+    TESS_CHECK(tess_memcpy(TESS_MEM_HOST, host, TESS_MEM_DEVICE, w->conv, n * sizeof(double)));
+  }
+cleanup:
+  return err;
+}
+
+tess_err_t pinn_cuda_get_grad(const pinn_cuda_work_t *w, size_t n, double *host)
+{
+  return pinn_cuda_get_jet(w, w->gpart, n, host);
+}
+
+tess_err_t pinn_cuda_put_jetbar(pinn_cuda_work_t *w, const double *host, size_t n)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(n <= w->nconv, TESS_ERR_INTERNAL, "%zu values > staging %zu", n, w->nconv);
+  if (w->dtype == TESS_F64) {
+    TESS_CHECK(tess_memcpy(TESS_MEM_DEVICE, w->bar0, TESS_MEM_HOST, host, n * sizeof(double)));
+  } else {
+    TESS_CHECK(tess_memcpy(TESS_MEM_DEVICE, w->conv, TESS_MEM_HOST, host, n * sizeof(double)));
+    k_convert<double, float><<<blocks_for((int64_t)n), THREADS>>>((int64_t)n, w->conv, (float *)w->bar0);
+    LAUNCHED("f64 -> f32 kernel");
+    CUDA_TRY(cudaStreamSynchronize((cudaStream_t)0), "f64 -> f32 kernel");
+  }
+cleanup:
+  return err;
+}
+
+tess_err_t pinn_cuda_jet_forward_f64(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
+{
+  return jet_forward<double>(mlp, lay, w);
+}
+tess_err_t pinn_cuda_jet_forward_f32(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
+{
+  return jet_forward<float>(mlp, lay, w);
+}
+tess_err_t pinn_cuda_jet_backward_f64(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
+{
+  return jet_backward<double>(mlp, lay, w);
+}
+tess_err_t pinn_cuda_jet_backward_f32(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
+{
+  return jet_backward<float>(mlp, lay, w);
+}
+
+} /* extern "C" */

@@ -1,0 +1,78 @@
+/* pde/pinn_cuda.h: the PINN jet and adjoint kernels on the GPU (CUDA +
+ * cuBLAS builds; pde/cuda/pinn_cuda.cu). The same contract as
+ * pinn_jet_forward_* / pinn_jet_backward_* (pinn_internal.h) for ONE chunk
+ * workspace held in device memory: each dense layer is one GEMM over all
+ * jet components and points of the chunk (cuBLAS, deterministic setup), the
+ * activation's jet recurrences and their adjoints are one fused elementwise
+ * kernel per layer that mirrors taylor_jet.c / pinn_adjoint.c term for term
+ * (built with -fmad=false, so each operation rounds as the CPU's does), bias
+ * gradients a fixed-order reduction over the chunk's points. A chunk of the
+ * same shape gives the same bits on the same GPU model, toolkit and cuBLAS,
+ * wherever it runs; nothing here depends on the rank count.
+ *
+ * Everything runs on the default stream; every call returns once its work
+ * is complete (it ends with a synchronising copy or cudaStreamSynchronize)
+ * and reports launch, runtime and cuBLAS errors as TESS_ERR_DEVICE. Not
+ * installed; C linkage. */
+#ifndef TESSERA_PDE_PINN_CUDA_H
+#define TESSERA_PDE_PINN_CUDA_H
+#include <tessera/config.h>
+#include "pinn_internal.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Device workspace of one chunk of B points: the device twin of pinn_work_t
+ * (same layouts, network dtype), plus the parameters and the chunk's points. */
+typedef struct {
+  size_t B;
+  int C;
+  int nlayers;
+  tess_dtype_t dtype;
+  void **H, **Z;               /* host arrays of device pointers, as pinn_work_t */
+  void *bar0, *bar1;           /* adjoints: C x B x maxwidth each */
+  void *gpart;                 /* this chunk's parameter gradient (nparams) */
+  void *theta;                 /* parameters in the network dtype (nparams) */
+  double *x;                   /* the chunk's points, B x din (f64) */
+  double *conv;                /* f64 staging: max(C x B x dout, nparams) */
+  size_t nconv;
+} pinn_cuda_work_t;
+
+#if TESSERA_HAVE_CUBLAS
+/* Device buffers for chunks of B points (TESS_ERR_DEVICE/MEM on failure,
+ * nothing left allocated). */
+tess_err_t pinn_cuda_work_create(const tess_mlp_t *mlp, const pinn_layout_t *lay, size_t B,
+                                 pinn_cuda_work_t *w);
+void pinn_cuda_work_destroy(pinn_cuda_work_t *w);        /* safe on a zeroed one */
+/* Copies the network's parameters (theta, or theta32 for f32) to w->theta. */
+tess_err_t pinn_cuda_set_params(const tess_mlp_t *mlp, pinn_cuda_work_t *w);
+/* Copies the chunk's B x din points (host, f64) to w->x. */
+tess_err_t pinn_cuda_set_points(pinn_cuda_work_t *w, const double *x_host, int din);
+
+/* Forward jets of the points in w->x; the output jet is w->Z[L-1]
+ * (C x B x dout, network dtype, device). */
+tess_err_t pinn_cuda_jet_forward_f64(const tess_mlp_t *mlp, const pinn_layout_t *lay,
+                                     pinn_cuda_work_t *w);
+tess_err_t pinn_cuda_jet_forward_f32(const tess_mlp_t *mlp, const pinn_layout_t *lay,
+                                     pinn_cuda_work_t *w);
+/* Reverse mode: w->bar0 holds the output adjoint (C x B x dout, device) on
+ * entry; on return w->gpart holds this chunk's d(loss)/d(theta). */
+tess_err_t pinn_cuda_jet_backward_f64(const tess_mlp_t *mlp, const pinn_layout_t *lay,
+                                      pinn_cuda_work_t *w);
+tess_err_t pinn_cuda_jet_backward_f32(const tess_mlp_t *mlp, const pinn_layout_t *lay,
+                                      pinn_cuda_work_t *w);
+
+/* Host <-> device copies of the output jet and its adjoint, converting
+ * between the network dtype (device) and f64 (host) as the CPU path does
+ * (f32 -> f64 exactly; f64 -> f32 rounded to nearest). n values. */
+tess_err_t pinn_cuda_get_jet(const pinn_cuda_work_t *w, const void *dev, size_t n, double *host);
+tess_err_t pinn_cuda_put_jetbar(pinn_cuda_work_t *w, const double *host, size_t n);
+/* w->gpart (network dtype) to n host doubles. */
+tess_err_t pinn_cuda_get_grad(const pinn_cuda_work_t *w, size_t n, double *host);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif
