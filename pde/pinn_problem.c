@@ -524,8 +524,12 @@ tess_err_t tess_pinn_eval(tess_pinn_t *p, const char *text, size_t npts, const d
   tess_jet_spec_t spec;
   pinn_layout_t lay;
   pinn_work_t w = {0};
+#if TESSERA_HAVE_CUBLAS
+  pinn_cuda_work_t cw;
+  memset(&cw, 0, sizeof cw);
+#endif
   double *xb = NULL, *jet = NULL, *vals = NULL;
-  int root = -1;
+  int root = -1, gpu = 0;
   size_t B;
   TESS_REQUIRE(p && text && (x || !npts) && (out || !npts), TESS_ERR_ARG, "NULL argument");
   const tess_mlp_t *m = p->mlp;
@@ -535,7 +539,15 @@ tess_err_t tess_pinn_eval(tess_pinn_t *p, const char *text, size_t npts, const d
   TESS_CHECK(pinn_layout_make(&spec, p->din, &lay));
   TESS_CHECK(pinn_expr_bind(p->ex, &lay));
   B = pinn_auto_chunk(m, &lay);   /* evaluation only: no sums depend on it */
-  TESS_CHECK(pinn_work_create(m, &lay, B, &w));
+  gpu = p->ready && p->on_gpu;      /* a problem set up on the GPU evaluates there too */
+#if TESSERA_HAVE_CUBLAS
+  if (gpu) {
+    B = gpu_auto_chunk(m, &lay);
+    TESS_CHECK(pinn_cuda_work_create(m, &lay, B, &cw));
+    TESS_CHECK(pinn_cuda_set_params(m, &cw));
+  } else
+#endif
+    TESS_CHECK(pinn_work_create(m, &lay, B, &w));
   const size_t C = (size_t)lay.ncomp, njet = C * B * (size_t)p->dout;
   xb = malloc(B * (size_t)p->din * sizeof *xb);
   jet = malloc(njet * sizeof *jet);
@@ -545,7 +557,14 @@ tess_err_t tess_pinn_eval(tess_pinn_t *p, const char *text, size_t npts, const d
     size_t nb = npts - p0 < B ? npts - p0 : B;
     for (size_t b = 0; b < B; b++)
       memcpy(xb + b * p->din, x + (p0 + (b < nb ? b : nb - 1)) * p->din, (size_t)p->din * sizeof *xb);
-    if (m->dtype == TESS_F64) {
+    if (gpu) {
+#if TESSERA_HAVE_CUBLAS
+      TESS_CHECK(pinn_cuda_set_points(&cw, xb, p->din));
+      TESS_CHECK(m->dtype == TESS_F64 ? pinn_cuda_jet_forward_f64(m, &lay, &cw)
+                                      : pinn_cuda_jet_forward_f32(m, &lay, &cw));
+      TESS_CHECK(pinn_cuda_get_jet(&cw, cw.Z[m->nlayers - 1], njet, jet));
+#endif
+    } else if (m->dtype == TESS_F64) {
       pinn_jet_forward_f64(m, &lay, &w, xb);
       memcpy(jet, w.Z[m->nlayers - 1], njet * sizeof *jet);
     } else {
@@ -562,6 +581,9 @@ cleanup:
     if (e2 && !err) err = e2;
   }
   if (p) pinn_work_destroy(p->mlp, &w);
+#if TESSERA_HAVE_CUBLAS
+  pinn_cuda_work_destroy(&cw);
+#endif
   free(xb);
   free(jet);
   free(vals);

@@ -175,7 +175,8 @@ tess_err_t tess_pinn_loss_grad(tess_pinn_t *pinn, const double *theta, double *l
 /* Per-set loss terms of the last tess_pinn_loss_grad (nsets values). */
 tess_err_t tess_pinn_set_losses(const tess_pinn_t *pinn, double *losses, int max, int *nsets);
 /* Rank-local: evaluate an expression (e.g. "grad(psi,\"y\")") with the
- * network's current parameters at npts points x (npts x din). */
+ * network's current parameters at npts points x (npts x din). A problem set
+ * up on the GPU computes the jets there (the expression on the host). */
 tess_err_t tess_pinn_eval(tess_pinn_t *pinn, const char *text, size_t npts,
                           const double *x, double *out);
 /* Not collective; before or after setup: parse `text` and plan the jet it
