@@ -17,6 +17,7 @@
 #ifndef TESSERA_PDE_PINN_CUDA_H
 #define TESSERA_PDE_PINN_CUDA_H
 #include <tessera/config.h>
+#include <tessera/memory.h>
 #include "pinn_internal.h"
 
 #ifdef __cplusplus
@@ -26,6 +27,7 @@ extern "C" {
 /* Device workspace of one chunk of B points: the device twin of pinn_work_t
  * (same layouts, network dtype), plus the parameters and the chunk's points. */
 typedef struct {
+  tess_memspace_t space;       /* TESS_MEM_DEVICE, or TESS_MEM_HOST for the emulation */
   size_t B;
   int C;
   int nlayers;
@@ -44,6 +46,12 @@ typedef struct {
  * nothing left allocated). */
 tess_err_t pinn_cuda_work_create(const tess_mlp_t *mlp, const pinn_layout_t *lay, size_t B,
                                  pinn_cuda_work_t *w);
+/* The same buffers in host memory: every call below then runs the same
+ * element bodies, reduction orders and GEMM argument lists on the CPU (the
+ * products as plain loops). Slow; for checking layouts and kernel bodies on
+ * machines without a GPU (tests/pde/test_pinn_cuda_host.c). */
+tess_err_t pinn_cuda_work_create_host(const tess_mlp_t *mlp, const pinn_layout_t *lay, size_t B,
+                                      pinn_cuda_work_t *w);
 void pinn_cuda_work_destroy(pinn_cuda_work_t *w);        /* safe on a zeroed one */
 /* Copies the network's parameters (theta, or theta32 for f32) to w->theta. */
 tess_err_t pinn_cuda_set_params(const tess_mlp_t *mlp, pinn_cuda_work_t *w);

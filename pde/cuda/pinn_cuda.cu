@@ -30,6 +30,11 @@
  * over the chunk's points (32 sequential partial sums per column, then a
  * fixed binary tree in shared memory): no atomics anywhere.
  *
+ * The passes are written once over an executor: dev_exec (cuBLAS and the
+ * kernels) or host_exec, which runs the same element bodies and GEMM
+ * argument lists on the CPU, so the layouts, transposes and kernel bodies
+ * are tested on machines without a GPU (tests/pde/test_pinn_cuda_host.c).
+ *
  * Layouts are those of pinn_work_t: H[l] is C x B x width[l] row-major (a
  * component's B x width block, then the next), so row-major products become
  * column-major cuBLAS calls with the operands swapped (noted at each call). */
@@ -49,6 +54,9 @@ extern "C" {
 }
 
 #define THREADS 256
+/* Element bodies run in the kernels and, for the host emulation that checks
+ * layouts and bodies without a GPU (pinn_cuda_work_create_host), on the CPU. */
+#define HD __host__ __device__ __forceinline__
 
 #define CUDA_TRY(call, what)                                                              \
   do {                                                                                    \
@@ -170,8 +178,29 @@ static dev_layout_t dev_layout(const pinn_layout_t *L)
   return d;
 }
 
+HD double bits_f64(uint64_t b)
+{
+#ifdef __CUDA_ARCH__
+  return __longlong_as_double((long long)b);
+#else
+  double d;
+  memcpy(&d, &b, sizeof d);
+  return d;
+#endif
+}
+HD float bits_f32(uint32_t b)
+{
+#ifdef __CUDA_ARCH__
+  return __int_as_float((int)b);
+#else
+  float f;
+  memcpy(&f, &b, sizeof f);
+  return f;
+#endif
+}
+
 /* pinn_tanh / pinn_tanhf of activation.c, operation for operation. */
-__device__ __forceinline__ double act_tanh(double x)
+HD double act_tanh(double x)
 {
   const double inv_ln2 = 1.4426950408889634, ln2_hi = 6.93147180369123816490e-01,
                ln2_lo = 1.90821492927058770002e-10;
@@ -194,12 +223,12 @@ __device__ __forceinline__ double act_tanh(double x)
   q = q * r + 1.0 / 6.0;
   q = q * r + 0.5;
   double p = r + (r * r) * q;
-  double two_k = __longlong_as_double((long long)((uint64_t)(k + 1023) << 52));
+  double two_k = bits_f64((uint64_t)(k + 1023) << 52);
   double e = two_k * p + (two_k - 1);
   return copysign(e / (e + 2), x);
 }
 
-__device__ __forceinline__ float act_tanh(float x)
+HD float act_tanh(float x)
 {
   const float inv_ln2 = 1.44269504f, ln2_hi = 0.693145751953125f, ln2_lo = 1.42860677e-06f;
   float y = 2 * fabsf(x);
@@ -216,28 +245,28 @@ __device__ __forceinline__ float act_tanh(float x)
   q = q * r + 1.0f / 6;
   q = q * r + 0.5f;
   float p = r + (r * r) * q;
-  float two_k = __int_as_float((int)((uint32_t)(k + 127) << 23));
+  float two_k = bits_f32((uint32_t)(k + 127) << 23);
   float e = two_k * p + (two_k - 1);
   return copysignf(e / (e + 2), x);
 }
 
-__device__ __forceinline__ double m_sin(double x) { return sin(x); }
-__device__ __forceinline__ float m_sin(float x) { return sinf(x); }
-__device__ __forceinline__ double m_cos(double x) { return cos(x); }
-__device__ __forceinline__ float m_cos(float x) { return cosf(x); }
-__device__ __forceinline__ double m_exp(double x) { return exp(x); }
-__device__ __forceinline__ float m_exp(float x) { return expf(x); }
-__device__ __forceinline__ double m_fabs(double x) { return fabs(x); }
-__device__ __forceinline__ float m_fabs(float x) { return fabsf(x); }
-__device__ __forceinline__ double m_log1p(double x) { return log1p(x); }
-__device__ __forceinline__ float m_log1p(float x) { return log1pf(x); }
-__device__ __forceinline__ double m_erfc(double x) { return erfc(x); }
-__device__ __forceinline__ float m_erfc(float x) { return erfcf(x); }
+HD double m_sin(double x) { return sin(x); }
+HD float m_sin(float x) { return sinf(x); }
+HD double m_cos(double x) { return cos(x); }
+HD float m_cos(float x) { return cosf(x); }
+HD double m_exp(double x) { return exp(x); }
+HD float m_exp(float x) { return expf(x); }
+HD double m_fabs(double x) { return fabs(x); }
+HD float m_fabs(float x) { return fabsf(x); }
+HD double m_log1p(double x) { return log1p(x); }
+HD float m_log1p(float x) { return log1pf(x); }
+HD double m_erfc(double x) { return erfc(x); }
+HD float m_erfc(float x) { return erfcf(x); }
 
 /* s[k] = act^(k)(z), k = 0..m (m <= 5), as pinn_act_eval for one value;
  * h0: act(z) when known (has_h0; tanh's backward pass reuses t). */
 template <typename T>
-__device__ __forceinline__ void act_eval(int act, T z, T h0, int has_h0, int m, T s[6])
+HD void act_eval(int act, T z, T h0, int has_h0, int m, T s[6])
 {
   switch (act) {
   case TESS_ACT_TANH: {
@@ -289,26 +318,144 @@ __device__ __forceinline__ void act_eval(int act, T z, T h0, int has_h0, int m, 
   }
 }
 
-/* ---- forward kernels ----------------------------------------------------------- */
+/* ---- element bodies (one thread's work) ------------------------------------------ */
 
 /* Layer 0's jet (pinn_jet_forward): value x, gradient e_i, first directional
- * order v_k, zeros elsewhere. One thread per entry of C x B x din. */
+ * order v_k, zeros elsewhere. Entry e of C x B x din. */
 template <typename T>
-__global__ void k_input_jet(dev_layout_t L, int64_t B, const double *x, const double *dirs, T *H0)
+HD T input_jet_elem(const dev_layout_t &L, int64_t B, const double *x, const double *dirs, int64_t e)
 {
   const int din = L.din;
-  const int64_t n = (int64_t)L.ncomp * B * din;
-  FOR_EACH(e, n) {
-    int64_t c = e / (B * din), r = e % (B * din);
-    int i = (int)(r % din);
-    T v = 0;
-    if (c == 0) v = (T)x[r];
-    else if (c <= din) v = (c - 1 == i) ? 1 : 0;
-    else
-      for (int k = 0; k < L.ndirs; k++)
-        if (c == L.c_dir[k]) v = (T)dirs[k * din + i];
-    H0[e] = v;
+  int64_t c = e / (B * din), r = e % (B * din);
+  int i = (int)(r % din);
+  T v = 0;
+  if (c == 0) v = (T)x[r];
+  else if (c <= din) v = (c - 1 == i) ? 1 : 0;
+  else
+    for (int k = 0; k < L.ndirs; k++)
+      if (c == L.c_dir[k]) v = (T)dirs[k * din + i];
+  return v;
+}
+
+/* One activation layer at value q (act_forward of taylor_jet.c), n = B x
+ * nout values per component, components n apart; the bias joins z_0 here
+ * (the GEMM ran with beta 0), written back since the adjoint reads Z. */
+template <typename T>
+HD void act_forward_elem(int act, const dev_layout_t &L, int64_t n, int nout, const T *bias, T *Z, T *H,
+                         int64_t q)
+{
+#define ZC(c) Z[(int64_t)(c) * n + q]
+#define HC(c) H[(int64_t)(c) * n + q]
+  T z0 = Z[q] + bias[q % nout];
+  Z[q] = z0;
+  T s[6] = {0, 0, 0, 0, 0, 0};
+  act_eval<T>(act, z0, (T)0, 0, L.maxord, s);
+  const T s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4];
+  HC(0) = s[0];
+  for (int i = 0; i < L.din; i++) HC(1 + i) = s1 * ZC(1 + i);
+  for (int p = 0; p < L.npairs; p++)
+    HC(L.c_pair + p) = s1 * ZC(L.c_pair + p) + s2 * ZC(1 + L.pi[p]) * ZC(1 + L.pj[p]);
+  if (L.c_lap >= 0) {
+    T hl = s1 * ZC(L.c_lap);
+    for (int i = 0; i < L.din; i++) {
+      T zi = ZC(1 + i);
+      hl += s2 * zi * zi;
+    }
+    HC(L.c_lap) = hl;
   }
+  for (int k = 0; k < L.ndirs; k++) {
+    const int K = L.dord[k], c = L.c_dir[k];
+    T a1 = ZC(c), a2 = K >= 2 ? ZC(c + 1) : 0, a3 = K >= 3 ? ZC(c + 2) : 0, a4 = K >= 4 ? ZC(c + 3) : 0;
+    HC(c) = s1 * a1;
+    if (K >= 2) HC(c + 1) = s1 * a2 + s2 * a1 * a1;
+    if (K >= 3) HC(c + 2) = s1 * a3 + 3 * s2 * a1 * a2 + s3 * a1 * a1 * a1;
+    if (K >= 4) {
+      T x1 = a1, x2 = a2, x12 = x1 * x1;
+      HC(c + 3) = s1 * a4 + s2 * (4 * x1 * a3 + 3 * x2 * x2) + 6 * s3 * x12 * x2 + s4 * x12 * x12;
+    }
+  }
+#undef ZC
+#undef HC
+}
+
+/* act_backward of pinn_adjoint.c at value q: Hb (adjoint of the activation
+ * output), Z and H (the forward jet of this layer) -> Zb; n values per
+ * component. Each entry of Zb is updated in the CPU's order. */
+template <typename T>
+HD void act_backward_elem(int act, const dev_layout_t &L, int64_t n, const T *Z, const T *H, const T *Hb,
+                          T *Zb, int64_t q)
+{
+#define ZC(c) Z[(int64_t)(c) * n + q]
+#define HB(c) Hb[(int64_t)(c) * n + q]
+#define ZB(c) Zb[(int64_t)(c) * n + q]
+  T s[6] = {0, 0, 0, 0, 0, 0};
+  /* tanh recovers its derivatives from the stored value t = H_0 */
+  act_eval<T>(act, ZC(0), H[q], act == TESS_ACT_TANH, L.maxord + 1, s);
+  const T s1 = s[1], s2 = s[2], s3 = s[3];
+  T zb0 = s1 * HB(0);
+  for (int i = 0; i < L.din; i++) {
+    T zi = ZC(1 + i), hbi = HB(1 + i);
+    ZB(1 + i) = s1 * hbi;
+    zb0 += s2 * zi * hbi;
+  }
+  for (int p = 0; p < L.npairs; p++) {
+    const int c = L.c_pair + p, i = L.pi[p], j = L.pj[p];
+    T g = HB(c), zp = ZC(c), zi = ZC(1 + i), zj = ZC(1 + j);
+    ZB(c) = s1 * g;
+    zb0 += (s2 * zp + s3 * zi * zj) * g;
+    ZB(1 + i) += s2 * zj * g;
+    ZB(1 + j) += s2 * zi * g;
+  }
+  if (L.c_lap >= 0) {
+    T hbl = HB(L.c_lap);
+    ZB(L.c_lap) = s1 * hbl;
+    zb0 += s2 * ZC(L.c_lap) * hbl;
+    for (int i = 0; i < L.din; i++) {
+      T zi = ZC(1 + i), g = hbl;
+      zb0 += s3 * zi * zi * g;
+      ZB(1 + i) += 2 * s2 * zi * g;
+    }
+  }
+  for (int k = 0; k < L.ndirs; k++) {
+    const int K = L.dord[k], c = L.c_dir[k];
+    T a1 = ZC(c), a2 = K >= 2 ? ZC(c + 1) : 0, a3 = K >= 3 ? ZC(c + 2) : 0, a4 = K >= 4 ? ZC(c + 3) : 0;
+    T g1 = HB(c), g2 = K >= 2 ? HB(c + 1) : 0, g3 = K >= 3 ? HB(c + 2) : 0, g4 = K >= 4 ? HB(c + 3) : 0;
+    T S1 = s1, S2 = s2, S3 = s3, S4 = K >= 3 ? s[4] : 0, S5 = K >= 4 ? s[5] : 0;
+    T b1 = S1 * g1, z0 = S2 * a1 * g1;
+    if (K >= 2) {
+      b1 += 2 * S2 * a1 * g2;
+      ZB(c + 1) = S1 * g2;
+      z0 += (S2 * a2 + S3 * a1 * a1) * g2;
+    }
+    if (K >= 3) {
+      b1 += (3 * S2 * a2 + 3 * S3 * a1 * a1) * g3;
+      ZB(c + 1) += 3 * S2 * a1 * g3;
+      ZB(c + 2) = S1 * g3;
+      z0 += (S2 * a3 + 3 * S3 * a1 * a2 + S4 * a1 * a1 * a1) * g3;
+    }
+    if (K >= 4) {
+      b1 += (4 * S2 * a3 + 12 * S3 * a1 * a2 + 4 * S4 * a1 * a1 * a1) * g4;
+      ZB(c + 1) += (6 * S2 * a2 + 6 * S3 * a1 * a1) * g4;
+      ZB(c + 2) += 4 * S2 * a1 * g4;
+      ZB(c + 3) = S1 * g4;
+      z0 += (S2 * a4 + 4 * S3 * a1 * a3 + 3 * S3 * a2 * a2 + 6 * S4 * a1 * a1 * a2
+             + S5 * a1 * a1 * a1 * a1) * g4;
+    }
+    ZB(c) = b1;
+    zb0 += z0;
+  }
+  ZB(0) = zb0;
+#undef ZC
+#undef HB
+#undef ZB
+}
+
+/* ---- kernels ----------------------------------------------------------------------- */
+
+template <typename T>
+__global__ void k_input_jet(dev_layout_t L, int64_t B, const double *x, const double *dirs, T *H0, int64_t n)
+{
+  FOR_EACH(e, n) H0[e] = input_jet_elem<T>(L, B, x, dirs, e);
 }
 
 /* z_0 += b: the value rows of the last layer (no activation after it). */
@@ -318,131 +465,23 @@ __global__ void k_bias(int64_t n, int nout, const T *bias, T *Z)
   FOR_EACH(q, n) Z[q] = Z[q] + bias[q % nout];
 }
 
-/* One activation layer (act_forward of taylor_jet.c), n = B x nout values
- * per component, components n apart; the bias joins z_0 here (the GEMM ran
- * with beta 0), written back since the adjoint reads Z. */
 template <typename T>
-__global__ void k_act_forward(int act, dev_layout_t L, int64_t n, int nout, const T *bias, T *Z,
-                              T *H)
+__global__ void k_act_forward(int act, dev_layout_t L, int64_t n, int nout, const T *bias, T *Z, T *H)
 {
-  FOR_EACH(q, n) {
-#define ZC(c) Z[(int64_t)(c) * n + q]
-#define HC(c) H[(int64_t)(c) * n + q]
-    T z0 = Z[q] + bias[q % nout];
-    Z[q] = z0;
-    T s[6] = {0, 0, 0, 0, 0, 0};
-    act_eval<T>(act, z0, (T)0, 0, L.maxord, s);
-    const T s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4];
-    HC(0) = s[0];
-    for (int i = 0; i < L.din; i++) HC(1 + i) = s1 * ZC(1 + i);
-    for (int p = 0; p < L.npairs; p++)
-      HC(L.c_pair + p) = s1 * ZC(L.c_pair + p) + s2 * ZC(1 + L.pi[p]) * ZC(1 + L.pj[p]);
-    if (L.c_lap >= 0) {
-      T hl = s1 * ZC(L.c_lap);
-      for (int i = 0; i < L.din; i++) {
-        T zi = ZC(1 + i);
-        hl += s2 * zi * zi;
-      }
-      HC(L.c_lap) = hl;
-    }
-    for (int k = 0; k < L.ndirs; k++) {
-      const int K = L.dord[k], c = L.c_dir[k];
-      T a1 = ZC(c), a2 = K >= 2 ? ZC(c + 1) : 0, a3 = K >= 3 ? ZC(c + 2) : 0,
-        a4 = K >= 4 ? ZC(c + 3) : 0;
-      HC(c) = s1 * a1;
-      if (K >= 2) HC(c + 1) = s1 * a2 + s2 * a1 * a1;
-      if (K >= 3) HC(c + 2) = s1 * a3 + 3 * s2 * a1 * a2 + s3 * a1 * a1 * a1;
-      if (K >= 4) {
-        T x1 = a1, x2 = a2, x12 = x1 * x1;
-        HC(c + 3) = s1 * a4 + s2 * (4 * x1 * a3 + 3 * x2 * x2) + 6 * s3 * x12 * x2 + s4 * x12 * x12;
-      }
-    }
-#undef ZC
-#undef HC
-  }
+  FOR_EACH(q, n) act_forward_elem<T>(act, L, n, nout, bias, Z, H, q);
 }
 
-/* ---- adjoint kernels ----------------------------------------------------------- */
-
-/* act_backward of pinn_adjoint.c: Hb (adjoint of the activation output), Z
- * and H (the forward jet of this layer) -> Zb. n values per component. Each
- * thread updates its own entries of Zb in the CPU's order. */
 template <typename T>
-__global__ void k_act_backward(int act, dev_layout_t L, int64_t n, const T *Z, const T *H,
-                               const T *Hb, T *Zb)
+__global__ void k_act_backward(int act, dev_layout_t L, int64_t n, const T *Z, const T *H, const T *Hb, T *Zb)
 {
-  FOR_EACH(q, n) {
-#define ZC(c) Z[(int64_t)(c) * n + q]
-#define HB(c) Hb[(int64_t)(c) * n + q]
-#define ZB(c) Zb[(int64_t)(c) * n + q]
-    T s[6] = {0, 0, 0, 0, 0, 0};
-    act_eval<T>(act, ZC(0), H[q], act == TESS_ACT_TANH, L.maxord + 1, s);
-    const T s1 = s[1], s2 = s[2], s3 = s[3];
-    T zb0 = s1 * HB(0);
-    for (int i = 0; i < L.din; i++) {
-      T zi = ZC(1 + i), hbi = HB(1 + i);
-      ZB(1 + i) = s1 * hbi;
-      zb0 += s2 * zi * hbi;
-    }
-    for (int p = 0; p < L.npairs; p++) {
-      const int c = L.c_pair + p, i = L.pi[p], j = L.pj[p];
-      T g = HB(c), zp = ZC(c), zi = ZC(1 + i), zj = ZC(1 + j);
-      ZB(c) = s1 * g;
-      zb0 += (s2 * zp + s3 * zi * zj) * g;
-      ZB(1 + i) += s2 * zj * g;
-      ZB(1 + j) += s2 * zi * g;
-    }
-    if (L.c_lap >= 0) {
-      T hbl = HB(L.c_lap);
-      ZB(L.c_lap) = s1 * hbl;
-      zb0 += s2 * ZC(L.c_lap) * hbl;
-      for (int i = 0; i < L.din; i++) {
-        T zi = ZC(1 + i), g = hbl;
-        zb0 += s3 * zi * zi * g;
-        ZB(1 + i) += 2 * s2 * zi * g;
-      }
-    }
-    for (int k = 0; k < L.ndirs; k++) {
-      const int K = L.dord[k], c = L.c_dir[k];
-      T a1 = ZC(c), a2 = K >= 2 ? ZC(c + 1) : 0, a3 = K >= 3 ? ZC(c + 2) : 0,
-        a4 = K >= 4 ? ZC(c + 3) : 0;
-      T g1 = HB(c), g2 = K >= 2 ? HB(c + 1) : 0, g3 = K >= 3 ? HB(c + 2) : 0,
-        g4 = K >= 4 ? HB(c + 3) : 0;
-      T S1 = s1, S2 = s2, S3 = s3, S4 = K >= 3 ? s[4] : 0, S5 = K >= 4 ? s[5] : 0;
-      T b1 = S1 * g1, z0 = S2 * a1 * g1;
-      if (K >= 2) {
-        b1 += 2 * S2 * a1 * g2;
-        ZB(c + 1) = S1 * g2;
-        z0 += (S2 * a2 + S3 * a1 * a1) * g2;
-      }
-      if (K >= 3) {
-        b1 += (3 * S2 * a2 + 3 * S3 * a1 * a1) * g3;
-        ZB(c + 1) += 3 * S2 * a1 * g3;
-        ZB(c + 2) = S1 * g3;
-        z0 += (S2 * a3 + 3 * S3 * a1 * a2 + S4 * a1 * a1 * a1) * g3;
-      }
-      if (K >= 4) {
-        b1 += (4 * S2 * a3 + 12 * S3 * a1 * a2 + 4 * S4 * a1 * a1 * a1) * g4;
-        ZB(c + 1) += (6 * S2 * a2 + 6 * S3 * a1 * a1) * g4;
-        ZB(c + 2) += 4 * S2 * a1 * g4;
-        ZB(c + 3) = S1 * g4;
-        z0 += (S2 * a4 + 4 * S3 * a1 * a3 + 3 * S3 * a2 * a2 + 6 * S4 * a1 * a1 * a2
-               + S5 * a1 * a1 * a1 * a1) * g4;
-      }
-      ZB(c) = b1;
-      zb0 += z0;
-    }
-    ZB(0) = zb0;
-#undef ZC
-#undef HB
-#undef ZB
-  }
+  FOR_EACH(q, n) act_backward_elem<T>(act, L, n, Z, H, Hb, Zb, q);
 }
 
 /* bbar_j = sum over the B points of Zbar_0[b][j]: a block of 32 x RED_ROWS
  * threads per 32 columns; thread (tx, ty) adds points ty, ty + RED_ROWS, ...
  * in order, then the RED_ROWS partials meet in a fixed binary tree. The
- * order depends on B alone, never on timing: deterministic, no atomics. */
+ * order depends on B alone, never on timing: deterministic, no atomics.
+ * bias_grad_host below is the same order written serially. */
 #define RED_ROWS 32
 template <typename T>
 __global__ void k_bias_grad(int64_t B, int nout, const T *zb, T *gb)
@@ -468,79 +507,215 @@ __global__ void k_convert(int64_t n, const S *src, D *dst)
   FOR_EACH(i, n) dst[i] = (D)src[i];   /* f64 -> f32: round to nearest, as the CPU's cast */
 }
 
+/* ---- executors: the GPU, and the host emulation ----------------------------------- */
+
+/* The GPU: cuBLAS for the products, the kernels above for the rest, all on
+ * the default stream; finish() waits and reports. */
+struct dev_exec {
+  cublasHandle_t h = NULL;
+  tess_err_t begin() { return handle_get(&h); }
+  template <typename T>
+  tess_err_t gemm_(cublasOperation_t ta, cublasOperation_t tb, size_t m, size_t n, size_t k, const T *A,
+                   size_t lda, const T *B, size_t ldb, T *C, size_t ldc)
+  {
+    return gemm<T>(h, ta, tb, m, n, k, A, lda, B, ldb, C, ldc);
+  }
+  template <typename T>
+  tess_err_t input_jet(const dev_layout_t &L, int64_t B, const double *x, const double *dirs, T *H0, int64_t n)
+  {
+    tess_err_t err = TESS_OK;
+    k_input_jet<T><<<blocks_for(n), THREADS>>>(L, B, x, dirs, H0, n);
+    LAUNCHED("input jet kernel");
+  cleanup:
+    return err;
+  }
+  template <typename T>
+  tess_err_t act_forward(int act, const dev_layout_t &L, int64_t n, int nout, const T *bias, T *Z, T *H)
+  {
+    tess_err_t err = TESS_OK;
+    k_act_forward<T><<<blocks_for(n), THREADS>>>(act, L, n, nout, bias, Z, H);
+    LAUNCHED("activation forward kernel");
+  cleanup:
+    return err;
+  }
+  template <typename T>
+  tess_err_t bias(int64_t n, int nout, const T *b, T *Z)
+  {
+    tess_err_t err = TESS_OK;
+    k_bias<T><<<blocks_for(n), THREADS>>>(n, nout, b, Z);
+    LAUNCHED("bias kernel");
+  cleanup:
+    return err;
+  }
+  template <typename T>
+  tess_err_t bias_grad(int64_t B, int nout, const T *zb, T *gb)
+  {
+    tess_err_t err = TESS_OK;
+    k_bias_grad<T><<<(unsigned)((nout + 31) / 32), dim3(32, RED_ROWS)>>>(B, nout, zb, gb);
+    LAUNCHED("bias gradient kernel");
+  cleanup:
+    return err;
+  }
+  template <typename T>
+  tess_err_t act_backward(int act, const dev_layout_t &L, int64_t n, const T *Z, const T *H, const T *Hb, T *Zb)
+  {
+    tess_err_t err = TESS_OK;
+    k_act_backward<T><<<blocks_for(n), THREADS>>>(act, L, n, Z, H, Hb, Zb);
+    LAUNCHED("activation adjoint kernel");
+  cleanup:
+    return err;
+  }
+  tess_err_t finish(const char *what)
+  {
+    tess_err_t err = TESS_OK;
+    CUDA_TRY(cudaStreamSynchronize((cudaStream_t)0), what);
+  cleanup:
+    return err;
+  }
+};
+
+/* The host emulation: the same element bodies in loops, the same bias
+ * reduction order, and the products as plain column-major loops with the
+ * cuBLAS calls' arguments. Slow; it exists so that a machine without a GPU
+ * checks the operand layouts, transposes and leading dimensions of every
+ * product and the kernel bodies against the CPU path
+ * (tests/pde/test_pinn_cuda_host.c). */
+struct host_exec {
+  tess_err_t begin() { return TESS_OK; }
+  template <typename T>
+  tess_err_t gemm_(cublasOperation_t ta, cublasOperation_t tb, size_t m, size_t n, size_t k, const T *A,
+                   size_t lda, const T *B, size_t ldb, T *C, size_t ldc)
+  {
+    for (size_t j = 0; j < n; j++)
+      for (size_t i = 0; i < m; i++) {
+        T acc = 0;
+        for (size_t l = 0; l < k; l++) {
+          T a = ta == CUBLAS_OP_N ? A[i + l * lda] : A[l + i * lda];
+          T b = tb == CUBLAS_OP_N ? B[l + j * ldb] : B[j + l * ldb];
+          acc += a * b;
+        }
+        C[i + j * ldc] = acc;
+      }
+    return TESS_OK;
+  }
+  template <typename T>
+  tess_err_t input_jet(const dev_layout_t &L, int64_t B, const double *x, const double *dirs, T *H0, int64_t n)
+  {
+    for (int64_t e = 0; e < n; e++) H0[e] = input_jet_elem<T>(L, B, x, dirs, e);
+    return TESS_OK;
+  }
+  template <typename T>
+  tess_err_t act_forward(int act, const dev_layout_t &L, int64_t n, int nout, const T *bias, T *Z, T *H)
+  {
+    for (int64_t q = 0; q < n; q++) act_forward_elem<T>(act, L, n, nout, bias, Z, H, q);
+    return TESS_OK;
+  }
+  template <typename T>
+  tess_err_t bias(int64_t n, int nout, const T *b, T *Z)
+  {
+    for (int64_t q = 0; q < n; q++) Z[q] = Z[q] + b[q % nout];
+    return TESS_OK;
+  }
+  template <typename T>
+  tess_err_t bias_grad(int64_t B, int nout, const T *zb, T *gb)
+  {
+    for (int j = 0; j < nout; j++) {
+      T part[RED_ROWS];
+      for (int r = 0; r < RED_ROWS; r++) {
+        T acc = 0;
+        for (int64_t b = r; b < B; b += RED_ROWS) acc += zb[b * nout + j];
+        part[r] = acc;
+      }
+      for (int w = RED_ROWS / 2; w >= 1; w /= 2)
+        for (int r = 0; r < w; r++) part[r] = part[r] + part[r + w];
+      gb[j] = part[0];
+    }
+    return TESS_OK;
+  }
+  template <typename T>
+  tess_err_t act_backward(int act, const dev_layout_t &L, int64_t n, const T *Z, const T *H, const T *Hb, T *Zb)
+  {
+    for (int64_t q = 0; q < n; q++) act_backward_elem<T>(act, L, n, Z, H, Hb, Zb, q);
+    return TESS_OK;
+  }
+  tess_err_t finish(const char *) { return TESS_OK; }
+};
+
 /* ---- the passes ------------------------------------------------------------------ */
 
-template <typename T>
-static tess_err_t jet_forward(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
+template <typename T, typename X>
+static tess_err_t jet_forward(X &ex, const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
 {
   tess_err_t err = TESS_OK;
-  cublasHandle_t h;
   const size_t B = w->B, C = (size_t)lay->ncomp;
   const dev_layout_t L = dev_layout(lay);
   const T *theta = (const T *)w->theta;
-  TESS_CHECK(handle_get(&h));
-  {
-    const int64_t n0 = (int64_t)(C * B * (size_t)lay->din);
-    k_input_jet<T><<<blocks_for(n0), THREADS>>>(L, (int64_t)B, w->x, w->conv + w->nconv,
-                                                  (T *)w->H[0]);
-    LAUNCHED("input jet kernel");
-  }
+  TESS_CHECK(ex.begin());
+  TESS_CHECK(ex.template input_jet<T>(L, (int64_t)B, w->x, w->conv + w->nconv, (T *)w->H[0],
+                                      (int64_t)(C * B * (size_t)lay->din)));
   for (int l = 0; l < mlp->nlayers; l++) {
     const size_t nin = (size_t)mlp->width[l], nout = (size_t)mlp->width[l + 1];
     const T *W = theta + mlp->woff[l], *bias = theta + mlp->boff[l];
     T *Z = (T *)w->Z[l];
     /* row-major Z (CB x nout) = H (CB x nin) W^T  <=>  column-major
      * Z^T (nout x CB) = W (stored as W^T, nin x nout: op T) H^T (nin x CB) */
-    TESS_CHECK(gemm<T>(h, CUBLAS_OP_T, CUBLAS_OP_N, nout, C * B, nin, W, nin, (const T *)w->H[l],
-                       nin, Z, nout));
+    TESS_CHECK(ex.template gemm_<T>(CUBLAS_OP_T, CUBLAS_OP_N, nout, C * B, nin, W, nin, (const T *)w->H[l], nin,
+                                    Z, nout));
     const int64_t n = (int64_t)(B * nout);
-    if (l + 1 < mlp->nlayers) {
-      k_act_forward<T><<<blocks_for(n), THREADS>>>((int)mlp->act, L, n, (int)nout, bias, Z,
-                                                   (T *)w->H[l + 1]);
-      LAUNCHED("activation forward kernel");
-    } else {
-      k_bias<T><<<blocks_for(n), THREADS>>>(n, (int)nout, bias, Z);
-      LAUNCHED("bias kernel");
-    }
+    if (l + 1 < mlp->nlayers)
+      TESS_CHECK(ex.template act_forward<T>((int)mlp->act, L, n, (int)nout, bias, Z, (T *)w->H[l + 1]));
+    else
+      TESS_CHECK(ex.template bias<T>(n, (int)nout, bias, Z));
   }
-  CUDA_TRY(cudaStreamSynchronize((cudaStream_t)0), "jet forward");
+  TESS_CHECK(ex.finish("jet forward"));
 cleanup:
   return err;
 }
 
-template <typename T>
-static tess_err_t jet_backward(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
+template <typename T, typename X>
+static tess_err_t jet_backward(X &ex, const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
 {
   tess_err_t err = TESS_OK;
-  cublasHandle_t h;
   const size_t B = w->B, C = (size_t)lay->ncomp;
   const dev_layout_t L = dev_layout(lay);
   const T *theta = (const T *)w->theta;
   T *g = (T *)w->gpart, *zb = (T *)w->bar0, *hb = (T *)w->bar1;
-  TESS_CHECK(handle_get(&h));
+  TESS_CHECK(ex.begin());
   for (int l = mlp->nlayers - 1; l >= 0; l--) {
     const size_t nin = (size_t)mlp->width[l], nout = (size_t)mlp->width[l + 1];
     const T *W = theta + mlp->woff[l];
     /* row-major Wbar (nout x nin) = Zb^T (nout x CB) H (CB x nin)  <=>
      * column-major Wbar^T (nin x nout) = H^T (nin x CB: op N) Zb (stored as
      * Zb^T, nout x CB: op T) */
-    TESS_CHECK(gemm<T>(h, CUBLAS_OP_N, CUBLAS_OP_T, nin, nout, C * B, (const T *)w->H[l], nin, zb,
-                       nout, g + mlp->woff[l], nin));
-    k_bias_grad<T><<<(unsigned)((nout + 31) / 32), dim3(32, RED_ROWS)>>>((int64_t)B, (int)nout, zb,
-                                                                        g + mlp->boff[l]);
-    LAUNCHED("bias gradient kernel");
+    TESS_CHECK(ex.template gemm_<T>(CUBLAS_OP_N, CUBLAS_OP_T, nin, nout, C * B, (const T *)w->H[l], nin, zb, nout,
+                                    g + mlp->woff[l], nin));
+    TESS_CHECK(ex.template bias_grad<T>((int64_t)B, (int)nout, zb, g + mlp->boff[l]));
     if (l == 0) break;
     /* row-major Hb (CB x nin) = Zb (CB x nout) W (nout x nin)  <=>
      * column-major Hb^T (nin x CB) = W^T (nin x nout: op N) Zb^T (nout x CB: op N) */
-    TESS_CHECK(gemm<T>(h, CUBLAS_OP_N, CUBLAS_OP_N, nin, C * B, nout, W, nin, zb, nout, hb, nin));
-    const int64_t n = (int64_t)(B * nin);
-    k_act_backward<T><<<blocks_for(n), THREADS>>>((int)mlp->act, L, n, (const T *)w->Z[l - 1],
-                                                  (const T *)w->H[l], hb, zb);
-    LAUNCHED("activation adjoint kernel");
+    TESS_CHECK(ex.template gemm_<T>(CUBLAS_OP_N, CUBLAS_OP_N, nin, C * B, nout, W, nin, zb, nout, hb, nin));
+    TESS_CHECK(ex.template act_backward<T>((int)mlp->act, L, (int64_t)(B * nin), (const T *)w->Z[l - 1],
+                                           (const T *)w->H[l], hb, zb));
   }
-  CUDA_TRY(cudaStreamSynchronize((cudaStream_t)0), "jet backward");
+  TESS_CHECK(ex.finish("jet backward"));
 cleanup:
   return err;
+}
+
+template <typename T>
+static tess_err_t forward_any(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
+{
+  if (w->space == TESS_MEM_HOST) { host_exec ex; return jet_forward<T>(ex, mlp, lay, w); }
+  dev_exec ex;
+  return jet_forward<T>(ex, mlp, lay, w);
+}
+
+template <typename T>
+static tess_err_t backward_any(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
+{
+  if (w->space == TESS_MEM_HOST) { host_exec ex; return jet_backward<T>(ex, mlp, lay, w); }
+  dev_exec ex;
+  return jet_backward<T>(ex, mlp, lay, w);
 }
 
 /* ---- C entry points --------------------------------------------------------------- */
@@ -550,23 +725,24 @@ extern "C" {
 void pinn_cuda_work_destroy(pinn_cuda_work_t *w)
 {
   if (!w) return;
+  const tess_memspace_t sp = w->space;
   if (w->H)
-    for (int l = 0; l < w->nlayers; l++) tess_free(TESS_MEM_DEVICE, &w->H[l]);
+    for (int l = 0; l < w->nlayers; l++) tess_free(sp, &w->H[l]);
   if (w->Z)
-    for (int l = 0; l < w->nlayers; l++) tess_free(TESS_MEM_DEVICE, &w->Z[l]);
+    for (int l = 0; l < w->nlayers; l++) tess_free(sp, &w->Z[l]);
   free(w->H);
   free(w->Z);
-  tess_free(TESS_MEM_DEVICE, &w->bar0);
-  tess_free(TESS_MEM_DEVICE, &w->bar1);
-  tess_free(TESS_MEM_DEVICE, &w->gpart);
-  tess_free(TESS_MEM_DEVICE, &w->theta);
-  tess_free(TESS_MEM_DEVICE, (void **)&w->x);
-  tess_free(TESS_MEM_DEVICE, (void **)&w->conv);
+  tess_free(sp, &w->bar0);
+  tess_free(sp, &w->bar1);
+  tess_free(sp, &w->gpart);
+  tess_free(sp, &w->theta);
+  tess_free(sp, (void **)&w->x);
+  tess_free(sp, (void **)&w->conv);
   memset(w, 0, sizeof *w);
 }
 
-tess_err_t pinn_cuda_work_create(const tess_mlp_t *mlp, const pinn_layout_t *lay, size_t B,
-                                 pinn_cuda_work_t *w)
+static tess_err_t work_create(const tess_mlp_t *mlp, const pinn_layout_t *lay, size_t B, tess_memspace_t sp,
+                              pinn_cuda_work_t *w)
 {
   tess_err_t err = TESS_OK;
   memset(w, 0, sizeof *w);
@@ -575,44 +751,54 @@ tess_err_t pinn_cuda_work_create(const tess_mlp_t *mlp, const pinn_layout_t *lay
   double dirs[TESS_JET_MAX_DIRS * TESS_JET_MAX_IN];
   TESS_REQUIRE(mlp->dtype == TESS_F64 || mlp->dtype == TESS_F32, TESS_ERR_UNSUPPORTED,
                "PINN on the GPU: dtype %s (f64 or f32)", tess_dtype_name(mlp->dtype));
+  w->space = sp;
   w->B = B;
   w->C = lay->ncomp;
   w->nlayers = mlp->nlayers;
   w->dtype = mlp->dtype;
   w->H = (void **)calloc((size_t)mlp->nlayers, sizeof *w->H);
   w->Z = (void **)calloc((size_t)mlp->nlayers, sizeof *w->Z);
-  TESS_REQUIRE(w->H && w->Z, TESS_ERR_MEM, "device jet workspace");
+  TESS_REQUIRE(w->H && w->Z, TESS_ERR_MEM, "jet workspace");
   for (int l = 0; l < mlp->nlayers; l++) {
-    TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, C * B * (size_t)mlp->width[l] * es, &w->H[l]));
-    TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, C * B * (size_t)mlp->width[l + 1] * es, &w->Z[l]));
+    TESS_CHECK(tess_malloc(sp, C * B * (size_t)mlp->width[l] * es, &w->H[l]));
+    TESS_CHECK(tess_malloc(sp, C * B * (size_t)mlp->width[l + 1] * es, &w->Z[l]));
   }
-  TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, C * B * (size_t)mlp->maxwidth * es, &w->bar0));
-  TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, C * B * (size_t)mlp->maxwidth * es, &w->bar1));
-  TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, mlp->nparams * es, &w->gpart));
-  TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, mlp->nparams * es, &w->theta));
-  TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, B * (size_t)lay->din * sizeof(double), (void **)&w->x));
-  /* staging for conversions, and (its head) the direction vectors that seed
-   * layer 0: ndirs x din doubles, read by k_input_jet; conversions never
-   * overwrite them because they are kept past nconv */
+  TESS_CHECK(tess_malloc(sp, C * B * (size_t)mlp->maxwidth * es, &w->bar0));
+  TESS_CHECK(tess_malloc(sp, C * B * (size_t)mlp->maxwidth * es, &w->bar1));
+  TESS_CHECK(tess_malloc(sp, mlp->nparams * es, &w->gpart));
+  TESS_CHECK(tess_malloc(sp, mlp->nparams * es, &w->theta));
+  TESS_CHECK(tess_malloc(sp, B * (size_t)lay->din * sizeof(double), (void **)&w->x));
+  /* staging for conversions (nconv doubles), then the direction vectors
+   * that seed layer 0 (ndirs x din doubles, read by the input jet) */
   w->nconv = C * B * dout > mlp->nparams ? C * B * dout : mlp->nparams;
-  TESS_CHECK(tess_malloc(TESS_MEM_DEVICE, (w->nconv + (size_t)TESS_JET_MAX_DIRS * TESS_JET_MAX_IN)
-                         * sizeof(double), (void **)&w->conv));
+  TESS_CHECK(tess_malloc(sp, (w->nconv + (size_t)TESS_JET_MAX_DIRS * TESS_JET_MAX_IN) * sizeof(double),
+                         (void **)&w->conv));
   for (int k = 0; k < lay->ndirs; k++)
     for (int i = 0; i < lay->din; i++) dirs[k * lay->din + i] = lay->dir[k][i];
   if (lay->ndirs)
-    TESS_CHECK(tess_memcpy(TESS_MEM_DEVICE, w->conv + w->nconv, TESS_MEM_HOST, dirs,
+    TESS_CHECK(tess_memcpy(sp, w->conv + w->nconv, TESS_MEM_HOST, dirs,
                            (size_t)lay->ndirs * (size_t)lay->din * sizeof(double)));
 cleanup:
   if (err) pinn_cuda_work_destroy(w);
   return err;
 }
 
+tess_err_t pinn_cuda_work_create(const tess_mlp_t *mlp, const pinn_layout_t *lay, size_t B, pinn_cuda_work_t *w)
+{
+  return work_create(mlp, lay, B, TESS_MEM_DEVICE, w);
+}
+
+tess_err_t pinn_cuda_work_create_host(const tess_mlp_t *mlp, const pinn_layout_t *lay, size_t B,
+                                      pinn_cuda_work_t *w)
+{
+  return work_create(mlp, lay, B, TESS_MEM_HOST, w);
+}
+
 tess_err_t pinn_cuda_set_params(const tess_mlp_t *mlp, pinn_cuda_work_t *w)
 {
   tess_err_t err = TESS_OK;
   const void *src = mlp->dtype == TESS_F64 ? (const void *)mlp->theta : (const void *)mlp->theta32;
-  TESS_CHECK(tess_memcpy(TESS_MEM_DEVICE, w->theta, TESS_MEM_HOST, src,
-                         mlp->nparams * tess_dtype_size(mlp->dtype)));
+  TESS_CHECK(tess_memcpy(w->space, w->theta, TESS_MEM_HOST, src, mlp->nparams * tess_dtype_size(mlp->dtype)));
 cleanup:
   return err;
 }
@@ -620,19 +806,21 @@ cleanup:
 tess_err_t pinn_cuda_set_points(pinn_cuda_work_t *w, const double *x_host, int din)
 {
   tess_err_t err = TESS_OK;
-  TESS_CHECK(tess_memcpy(TESS_MEM_DEVICE, w->x, TESS_MEM_HOST, x_host, w->B * (size_t)din * sizeof(double)));
+  TESS_CHECK(tess_memcpy(w->space, w->x, TESS_MEM_HOST, x_host, w->B * (size_t)din * sizeof(double)));
 cleanup:
   return err;
 }
 
-tess_err_t pinn_cuda_get_jet(const pinn_cuda_work_t *w, const void *dev, size_t n, double *host)
+tess_err_t pinn_cuda_get_jet(const pinn_cuda_work_t *w, const void *src, size_t n, double *host)
 {
   tess_err_t err = TESS_OK;
   TESS_REQUIRE(n <= w->nconv, TESS_ERR_INTERNAL, "%zu values > staging %zu", n, w->nconv);
   if (w->dtype == TESS_F64) {
-    TESS_CHECK(tess_memcpy(TESS_MEM_HOST, host, TESS_MEM_DEVICE, dev, n * sizeof(double)));
+    TESS_CHECK(tess_memcpy(TESS_MEM_HOST, host, w->space, src, n * sizeof(double)));
+  } else if (w->space == TESS_MEM_HOST) {
+    for (size_t i = 0; i < n; i++) host[i] = ((const float *)src)[i];
   } else {
-    k_convert<float, double><<<blocks_for((int64_t)n), THREADS>>>((int64_t)n, (const float *)dev, w->conv);
+    k_convert<float, double><<<blocks_for((int64_t)n), THREADS>>>((int64_t)n, (const float *)src, w->conv);
     LAUNCHED("f32 -> f64 kernel");
     TESS_CHECK(tess_memcpy(TESS_MEM_HOST, host, TESS_MEM_DEVICE, w->conv, n * sizeof(double)));
   }
@@ -650,7 +838,9 @@ tess_err_t pinn_cuda_put_jetbar(pinn_cuda_work_t *w, const double *host, size_t 
   tess_err_t err = TESS_OK;
   TESS_REQUIRE(n <= w->nconv, TESS_ERR_INTERNAL, "%zu values > staging %zu", n, w->nconv);
   if (w->dtype == TESS_F64) {
-    TESS_CHECK(tess_memcpy(TESS_MEM_DEVICE, w->bar0, TESS_MEM_HOST, host, n * sizeof(double)));
+    TESS_CHECK(tess_memcpy(w->space, w->bar0, TESS_MEM_HOST, host, n * sizeof(double)));
+  } else if (w->space == TESS_MEM_HOST) {
+    for (size_t i = 0; i < n; i++) ((float *)w->bar0)[i] = (float)host[i];
   } else {
     TESS_CHECK(tess_memcpy(TESS_MEM_DEVICE, w->conv, TESS_MEM_HOST, host, n * sizeof(double)));
     k_convert<double, float><<<blocks_for((int64_t)n), THREADS>>>((int64_t)n, w->conv, (float *)w->bar0);
@@ -663,19 +853,19 @@ cleanup:
 
 tess_err_t pinn_cuda_jet_forward_f64(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
 {
-  return jet_forward<double>(mlp, lay, w);
+  return forward_any<double>(mlp, lay, w);
 }
 tess_err_t pinn_cuda_jet_forward_f32(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
 {
-  return jet_forward<float>(mlp, lay, w);
+  return forward_any<float>(mlp, lay, w);
 }
 tess_err_t pinn_cuda_jet_backward_f64(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
 {
-  return jet_backward<double>(mlp, lay, w);
+  return backward_any<double>(mlp, lay, w);
 }
 tess_err_t pinn_cuda_jet_backward_f32(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
 {
-  return jet_backward<float>(mlp, lay, w);
+  return backward_any<float>(mlp, lay, w);
 }
 
 } /* extern "C" */
