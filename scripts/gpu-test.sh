@@ -41,6 +41,10 @@ if [ "$bench" = 1 ]; then
       mpirun -n "$np" "$b" >> "$res/comm_gpu.md" 2>&1 || tail -20 "$res/comm_gpu.md"
     done
   done
+  if [ -x "$build/bench/bench_pinn_gpu" ]; then   # the PINN step vs JAX and torch (JAX: where installed)
+    bash "$root/bench/run_pinn_gpu.sh" "$build" "$res/pinn_gpu.md" > "$res/bench_pinn.log" 2>&1 \
+      || tail -20 "$res/bench_pinn.log"
+  fi
   cat "$res"/*.md 2>/dev/null
 fi
 exit $rc
