@@ -39,7 +39,22 @@ typedef struct {
   double *x;                   /* the chunk's points, B x din (f64) */
   double *conv;                /* f64 staging: max(C x B x dout, nparams) */
   size_t nconv;
+  double *jb;                  /* the output jet's adjoint in f64, C x B x dout */
+  double *terms;               /* per-point loss terms, B */
 } pinn_cuda_work_t;
+
+/* A residual program (pinn_expr_program) copied to a work's memory space,
+ * for pinn_cuda_residuals. */
+typedef struct {
+  tess_memspace_t space;
+  int nops, nroots;
+  pinn_op_t *ops;
+  pinn_leaf_term_t *terms;
+  int *roots;
+} pinn_cuda_prog_t;
+/* Ops an interpreter thread holds (their values and adjoints live in the
+ * thread's local memory); larger programs stay on the host path. */
+#define PINN_CUDA_PROG_MAX 128
 
 #if TESSERA_HAVE_CUBLAS
 /* Device buffers for chunks of B points (TESS_ERR_DEVICE/MEM on failure,
@@ -70,6 +85,20 @@ tess_err_t pinn_cuda_jet_backward_f64(const tess_mlp_t *mlp, const pinn_layout_t
                                       pinn_cuda_work_t *w);
 tess_err_t pinn_cuda_jet_backward_f32(const tess_mlp_t *mlp, const pinn_layout_t *lay,
                                       pinn_cuda_work_t *w);
+
+/* Copies pg (nops <= PINN_CUDA_PROG_MAX) to space. */
+tess_err_t pinn_cuda_prog_create(const pinn_prog_t *pg, tess_memspace_t space, pinn_cuda_prog_t *dp);
+void pinn_cuda_prog_destroy(pinn_cuda_prog_t *dp);                   /* safe on a zeroed one */
+/* The residual program of one point set at the B points of the chunk in w
+ * (x = w->x, output jet = w->Z[L-1] after a forward pass), a thread per
+ * point, op by op as pinn_expr_eval / pinn_expr_adjoint do per point (the
+ * same operations in the same order; sin, cos, exp, log, tanh, pow are
+ * CUDA's): the loss terms weight * sum_r r^2 of the first nv points go to
+ * terms (host, nv values); with `adjoint`, the output-jet adjoint of the
+ * seeds 2 weight r (0 past nv) goes to w->bar0 (network dtype, rounded from
+ * f64 as the CPU path does), ready for the backward pass. */
+tess_err_t pinn_cuda_residuals(const tess_mlp_t *mlp, pinn_cuda_work_t *w, const pinn_cuda_prog_t *prog,
+                               int din, double weight, size_t nv, int adjoint, double *terms);
 
 /* Host <-> device copies of the output jet and its adjoint, converting
  * between the network dtype (device) and f64 (host) as the CPU path does

@@ -753,6 +753,62 @@ cleanup:
   return err;
 }
 
+/* ---- the program of some roots (for the GPU's interpreter) --------------- */
+_Static_assert((int)N_NUM == (int)PINN_OP_NUM && (int)N_COORD == (int)PINN_OP_COORD && (int)N_OUT == (int)PINN_OP_OUT &&
+               (int)N_LAP == (int)PINN_OP_LAP && (int)N_ADD == (int)PINN_OP_ADD && (int)N_SUB == (int)PINN_OP_SUB &&
+               (int)N_MUL == (int)PINN_OP_MUL && (int)N_DIV == (int)PINN_OP_DIV && (int)N_NEG == (int)PINN_OP_NEG &&
+               (int)N_POW == (int)PINN_OP_POW && (int)N_FUN == (int)PINN_OP_FUN, "op kinds: pinn_internal.h");
+_Static_assert((int)F_SIN == (int)PINN_FUN_SIN && (int)F_COS == (int)PINN_FUN_COS && (int)F_EXP == (int)PINN_FUN_EXP &&
+               (int)F_LOG == (int)PINN_FUN_LOG && (int)F_SQRT == (int)PINN_FUN_SQRT && (int)F_TANH == (int)PINN_FUN_TANH,
+               "functions: pinn_internal.h");
+
+static tess_err_t mark_reach(pinn_expr_t *ex, const int *roots, int nroots);
+
+void pinn_prog_free(pinn_prog_t *pg)
+{
+  if (!pg) return;
+  free(pg->ops);
+  free(pg->terms);
+  free(pg->roots);
+  memset(pg, 0, sizeof *pg);
+}
+
+tess_err_t pinn_expr_program(pinn_expr_t *ex, const int *roots, int nroots, pinn_prog_t *pg)
+{
+  tess_err_t err = TESS_OK;
+  int *slot = NULL;
+  size_t nops = 0;
+  memset(pg, 0, sizeof *pg);
+  TESS_REQUIRE(nroots >= 0 && ex->nn >= 0 && ex->nterms >= 0, TESS_ERR_INTERNAL, "program sizes");
+  TESS_CHECK(mark_reach(ex, roots, nroots));
+  for (int k = 0; k < ex->nn; k++) nops += ex->mark[k] != 0;
+  slot = malloc(((size_t)ex->nn + 1) * sizeof *slot);
+  pg->ops = calloc(nops + 1, sizeof *pg->ops);
+  pg->terms = malloc(((size_t)ex->nterms + 1) * sizeof *pg->terms);
+  pg->roots = malloc(((size_t)nroots + 1) * sizeof *pg->roots);
+  TESS_REQUIRE(slot && pg->ops && pg->terms && pg->roots, TESS_ERR_MEM, "expression program");
+  if (ex->nterms) memcpy(pg->terms, ex->terms, (size_t)ex->nterms * sizeof *pg->terms);
+  pg->nterms = ex->nterms;
+  for (int k = 0, j = 0; k < ex->nn; k++) {
+    if (!ex->mark[k]) continue;
+    const node_t *nd = &ex->n[k];
+    TESS_REQUIRE(!(nd->kind == N_OUT || nd->kind == N_LAP) || nd->nterm > 0, TESS_ERR_INTERNAL,
+                 "unbound leaf %d", k);
+    slot[k] = j;
+    pg->ops[j] = (pinn_op_t){ .kind = nd->kind, .a = nd->a >= 0 ? slot[nd->a] : -1,
+                              .b = nd->b >= 0 ? slot[nd->b] : -1, .fun = nd->fun, .idx = nd->idx,
+                              .term0 = nd->term0, .nterm = nd->nterm, .num = nd->num };
+    j++;
+  }
+  pg->nops = (int)nops;
+  for (int r = 0; r < nroots; r++) pg->roots[r] = slot[roots[r]];
+  pg->nroots = nroots;
+cleanup:
+  free(slot);
+  if (err) pinn_prog_free(pg);
+  return err;
+}
+
 /* ---- evaluation and reverse mode ---------------------------------------- */
 static tess_err_t scratch(pinn_expr_t *ex, size_t B)
 {

@@ -10,12 +10,14 @@
  * not depend on the rank count, and neither does any trajectory built from
  * them.
  *
- * With device CUDA (tess_pinn_set_device) the network's part of a chunk (the
- * jets, their adjoints, the parameter-gradient products) runs on the GPU
- * (pinn_cuda.h); the residual expressions, the loss terms, the chunk tree
- * and the exact sums stay here on the host, unchanged, fed with the chunk's
- * output jet and giving back its adjoint. The GPU's chunk has the same bits
- * wherever it runs, so the same argument gives rank-count independence. */
+ * With device CUDA (tess_pinn_set_device) a chunk's work (jets, the
+ * residual program of its set, loss terms, adjoints, parameter-gradient
+ * products) runs on the GPU (pinn_cuda.h); its loss terms and gradient come
+ * back to the chunk tree and the exact sums here, unchanged. A residual
+ * program too large for the GPU's interpreter runs here on the host instead,
+ * fed with the chunk's output jet and giving back its adjoint. The GPU's
+ * chunk has the same bits wherever it runs, so the same argument gives
+ * rank-count independence. */
 #include "pinn_internal.h"
 #include "pinn_cuda.h"
 
@@ -39,6 +41,9 @@ typedef struct {
   int64_t chunk0, nchunks;     /* global chunk range */
   size_t toff, tcount;         /* this rank's per-point terms */
   double loss;
+#if TESSERA_HAVE_CUBLAS
+  pinn_cuda_prog_t dprog;      /* its residual program on the device (nops 0: host path) */
+#endif
 } pinn_set_t;
 
 struct tess_pinn {
@@ -52,6 +57,7 @@ struct tess_pinn {
   MPI_Comm comm;
   tess_pinn_device_t device;   /* asked; after setup CPU or CUDA */
   int on_gpu;
+  int emulated;                /* on_gpu through the host emulation (tests) */
   tess_jet_spec_t spec;
   pinn_layout_t lay;
   pinn_work_t work;            /* host chunk workspace (CPU runs) */
@@ -119,7 +125,12 @@ void tess_pinn_destroy(tess_pinn_t **pinn)
   if (!pinn || !*pinn) return;
   tess_pinn_t *p = *pinn;
   pinn_expr_destroy(&p->ex);
-  for (int s = 0; s < p->nsets; s++) free(p->sets[s].roots);
+  for (int s = 0; s < p->nsets; s++) {
+    free(p->sets[s].roots);
+#if TESSERA_HAVE_CUBLAS
+    pinn_cuda_prog_destroy(&p->sets[s].dprog);
+#endif
+  }
   free(p->sets);
   pinn_work_destroy(p->mlp, &p->work);
 #if TESSERA_HAVE_CUBLAS
@@ -227,6 +238,17 @@ tess_pinn_device_t tess_pinn_device(const tess_pinn_t *p)
   return p ? p->device : TESS_PINN_DEVICE_CPU;
 }
 
+/* TESS_PINN_CUDA_EMULATE=1 (tests, debugging): the CUDA path runs, but on
+ * the host emulation of pinn_cuda.cu (its kernels' element bodies and GEMM
+ * argument lists as loops, pinn_cuda_work_create_host) instead of a GPU, so
+ * machines without one exercise the routing, the copies and conversions
+ * around the device passes and their rank-count independence. Slow. */
+static int cuda_emulated(void)
+{
+  const char *e = getenv("TESS_PINN_CUDA_EMULATE");
+  return TESSERA_HAVE_CUBLAS && e && *e && strcmp(e, "0") != 0;
+}
+
 /* Collective over p->comm: CPU or CUDA, the same on every rank. CUDA needs
  * this build's device PINN path (CUDA + cuBLAS) and a GPU on every rank;
  * asked outright without one, every rank fails (none is left waiting in a
@@ -240,31 +262,36 @@ static tess_err_t device_choose(tess_pinn_t *p)
   if (p->device == TESS_PINN_DEVICE_CPU) return TESS_OK;
   TESS_CHECK(tess_comm_mesh_of(p->comm, &mesh));
   v[0] = p->device == TESS_PINN_DEVICE_CUDA ? -1 : 0;
-  v[1] = TESSERA_HAVE_CUBLAS && tess_device_available();
+  p->emulated = cuda_emulated();
+  v[1] = TESSERA_HAVE_CUBLAS && (p->emulated || tess_device_available());
   TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, v, v, 2, TESS_I32, TESS_OP_MIN,
                                  TESS_MEM_HOST, NULL));
   TESS_REQUIRE(v[0] == 0 || v[1], TESS_ERR_UNSUPPORTED, "PINN device 'cuda': %s",
                !TESSERA_HAVE_CUBLAS ? "this build has no CUDA + cuBLAS"
                : !tess_device_available() ? "this rank sees no GPU" : "another rank sees no GPU");
   p->on_gpu = v[1];
+  p->emulated = p->emulated && p->on_gpu;
   p->device = p->on_gpu ? TESS_PINN_DEVICE_CUDA : TESS_PINN_DEVICE_CPU;
 cleanup:
   return err;
 }
 
 /* TESS_PINN_CHUNK_AUTO on the GPU: the largest power of two in [16, 16384]
- * points whose one-layer jet fits in 32 MiB. A GPU wants thousands of rows
- * per product (a 128-point chunk leaves most of it idle and pays a launch
- * per kernel per chunk); like the CPU's rule it depends on the network and
- * the jet layout only, never on the machine or the rank count. */
+ * points whose one-layer jet fits in 32 MiB, but no larger than the
+ * smallest power of two holding the largest point set (no chunk of mostly
+ * padding). A GPU wants thousands of rows per product (a 128-point chunk
+ * leaves most of it idle and pays a launch per kernel per chunk); like the
+ * CPU's rule it depends on the network, the jet layout and the problem
+ * only, never on the machine or the rank count. */
 #define PINN_GPU_CHUNK_BYTES ((size_t)32 << 20)
-static size_t gpu_auto_chunk(const tess_mlp_t *mlp, const pinn_layout_t *lay)
+static size_t gpu_auto_chunk(const tess_mlp_t *mlp, const pinn_layout_t *lay, int64_t maxpts)
 {
   size_t wmax = 1, B = 16384;
   for (int l = 0; l <= mlp->nlayers; l++)
     if ((size_t)mlp->width[l] > wmax) wmax = (size_t)mlp->width[l];
   size_t per_point = (size_t)lay->ncomp * wmax * tess_dtype_size(mlp->dtype);
   while (B > 16 && B * per_point > PINN_GPU_CHUNK_BYTES) B /= 2;
+  while (B > 16 && (int64_t)(B / 2) >= maxpts) B /= 2;
   return B;
 }
 
@@ -306,8 +333,11 @@ tess_err_t tess_pinn_setup_comm(tess_pinn_t *p, MPI_Comm comm)
     TESS_CHECK(pinn_expr_plan(p->ex, p->sets[s].roots, p->sets[s].nres, p->din, &p->spec));
   TESS_CHECK(pinn_layout_make(&p->spec, p->din, &p->lay));
   TESS_CHECK(pinn_expr_bind(p->ex, &p->lay));
-  if (p->chunk == TESS_PINN_CHUNK_AUTO)
-    p->chunk = (int)(p->on_gpu ? gpu_auto_chunk(p->mlp, &p->lay) : pinn_auto_chunk(p->mlp, &p->lay));
+  if (p->chunk == TESS_PINN_CHUNK_AUTO) {
+    int64_t maxpts = 1;
+    for (int s = 0; s < p->nsets; s++) maxpts = p->sets[s].npts > maxpts ? p->sets[s].npts : maxpts;
+    p->chunk = (int)(p->on_gpu ? gpu_auto_chunk(p->mlp, &p->lay, maxpts) : pinn_auto_chunk(p->mlp, &p->lay));
+  }
   const size_t B = (size_t)p->chunk, C = (size_t)p->lay.ncomp;
   p->nchunks = 0;
   for (int s = 0; s < p->nsets; s++) {
@@ -319,10 +349,24 @@ tess_err_t tess_pinn_setup_comm(tess_pinn_t *p, MPI_Comm comm)
   block_range(p->nchunks, size, rank, &p->c0, &len);
   p->c1 = p->c0 + len;
 #if TESSERA_HAVE_CUBLAS
-  if (p->on_gpu) TESS_CHECK(pinn_cuda_work_create(p->mlp, &p->lay, B, &p->cwork));
+  if (p->on_gpu)
+    TESS_CHECK(p->emulated ? pinn_cuda_work_create_host(p->mlp, &p->lay, B, &p->cwork)
+                           : pinn_cuda_work_create(p->mlp, &p->lay, B, &p->cwork));
   else
 #endif
     TESS_CHECK(pinn_work_create(p->mlp, &p->lay, B, &p->work));
+#if TESSERA_HAVE_CUBLAS
+  /* each set's residuals as a program for the GPU's interpreter; one too
+   * large for it keeps the host path (expressions on the host) */
+  for (int s = 0; s < p->nsets && p->on_gpu; s++) {
+    pinn_prog_t pg;
+    TESS_CHECK(pinn_expr_program(p->ex, p->sets[s].roots, p->sets[s].nres, &pg));
+    if (pg.nops <= PINN_CUDA_PROG_MAX)
+      err = pinn_cuda_prog_create(&pg, p->cwork.space, &p->sets[s].dprog);
+    pinn_prog_free(&pg);
+    TESS_CHECK(err);
+  }
+#endif
   p->x = malloc(((size_t)len * B + 1) * (size_t)p->din * sizeof *p->x);
   p->jet = malloc(C * B * (size_t)p->dout * sizeof *p->jet);
   p->jetbar = malloc(C * B * (size_t)p->dout * sizeof *p->jetbar);
@@ -431,6 +475,28 @@ static tess_err_t chunk_run(tess_pinn_t *p, int64_t c, double *grad)
   size_t nv = (size_t)(S->npts - g0 < p->chunk ? S->npts - g0 : p->chunk);
   const double *xc = p->x + (size_t)(c - p->c0) * B * (size_t)p->din;
   const size_t njet = C * B * D;
+#if TESSERA_HAVE_CUBLAS
+  if (p->on_gpu && S->dprog.nops) {   /* everything but the chunk tree and the sums on the device */
+    const tess_mlp_t *m = p->mlp;
+    pinn_cuda_work_t *w = &p->cwork;
+    double *t = p->terms + p->cterm[c - p->c0];
+    tess_log_event_begin(ev_fwd);
+    err = pinn_cuda_set_points(w, xc, p->din);
+    if (!err) err = m->dtype == TESS_F64 ? pinn_cuda_jet_forward_f64(m, &p->lay, w)
+                                         : pinn_cuda_jet_forward_f32(m, &p->lay, w);
+    if (!err) err = pinn_cuda_residuals(m, w, &S->dprog, p->din, S->weight, nv, grad != NULL, t);
+    tess_log_event_end(ev_fwd);
+    TESS_CHECK(err);
+    if (!grad) goto cleanup;
+    tess_log_event_begin(ev_adj);
+    err = m->dtype == TESS_F64 ? pinn_cuda_jet_backward_f64(m, &p->lay, w)
+                               : pinn_cuda_jet_backward_f32(m, &p->lay, w);
+    if (!err) err = pinn_cuda_get_grad(w, m->nparams, grad);
+    tess_log_event_end(ev_adj);
+    TESS_CHECK(err);
+    goto cleanup;
+  }
+#endif
   tess_log_event_begin(ev_fwd);
   err = net_forward(p, xc);
   if (!err) err = pinn_expr_eval(p->ex, S->roots, S->nres, B, p->jet, p->dout, xc, p->vals);
@@ -542,8 +608,8 @@ tess_err_t tess_pinn_eval(tess_pinn_t *p, const char *text, size_t npts, const d
   gpu = p->ready && p->on_gpu;      /* a problem set up on the GPU evaluates there too */
 #if TESSERA_HAVE_CUBLAS
   if (gpu) {
-    B = gpu_auto_chunk(m, &lay);
-    TESS_CHECK(pinn_cuda_work_create(m, &lay, B, &cw));
+    B = gpu_auto_chunk(m, &lay, (int64_t)(npts ? npts : 1));
+    TESS_CHECK(p->emulated ? pinn_cuda_work_create_host(m, &lay, B, &cw) : pinn_cuda_work_create(m, &lay, B, &cw));
     TESS_CHECK(pinn_cuda_set_params(m, &cw));
   } else
 #endif

@@ -135,16 +135,16 @@ tess_err_t tess_pinn_set_chunk(tess_pinn_t *pinn, int chunk);
 /* The chunk in use (after tess_pinn_setup; before it, what was set). */
 int tess_pinn_chunk(const tess_pinn_t *pinn);
 /* Where the loss and gradient are computed (docs/pinn.md, "On the GPU").
- * CPU: the host kernels (the default). CUDA: the jets, adjoints and
- * parameter-gradient products of each chunk on the rank's GPU (CUDA +
- * cuBLAS builds), the residual expressions, the chunk tree and the exact
- * loss sums on the host, bitwise identical at any rank count on the same GPU
- * model, within rounding of the CPU's result. AUTO: CUDA where the build has
+ * CPU: the host kernels (the default). CUDA: each chunk's jets, residual
+ * expressions, loss terms, adjoints and parameter-gradient products on the
+ * rank's GPU (CUDA + cuBLAS builds), the chunk tree and the exact loss sums
+ * on the host: bitwise identical at any rank count on the same GPU model,
+ * within rounding of the CPU's result. AUTO: CUDA where the build has
  * it and every rank of the problem sees a GPU, else CPU (decided in setup by
  * one collective, so all ranks agree). A chunk of TESS_PINN_CHUNK_AUTO on the
  * GPU is the largest power of two in 16..16384 points whose one-layer jet
- * fits in 32 MiB (seed example: 8192 in f32, 4096 in f64). Set before
- * setup. */
+ * fits in 32 MiB (seed example: 8192 in f32, 4096 in f64), capped at the
+ * smallest power of two >= the largest set's points. Set before setup. */
 typedef enum { TESS_PINN_DEVICE_CPU = 0, TESS_PINN_DEVICE_AUTO, TESS_PINN_DEVICE_CUDA } tess_pinn_device_t;
 /* "cpu", "auto", "cuda". */
 tess_err_t tess_pinn_device_parse(const char *name, tess_pinn_device_t *dev);

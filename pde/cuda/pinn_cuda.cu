@@ -450,7 +450,129 @@ HD void act_backward_elem(int act, const dev_layout_t &L, int64_t n, const T *Z,
 #undef ZB
 }
 
+/* The residual program at point q (pinn_expr_eval, then the loss term and,
+ * with adj, pinn_expr_adjoint and the seeds of chunk_run in pinn_problem.c),
+ * the same operations in the same order per point. */
+HD double fun_apply(int f, double x)
+{
+  switch (f) {
+  case PINN_FUN_SIN: return sin(x);
+  case PINN_FUN_COS: return cos(x);
+  case PINN_FUN_EXP: return exp(x);
+  case PINN_FUN_LOG: return log(x);
+  case PINN_FUN_SQRT: return sqrt(x);
+  default: return tanh(x);
+  }
+}
+
+typedef struct {
+  const pinn_op_t *ops;
+  const pinn_leaf_term_t *terms;
+  const int *roots;
+  int nops, nroots;
+  int64_t B;
+  int C, dout, din;
+  double weight;
+  int64_t nv;
+  int adj;
+} res_args_t;
+
+template <typename T>
+HD void residual_elem(const res_args_t &A, const T *jet, const double *x, double *tterm, double *jb, T *bar0,
+                      int64_t q)
+{
+  double val[PINN_CUDA_PROG_MAX], bar[PINN_CUDA_PROG_MAX];
+  const int64_t B = A.B;
+  const int dout = A.dout;
+  for (int k = 0; k < A.nops; k++) {
+    const pinn_op_t *o = &A.ops[k];
+    const double va = o->a >= 0 ? val[o->a] : 0, vb = o->b >= 0 ? val[o->b] : 0;
+    double v = 0;
+    switch (o->kind) {
+    case PINN_OP_NUM: v = o->num; break;
+    case PINN_OP_COORD: v = x[q * A.din + o->idx]; break;
+    case PINN_OP_OUT: case PINN_OP_LAP: {
+      double sum = 0;
+      for (int t = 0; t < o->nterm; t++) {
+        const pinn_leaf_term_t *tm = &A.terms[o->term0 + t];
+        sum += tm->coef * (double)jet[((int64_t)tm->comp * B + q) * dout + tm->out];
+      }
+      v = sum;
+      break;
+    }
+    case PINN_OP_ADD: v = va + vb; break;
+    case PINN_OP_SUB: v = va - vb; break;
+    case PINN_OP_MUL: v = va * vb; break;
+    case PINN_OP_DIV: v = va / vb; break;
+    case PINN_OP_NEG: v = -va; break;
+    case PINN_OP_POW: v = o->num == 2 ? va * va : pow(va, o->num); break;
+    default: v = fun_apply(o->fun, va); break;
+    }
+    val[k] = v;
+  }
+  double acc = 0;
+  for (int r = 0; r < A.nroots; r++) {
+    double v = val[A.roots[r]];
+    acc += v * v;
+  }
+  tterm[q] = A.weight * acc;
+  if (!A.adj) return;
+  for (int c = 0; c < A.C; c++)
+    for (int o = 0; o < dout; o++) jb[((int64_t)c * B + q) * dout + o] = 0;
+  for (int k = 0; k < A.nops; k++) bar[k] = 0;
+  for (int r = 0; r < A.nroots; r++) bar[A.roots[r]] += q < A.nv ? 2 * A.weight * val[A.roots[r]] : 0;
+  for (int k = A.nops - 1; k >= 0; k--) {
+    const pinn_op_t *o = &A.ops[k];
+    const double g = bar[k], v = val[k];
+    const int a = o->a, b = o->b;
+    const double va = a >= 0 ? val[a] : 0, vb = b >= 0 ? val[b] : 0;
+    switch (o->kind) {
+    case PINN_OP_NUM: case PINN_OP_COORD: break;
+    case PINN_OP_OUT: case PINN_OP_LAP:
+      for (int t = 0; t < o->nterm; t++) {
+        const pinn_leaf_term_t *tm = &A.terms[o->term0 + t];
+        jb[((int64_t)tm->comp * B + q) * dout + tm->out] += tm->coef * g;
+      }
+      break;
+    case PINN_OP_ADD: bar[a] += g; bar[b] += g; break;
+    case PINN_OP_SUB: bar[a] += g; bar[b] -= g; break;
+    case PINN_OP_MUL: bar[a] += g * vb; bar[b] += g * va; break;
+    case PINN_OP_DIV: bar[a] += g / vb; bar[b] -= g * v / vb; break;
+    case PINN_OP_NEG: bar[a] -= g; break;
+    case PINN_OP_POW:
+      if (o->num == 2) bar[a] += 2 * g * va;
+      else bar[a] += g * o->num * pow(va, o->num - 1);
+      break;
+    default: {
+      double d;
+      switch (o->fun) {
+      case PINN_FUN_SIN: d = cos(va); break;
+      case PINN_FUN_COS: d = -sin(va); break;
+      case PINN_FUN_EXP: d = v; break;
+      case PINN_FUN_LOG: d = 1 / va; break;
+      case PINN_FUN_SQRT: d = 0.5 / v; break;
+      default: d = 1 - v * v; break;
+      }
+      bar[a] += g * d;
+      break;
+    }
+    }
+  }
+  for (int c = 0; c < A.C; c++)
+    for (int o = 0; o < dout; o++) {
+      int64_t i = ((int64_t)c * B + q) * dout + o;
+      bar0[i] = (T)jb[i];
+    }
+}
+
 /* ---- kernels ----------------------------------------------------------------------- */
+
+template <typename T>
+__global__ void k_residuals(res_args_t A, const T *jet, const double *x, double *tterm, double *jb, T *bar0)
+{
+  FOR_EACH(q, A.B) residual_elem<T>(A, jet, x, tterm, jb, bar0, q);
+}
+
 
 template <typename T>
 __global__ void k_input_jet(dev_layout_t L, int64_t B, const double *x, const double *dirs, T *H0, int64_t n)
@@ -718,6 +840,40 @@ static tess_err_t backward_any(const tess_mlp_t *mlp, const pinn_layout_t *lay, 
   return jet_backward<T>(ex, mlp, lay, w);
 }
 
+/* ---- the residual program of one set (pinn_cuda_residuals) -------------------------- */
+
+template <typename T>
+static tess_err_t residuals(const tess_mlp_t *mlp, pinn_cuda_work_t *w, const pinn_cuda_prog_t *prog, int din,
+                            double weight, size_t nv, int adjoint, double *terms)
+{
+  tess_err_t err = TESS_OK;
+  res_args_t A;
+  A.ops = prog->ops;
+  A.terms = prog->terms;
+  A.roots = prog->roots;
+  A.nops = prog->nops;
+  A.nroots = prog->nroots;
+  A.B = (int64_t)w->B;
+  A.C = w->C;
+  A.dout = mlp->width[mlp->nlayers];
+  A.din = din;
+  A.weight = weight;
+  A.nv = (int64_t)nv;
+  A.adj = adjoint;
+  const T *jet = (const T *)w->Z[mlp->nlayers - 1];
+  TESS_REQUIRE(prog->space == w->space && nv <= w->B, TESS_ERR_INTERNAL, "residual program / work mismatch");
+  if (w->space == TESS_MEM_HOST) {
+    for (int64_t q = 0; q < A.B; q++) residual_elem<T>(A, jet, w->x, w->terms, w->jb, (T *)w->bar0, q);
+  } else {
+    /* 128 threads a block: each holds 2 x PINN_CUDA_PROG_MAX doubles of local memory */
+    k_residuals<T><<<(unsigned)((A.B + 127) / 128), 128>>>(A, jet, w->x, w->terms, w->jb, (T *)w->bar0);
+    LAUNCHED("residual kernel");
+  }
+  TESS_CHECK(tess_memcpy(TESS_MEM_HOST, terms, w->space, w->terms, nv * sizeof(double)));   /* waits */
+cleanup:
+  return err;
+}
+
 /* ---- C entry points --------------------------------------------------------------- */
 
 extern "C" {
@@ -738,6 +894,8 @@ void pinn_cuda_work_destroy(pinn_cuda_work_t *w)
   tess_free(sp, &w->theta);
   tess_free(sp, (void **)&w->x);
   tess_free(sp, (void **)&w->conv);
+  tess_free(sp, (void **)&w->jb);
+  tess_free(sp, (void **)&w->terms);
   memset(w, 0, sizeof *w);
 }
 
@@ -773,6 +931,8 @@ static tess_err_t work_create(const tess_mlp_t *mlp, const pinn_layout_t *lay, s
   w->nconv = C * B * dout > mlp->nparams ? C * B * dout : mlp->nparams;
   TESS_CHECK(tess_malloc(sp, (w->nconv + (size_t)TESS_JET_MAX_DIRS * TESS_JET_MAX_IN) * sizeof(double),
                          (void **)&w->conv));
+  TESS_CHECK(tess_malloc(sp, C * B * dout * sizeof(double), (void **)&w->jb));
+  TESS_CHECK(tess_malloc(sp, B * sizeof(double), (void **)&w->terms));
   for (int k = 0; k < lay->ndirs; k++)
     for (int i = 0; i < lay->din; i++) dirs[k * lay->din + i] = lay->dir[k][i];
   if (lay->ndirs)
@@ -849,6 +1009,46 @@ tess_err_t pinn_cuda_put_jetbar(pinn_cuda_work_t *w, const double *host, size_t 
   }
 cleanup:
   return err;
+}
+
+void pinn_cuda_prog_destroy(pinn_cuda_prog_t *dp)
+{
+  if (!dp) return;
+  tess_free(dp->space, (void **)&dp->ops);
+  tess_free(dp->space, (void **)&dp->terms);
+  tess_free(dp->space, (void **)&dp->roots);
+  memset(dp, 0, sizeof *dp);
+}
+
+tess_err_t pinn_cuda_prog_create(const pinn_prog_t *pg, tess_memspace_t space, pinn_cuda_prog_t *dp)
+{
+  tess_err_t err = TESS_OK;
+  memset(dp, 0, sizeof *dp);
+  TESS_REQUIRE(pg->nops >= 1 && pg->nops <= PINN_CUDA_PROG_MAX, TESS_ERR_UNSUPPORTED,
+               "residual program of %d ops (the GPU interpreter holds 1..%d)", pg->nops, PINN_CUDA_PROG_MAX);
+  dp->space = space;
+  {
+    const size_t bo = (size_t)pg->nops * sizeof *pg->ops, bt = (size_t)(pg->nterms ? pg->nterms : 1) * sizeof *pg->terms,
+                 br = (size_t)pg->nroots * sizeof *pg->roots;
+    TESS_CHECK(tess_malloc(space, bo, (void **)&dp->ops));
+    TESS_CHECK(tess_malloc(space, bt, (void **)&dp->terms));
+    TESS_CHECK(tess_malloc(space, br ? br : sizeof(int), (void **)&dp->roots));
+    TESS_CHECK(tess_memcpy(space, dp->ops, TESS_MEM_HOST, pg->ops, bo));
+    if (pg->nterms) TESS_CHECK(tess_memcpy(space, dp->terms, TESS_MEM_HOST, pg->terms, bt));
+    if (br) TESS_CHECK(tess_memcpy(space, dp->roots, TESS_MEM_HOST, pg->roots, br));
+  }
+  dp->nops = pg->nops;
+  dp->nroots = pg->nroots;
+cleanup:
+  if (err) pinn_cuda_prog_destroy(dp);
+  return err;
+}
+
+tess_err_t pinn_cuda_residuals(const tess_mlp_t *mlp, pinn_cuda_work_t *w, const pinn_cuda_prog_t *prog, int din,
+                               double weight, size_t nv, int adjoint, double *terms)
+{
+  return mlp->dtype == TESS_F64 ? residuals<double>(mlp, w, prog, din, weight, nv, adjoint, terms)
+                                : residuals<float>(mlp, w, prog, din, weight, nv, adjoint, terms);
 }
 
 tess_err_t pinn_cuda_jet_forward_f64(const tess_mlp_t *mlp, const pinn_layout_t *lay, pinn_cuda_work_t *w)
