@@ -754,13 +754,15 @@ cleanup:
 }
 
 /* ---- the program of some roots (for the GPU's interpreter) --------------- */
-_Static_assert((int)N_NUM == (int)PINN_OP_NUM && (int)N_COORD == (int)PINN_OP_COORD && (int)N_OUT == (int)PINN_OP_OUT &&
-               (int)N_LAP == (int)PINN_OP_LAP && (int)N_ADD == (int)PINN_OP_ADD && (int)N_SUB == (int)PINN_OP_SUB &&
-               (int)N_MUL == (int)PINN_OP_MUL && (int)N_DIV == (int)PINN_OP_DIV && (int)N_NEG == (int)PINN_OP_NEG &&
-               (int)N_POW == (int)PINN_OP_POW && (int)N_FUN == (int)PINN_OP_FUN, "op kinds: pinn_internal.h");
-_Static_assert((int)F_SIN == (int)PINN_FUN_SIN && (int)F_COS == (int)PINN_FUN_COS && (int)F_EXP == (int)PINN_FUN_EXP &&
-               (int)F_LOG == (int)PINN_FUN_LOG && (int)F_SQRT == (int)PINN_FUN_SQRT && (int)F_TANH == (int)PINN_FUN_TANH,
+#define SAME(a, b) ((int)(a) == (int)(b))
+_Static_assert(SAME(N_NUM, PINN_OP_NUM) && SAME(N_COORD, PINN_OP_COORD) && SAME(N_OUT, PINN_OP_OUT) &&
+               SAME(N_LAP, PINN_OP_LAP) && SAME(N_ADD, PINN_OP_ADD) && SAME(N_SUB, PINN_OP_SUB) &&
+               SAME(N_MUL, PINN_OP_MUL) && SAME(N_DIV, PINN_OP_DIV) && SAME(N_NEG, PINN_OP_NEG) &&
+               SAME(N_POW, PINN_OP_POW) && SAME(N_FUN, PINN_OP_FUN), "op kinds: pinn_internal.h");
+_Static_assert(SAME(F_SIN, PINN_FUN_SIN) && SAME(F_COS, PINN_FUN_COS) && SAME(F_EXP, PINN_FUN_EXP) &&
+               SAME(F_LOG, PINN_FUN_LOG) && SAME(F_SQRT, PINN_FUN_SQRT) && SAME(F_TANH, PINN_FUN_TANH),
                "functions: pinn_internal.h");
+#undef SAME
 
 static tess_err_t mark_reach(pinn_expr_t *ex, const int *roots, int nroots);
 

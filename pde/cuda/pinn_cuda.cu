@@ -30,6 +30,14 @@
  * over the chunk's points (32 sequential partial sums per column, then a
  * fixed binary tree in shared memory): no atomics anywhere.
  *
+ * The residual expressions run here too: an interpreter kernel, a thread
+ * per point, over the set's compiled program (pinn_expr_program), op by op
+ * the operations of pinn_expr_eval and pinn_expr_adjoint in f64, so the loss
+ * terms come back to the host's exact sums and the output-jet adjoint goes
+ * straight into the backward pass. An interpreter, not generated code: the
+ * program is data (a few dozen ops for the shipped decks), one kernel serves
+ * every deck, no run-time compiler.
+ *
  * The passes are written once over an executor: dev_exec (cuBLAS and the
  * kernels) or host_exec, which runs the same element bodies and GEMM
  * argument lists on the CPU, so the layouts, transposes and kernel bodies

@@ -18,7 +18,10 @@
  *     uneven blocks over 3 ranks, a padded last chunk per set;
  *  4. 3 Adam + 2 L-BFGS steps on the GPU, P ranks vs rank 0 alone: every
  *     loss and the final parameters bitwise equal;
- *  5. device "auto" resolves to CUDA here, "cpu" stays on the CPU.
+ *  5. device "auto" resolves to CUDA here, "cpu" stays on the CPU;
+ *  6. a residual program too large for the GPU's interpreter (the host
+ *     path for expressions, with the output jet copied down and its
+ *     adjoint up) gives the CPU's values too.
  * Several ranks share the one GPU. Without a GPU, or in a build without
  * CUDA + cuBLAS, it says why and exits 77 (CTest: skipped). With
  * TESS_PINN_CUDA_EMULATE=1 the library runs its CUDA path on the host
@@ -77,7 +80,10 @@ typedef struct {
   int high[8];          /* 3rd/4th order: f32 tolerance 1e-4 */
 } problem_t;
 
-static const problem_t problems[] = {
+/* problems[2]'s residual is made in main: a program above the GPU
+ * interpreter's 128 ops, which takes the host path for its expressions */
+static char big_res[8192];
+static problem_t problems[] = {
   { "seed", 1, { "psi" }, 2, { "laplacian(psi) - sin(x)*cos(y)", "grad(u,\"x\") + grad(v,\"y\")" },
     1, { "psi - sin(pi*x)*sin(pi*y)" }, 8,
     { "psi", "grad(psi,\"x\")", "grad(psi,\"y\")", "laplacian(psi)", "grad(grad(psi,\"x\"),\"y\")",
@@ -87,7 +93,18 @@ static const problem_t problems[] = {
     { "omega + laplacian(psi)", "grad(psi,\"y\")*grad(omega,\"x\") - grad(psi,\"x\")*grad(omega,\"y\") - laplacian(omega)/20" },
     1, { "grad(psi,\"y\") - 1" }, 4,
     { "omega", "grad(omega,\"y\")", "laplacian(omega)", "omega + laplacian(psi)" }, { 0, 0, 0, 0 } },
+  { "large-program", 1, { "psi" }, 1, { NULL }, 1, { "psi" }, 1, { NULL }, { 0 } },
 };
+
+static void make_big_residual(void)
+{
+  size_t len = 0;
+  len += (size_t)snprintf(big_res + len, sizeof big_res - len, "laplacian(psi)");
+  for (int k = 1; k <= 40 && len < sizeof big_res - 64; k++)
+    len += (size_t)snprintf(big_res + len, sizeof big_res - len, " + sin(%d*x + y/%d)*grad(psi,\"x\")", k, k + 1);
+  problems[2].res[0] = big_res;
+  problems[2].ev[0] = big_res;
+}
 
 typedef struct {
   tess_mlp_t *m;
@@ -157,7 +174,7 @@ static void compare_cpu(const problem_t *pb, tess_act_t act, tess_dtype_t dt, ui
     CHECK(r <= t, "%s %s %s: %s: GPU vs CPU %.3e > %.0e", pb->name, tess_act_name(act), tess_dtype_name(dt),
           pb->ev[e], r, t);
     if (rank == 0 && act == TESS_ACT_TANH)
-      printf("  %s %s %s: %-40s GPU vs CPU %.2e\n", pb->name, tess_act_name(act), tess_dtype_name(dt), pb->ev[e], r);
+      printf("  %s %s %s: %-40.40s GPU vs CPU %.2e\n", pb->name, tess_act_name(act), tess_dtype_name(dt), pb->ev[e], r);
   }
   {
     size_t n = tess_mlp_nparams(m);
@@ -325,11 +342,13 @@ int main(int argc, char **argv)
     return SKIP;
   }
   if (rank == 0) printf("test_gpu_pinn: CUDA path on %s\n", emulated ? "the host emulation" : "the GPU");
+  make_big_residual();
   static const tess_act_t acts[] = { TESS_ACT_TANH, TESS_ACT_SIN, TESS_ACT_SOFTPLUS, TESS_ACT_GELU };
   for (int d = 0; d < 2; d++) {
     tess_dtype_t dt = d ? TESS_F32 : TESS_F64;
     for (int a = 0; a < 4; a++) compare_cpu(&problems[0], acts[a], dt, 100 + (uint64_t)a);
     compare_cpu(&problems[1], TESS_ACT_TANH, dt, 200);
+    compare_cpu(&problems[2], TESS_ACT_TANH, dt, 300);
     check_ranks(dt);
   }
   check_auto();
