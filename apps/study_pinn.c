@@ -46,6 +46,10 @@ static const tess_deck_key_t pinn_keys[] = {
     .help = "boundary points (uniform by arc length)" },
   { .path = "boundary.weight", .type = TESS_KEY_FLOAT, .default_toml = "1.0", .min = 0, .max = INFINITY,
     .help = "boundary loss weight" },
+  { .path = "run.device", .type = TESS_KEY_STRING, .default_toml = "\"cpu\"", .choices = "auto|cpu|cuda",
+    .help = "where the network's jets, adjoints and gradient products run: cpu, cuda (CUDA + cuBLAS build, a "
+            "GPU per rank; bitwise the same at any rank count on one GPU model, within rounding of cpu), auto "
+            "(cuda where every rank sees a GPU)" },
   { .path = "train.chunk", .type = TESS_KEY_INT, .default_toml = "0", .min = 0, .max = 65536,
     .help = "points per chunk (0: auto, from the network and residuals only): defines the bits "
             "of the result, never the rank count" },
@@ -228,7 +232,7 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   cfg_t c;
   int rank = 0, nranks = 1, hidden[64];
   int64_t seed = 1, chunk = 0, hist = 20, ckpt_every = 0, keep = 2;
-  const char *act_s, *dt_s, *init_s, *sched_s, *ls_s;
+  const char *act_s, *dt_s, *init_s, *sched_s, *ls_s, *dev_s;
   tess_mesh_t *mesh = NULL;
   tess_pinn_run_opts_t o;
   tess_progress_t prog;
@@ -248,6 +252,8 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
   TESS_CHECK(tess_deck_get_int(d, "boundary.points", &o.bpoints));
   TESS_CHECK(tess_deck_get_double(d, "boundary.weight", &o.bweight));
   TESS_CHECK(tess_deck_get_int(d, "train.chunk", &chunk));
+  TESS_CHECK(tess_deck_get_string(d, "run.device", &dev_s));
+  TESS_CHECK(tess_pinn_device_parse(dev_s, &o.device));
   TESS_CHECK(tess_deck_get_int(d, "train.adam_steps", &o.adam_steps));
   TESS_CHECK(tess_deck_get_int(d, "train.lbfgs_steps", &o.lbfgs_steps));
   TESS_CHECK(tess_deck_get_int(d, "train.lbfgs_history", &hist));
@@ -309,9 +315,9 @@ static tess_err_t pinn_run(const tess_deck_t *d, const tess_study_opts_t *opts)
       if (chunk) snprintf(cs, sizeof cs, "%lld", (long long)chunk);
       else snprintf(cs, sizeof cs, "auto");
       printf(" %s %s; %lld interior + %lld boundary points in chunks of %s over %d rank%s; "
-             "%lld Adam + %lld L-BFGS steps\n", act_s, dt_s, (long long)o.points,
+             "%lld Adam + %lld L-BFGS steps; device %s\n", act_s, dt_s, (long long)o.points,
              (long long)(c.nbres ? o.bpoints : 0), cs, nranks, nranks == 1 ? "" : "s",
-             (long long)o.adam_steps, (long long)o.lbfgs_steps);
+             (long long)o.adam_steps, (long long)o.lbfgs_steps, dev_s);
     }
     goto cleanup;
   }

@@ -238,6 +238,7 @@ tess_err_t tess_pinn_run(tess_mesh_t *mesh, const char *dp_axis, const tess_pinn
   bbd = bin;
   bbd.stream = 102;
   TESS_CHECK(tess_pinn_set_chunk(p, o->chunk));
+  TESS_CHECK(tess_pinn_set_device(p, o->device));
   TESS_CHECK(tess_pinn_add_set(p, "interior", o->points, tess_pinn_box_interior, &bin, o->weight, o->nres, o->res));
   if (o->nbres)
     TESS_CHECK(tess_pinn_add_set(p, "boundary", o->bpoints, tess_pinn_box_boundary, &bbd, o->bweight, o->nbres,
@@ -399,8 +400,10 @@ tess_err_t tess_pinn_run(tess_mesh_t *mesh, const char *dp_axis, const tess_pinn
   if (rank == 0) {
     printf("pinn: MLP 2");
     for (int l = 1; l <= nl; l++) printf("->%d", widths[l]);
-    printf(" %s %s, %zu parameters, chunks of %d points, %d rank%s, %lld steps (%lld Adam)", act_s, dt_s, n,
-           tess_pinn_chunk(p), nranks, nranks == 1 ? "" : "s", (long long)nrun, (long long)nadam);
+    printf(" %s %s, %zu parameters, chunks of %d points, %d rank%s, on %s, %lld steps (%lld Adam)", act_s, dt_s,
+           n, tess_pinn_chunk(p), nranks, nranks == 1 ? "" : "s",
+           tess_pinn_device(p) == TESS_PINN_DEVICE_CUDA ? "the GPU (cuda)" : "the CPU", (long long)nrun,
+           (long long)nadam);
     if (step0) printf(" after step %lld", (long long)step0);
     printf(" in %.2f s (Adam %.2f s, %.2f ms/step)\n", t_train, t_adam, nadam ? 1e3 * t_adam / nadam : 0.0);
     if (nrun) printf("pinn: final loss %.17g (first %.17g)\n", f, f_first);

@@ -753,6 +753,64 @@ cleanup:
   return err;
 }
 
+/* ---- the program of some roots (for the GPU's interpreter) --------------- */
+#define SAME(a, b) ((int)(a) == (int)(b))
+_Static_assert(SAME(N_NUM, PINN_OP_NUM) && SAME(N_COORD, PINN_OP_COORD) && SAME(N_OUT, PINN_OP_OUT) &&
+               SAME(N_LAP, PINN_OP_LAP) && SAME(N_ADD, PINN_OP_ADD) && SAME(N_SUB, PINN_OP_SUB) &&
+               SAME(N_MUL, PINN_OP_MUL) && SAME(N_DIV, PINN_OP_DIV) && SAME(N_NEG, PINN_OP_NEG) &&
+               SAME(N_POW, PINN_OP_POW) && SAME(N_FUN, PINN_OP_FUN), "op kinds: pinn_internal.h");
+_Static_assert(SAME(F_SIN, PINN_FUN_SIN) && SAME(F_COS, PINN_FUN_COS) && SAME(F_EXP, PINN_FUN_EXP) &&
+               SAME(F_LOG, PINN_FUN_LOG) && SAME(F_SQRT, PINN_FUN_SQRT) && SAME(F_TANH, PINN_FUN_TANH),
+               "functions: pinn_internal.h");
+#undef SAME
+
+static tess_err_t mark_reach(pinn_expr_t *ex, const int *roots, int nroots);
+
+void pinn_prog_free(pinn_prog_t *pg)
+{
+  if (!pg) return;
+  free(pg->ops);
+  free(pg->terms);
+  free(pg->roots);
+  memset(pg, 0, sizeof *pg);
+}
+
+tess_err_t pinn_expr_program(pinn_expr_t *ex, const int *roots, int nroots, pinn_prog_t *pg)
+{
+  tess_err_t err = TESS_OK;
+  int *slot = NULL;
+  size_t nops = 0;
+  memset(pg, 0, sizeof *pg);
+  TESS_REQUIRE(nroots >= 0 && ex->nn >= 0 && ex->nterms >= 0, TESS_ERR_INTERNAL, "program sizes");
+  TESS_CHECK(mark_reach(ex, roots, nroots));
+  for (int k = 0; k < ex->nn; k++) nops += ex->mark[k] != 0;
+  slot = malloc(((size_t)ex->nn + 1) * sizeof *slot);
+  pg->ops = calloc(nops + 1, sizeof *pg->ops);
+  pg->terms = malloc(((size_t)ex->nterms + 1) * sizeof *pg->terms);
+  pg->roots = malloc(((size_t)nroots + 1) * sizeof *pg->roots);
+  TESS_REQUIRE(slot && pg->ops && pg->terms && pg->roots, TESS_ERR_MEM, "expression program");
+  if (ex->nterms) memcpy(pg->terms, ex->terms, (size_t)ex->nterms * sizeof *pg->terms);
+  pg->nterms = ex->nterms;
+  for (int k = 0, j = 0; k < ex->nn; k++) {
+    if (!ex->mark[k]) continue;
+    const node_t *nd = &ex->n[k];
+    TESS_REQUIRE(!(nd->kind == N_OUT || nd->kind == N_LAP) || nd->nterm > 0, TESS_ERR_INTERNAL,
+                 "unbound leaf %d", k);
+    slot[k] = j;
+    pg->ops[j] = (pinn_op_t){ .kind = nd->kind, .a = nd->a >= 0 ? slot[nd->a] : -1,
+                              .b = nd->b >= 0 ? slot[nd->b] : -1, .fun = nd->fun, .idx = nd->idx,
+                              .term0 = nd->term0, .nterm = nd->nterm, .num = nd->num };
+    j++;
+  }
+  pg->nops = (int)nops;
+  for (int r = 0; r < nroots; r++) pg->roots[r] = slot[roots[r]];
+  pg->nroots = nroots;
+cleanup:
+  free(slot);
+  if (err) pinn_prog_free(pg);
+  return err;
+}
+
 /* ---- evaluation and reverse mode ---------------------------------------- */
 static tess_err_t scratch(pinn_expr_t *ex, size_t B)
 {

@@ -104,4 +104,24 @@ tess_err_t pinn_expr_eval(pinn_expr_t *ex, const int *roots, int nroots, size_t 
  * values of the last pinn_expr_eval with the same roots. */
 tess_err_t pinn_expr_adjoint(pinn_expr_t *ex, const int *roots, int nroots, size_t B,
                              int dout, const double *seeds, double *jetbar);
+
+/* The evaluation of some roots as a flat program, for interpreters outside
+ * this file (the GPU's, pde/cuda/pinn_cuda.cu): the nodes the roots reach,
+ * in pinn_expr_eval's order, operands renumbered to earlier ops' slots
+ * (-1: none), the bound leaf terms, and the roots' slots. The kinds and
+ * functions are pinn_expr.c's (checked there at compile time); an
+ * interpreter that follows pinn_expr_eval / pinn_expr_adjoint op by op
+ * with the same operations gets their bits. Valid until the next bind. */
+enum { PINN_OP_NUM, PINN_OP_COORD, PINN_OP_OUT, PINN_OP_LAP, PINN_OP_ADD, PINN_OP_SUB, PINN_OP_MUL,
+       PINN_OP_DIV, PINN_OP_NEG, PINN_OP_POW, PINN_OP_FUN };
+enum { PINN_FUN_SIN, PINN_FUN_COS, PINN_FUN_EXP, PINN_FUN_LOG, PINN_FUN_SQRT, PINN_FUN_TANH };
+typedef struct { int kind, a, b, fun, idx, term0, nterm; double num; } pinn_op_t;
+typedef struct {
+  int nops, nterms, nroots;
+  pinn_op_t *ops;
+  pinn_leaf_term_t *terms;
+  int *roots;
+} pinn_prog_t;
+tess_err_t pinn_expr_program(pinn_expr_t *ex, const int *roots, int nroots, pinn_prog_t *prog);
+void pinn_prog_free(pinn_prog_t *prog);   /* safe on a zeroed one */
 #endif

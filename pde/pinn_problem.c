@@ -8,12 +8,24 @@
  * (tess_sum_f64) and the chunk gradients are added over a fixed dyadic tree
  * (tess_chunk_tree_sum, src/tree_sum.c). Together: loss and gradient do
  * not depend on the rank count, and neither does any trajectory built from
- * them. */
+ * them.
+ *
+ * With device CUDA (tess_pinn_set_device) a chunk's work (jets, the
+ * residual program of its set, loss terms, adjoints, parameter-gradient
+ * products) runs on the GPU (pinn_cuda.h); its loss terms and gradient come
+ * back to the chunk tree and the exact sums here, unchanged. A residual
+ * program too large for the GPU's interpreter runs here on the host instead,
+ * fed with the chunk's output jet and giving back its adjoint. The GPU's
+ * chunk has the same bits wherever it runs, so the same argument gives
+ * rank-count independence. */
 #include "pinn_internal.h"
+#include "pinn_cuda.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <tessera/comm.h>
 #include <tessera/log.h>
+#include <tessera/memory.h>
 #include <tessera/reduce.h>
 
 #define SET_NAME_LEN 32
@@ -29,6 +41,9 @@ typedef struct {
   int64_t chunk0, nchunks;     /* global chunk range */
   size_t toff, tcount;         /* this rank's per-point terms */
   double loss;
+#if TESSERA_HAVE_CUBLAS
+  pinn_cuda_prog_t dprog;      /* its residual program on the device (nops 0: host path) */
+#endif
 } pinn_set_t;
 
 struct tess_pinn {
@@ -40,9 +55,15 @@ struct tess_pinn {
   int chunk;
   int ready;
   MPI_Comm comm;
+  tess_pinn_device_t device;   /* asked; after setup CPU or CUDA */
+  int on_gpu;
+  int emulated;                /* on_gpu through the host emulation (tests) */
   tess_jet_spec_t spec;
   pinn_layout_t lay;
-  pinn_work_t work;
+  pinn_work_t work;            /* host chunk workspace (CPU runs) */
+#if TESSERA_HAVE_CUBLAS
+  pinn_cuda_work_t cwork;      /* device chunk workspace (CUDA runs) */
+#endif
   int64_t nchunks, c0, c1;
   double *x;                   /* local chunks' points: (c1-c0) x chunk x din */
   double *jet, *jetbar;        /* f64 output jet and its adjoint: C x B x dout */
@@ -104,9 +125,17 @@ void tess_pinn_destroy(tess_pinn_t **pinn)
   if (!pinn || !*pinn) return;
   tess_pinn_t *p = *pinn;
   pinn_expr_destroy(&p->ex);
-  for (int s = 0; s < p->nsets; s++) free(p->sets[s].roots);
+  for (int s = 0; s < p->nsets; s++) {
+    free(p->sets[s].roots);
+#if TESSERA_HAVE_CUBLAS
+    pinn_cuda_prog_destroy(&p->sets[s].dprog);
+#endif
+  }
   free(p->sets);
   pinn_work_destroy(p->mlp, &p->work);
+#if TESSERA_HAVE_CUBLAS
+  pinn_cuda_work_destroy(&p->cwork);
+#endif
   free(p->x);
   free(p->jet);
   free(p->jetbar);
@@ -175,6 +204,97 @@ cleanup:
 
 size_t tess_pinn_nparams(const tess_pinn_t *p) { return p ? p->mlp->nparams : 0; }
 
+static const char *const device_names[] = { "cpu", "auto", "cuda" };
+
+tess_err_t tess_pinn_device_parse(const char *name, tess_pinn_device_t *dev)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(name && dev, TESS_ERR_ARG, "NULL argument");
+  for (int d = 0; d < 3; d++)
+    if (strcmp(name, device_names[d]) == 0) { *dev = (tess_pinn_device_t)d; return TESS_OK; }
+  TESS_REQUIRE(0, TESS_ERR_ARG, "unknown PINN device '%s' (expected auto|cpu|cuda)", name);
+cleanup:
+  return err;
+}
+
+const char *tess_pinn_device_name(tess_pinn_device_t dev)
+{
+  return (dev >= TESS_PINN_DEVICE_CPU && dev <= TESS_PINN_DEVICE_CUDA) ? device_names[dev] : "?";
+}
+
+tess_err_t tess_pinn_set_device(tess_pinn_t *p, tess_pinn_device_t dev)
+{
+  tess_err_t err = TESS_OK;
+  TESS_REQUIRE(p && !p->ready, TESS_ERR_ARG, "set the device before tess_pinn_setup");
+  TESS_REQUIRE(dev >= TESS_PINN_DEVICE_CPU && dev <= TESS_PINN_DEVICE_CUDA, TESS_ERR_ARG,
+               "bad PINN device %d", (int)dev);
+  p->device = dev;
+cleanup:
+  return err;
+}
+
+tess_pinn_device_t tess_pinn_device(const tess_pinn_t *p)
+{
+  return p ? p->device : TESS_PINN_DEVICE_CPU;
+}
+
+/* TESS_PINN_CUDA_EMULATE=1 (tests, debugging): the CUDA path runs, but on
+ * the host emulation of pinn_cuda.cu (its kernels' element bodies and GEMM
+ * argument lists as loops, pinn_cuda_work_create_host) instead of a GPU, so
+ * machines without one exercise the routing, the copies and conversions
+ * around the device passes and their rank-count independence. Slow. */
+static int cuda_emulated(void)
+{
+  const char *e = getenv("TESS_PINN_CUDA_EMULATE");
+  return TESSERA_HAVE_CUBLAS && e && *e && strcmp(e, "0") != 0;
+}
+
+/* Collective over p->comm: CPU or CUDA, the same on every rank. CUDA needs
+ * this build's device PINN path (CUDA + cuBLAS) and a GPU on every rank;
+ * asked outright without one, every rank fails (none is left waiting in a
+ * later collective). */
+static tess_err_t device_choose(tess_pinn_t *p)
+{
+  tess_err_t err = TESS_OK;
+  tess_mesh_t *mesh = NULL;
+  int v[2];   /* -(CUDA asked), GPU path usable here: minimum over the ranks */
+  p->on_gpu = 0;
+  if (p->device == TESS_PINN_DEVICE_CPU) return TESS_OK;
+  TESS_CHECK(tess_comm_mesh_of(p->comm, &mesh));
+  v[0] = p->device == TESS_PINN_DEVICE_CUDA ? -1 : 0;
+  p->emulated = cuda_emulated();
+  v[1] = TESSERA_HAVE_CUBLAS && (p->emulated || tess_device_available());
+  TESS_CHECK(tess_comm_allreduce(mesh, TESS_AXES_ALL, v, v, 2, TESS_I32, TESS_OP_MIN,
+                                 TESS_MEM_HOST, NULL));
+  TESS_REQUIRE(v[0] == 0 || v[1], TESS_ERR_UNSUPPORTED, "PINN device 'cuda': %s",
+               !TESSERA_HAVE_CUBLAS ? "this build has no CUDA + cuBLAS"
+               : !tess_device_available() ? "this rank sees no GPU" : "another rank sees no GPU");
+  p->on_gpu = v[1];
+  p->emulated = p->emulated && p->on_gpu;
+  p->device = p->on_gpu ? TESS_PINN_DEVICE_CUDA : TESS_PINN_DEVICE_CPU;
+cleanup:
+  return err;
+}
+
+/* TESS_PINN_CHUNK_AUTO on the GPU: the largest power of two in [16, 16384]
+ * points whose one-layer jet fits in 32 MiB, but no larger than the
+ * smallest power of two holding the largest point set (no chunk of mostly
+ * padding). A GPU wants thousands of rows per product (a 128-point chunk
+ * leaves most of it idle and pays a launch per kernel per chunk); like the
+ * CPU's rule it depends on the network, the jet layout and the problem
+ * only, never on the machine or the rank count. */
+#define PINN_GPU_CHUNK_BYTES ((size_t)32 << 20)
+static size_t gpu_auto_chunk(const tess_mlp_t *mlp, const pinn_layout_t *lay, int64_t maxpts)
+{
+  size_t wmax = 1, B = 16384;
+  for (int l = 0; l <= mlp->nlayers; l++)
+    if ((size_t)mlp->width[l] > wmax) wmax = (size_t)mlp->width[l];
+  size_t per_point = (size_t)lay->ncomp * wmax * tess_dtype_size(mlp->dtype);
+  while (B > 16 && B * per_point > PINN_GPU_CHUNK_BYTES) B /= 2;
+  while (B > 16 && (int64_t)(B / 2) >= maxpts) B /= 2;
+  return B;
+}
+
 int tess_pinn_chunk(const tess_pinn_t *p) { return p ? p->chunk : 0; }
 
 tess_err_t tess_pinn_jet_spec(const tess_pinn_t *p, tess_jet_spec_t *spec)
@@ -207,12 +327,17 @@ tess_err_t tess_pinn_setup_comm(tess_pinn_t *p, MPI_Comm comm)
   TESS_MPI_CHECK(MPI_Comm_dup(comm, &p->comm));
   TESS_MPI_CHECK(MPI_Comm_rank(p->comm, &rank));
   TESS_MPI_CHECK(MPI_Comm_size(p->comm, &size));
+  TESS_CHECK(device_choose(p));
   memset(&p->spec, 0, sizeof p->spec);
   for (int s = 0; s < p->nsets; s++)
     TESS_CHECK(pinn_expr_plan(p->ex, p->sets[s].roots, p->sets[s].nres, p->din, &p->spec));
   TESS_CHECK(pinn_layout_make(&p->spec, p->din, &p->lay));
   TESS_CHECK(pinn_expr_bind(p->ex, &p->lay));
-  if (p->chunk == TESS_PINN_CHUNK_AUTO) p->chunk = (int)pinn_auto_chunk(p->mlp, &p->lay);
+  if (p->chunk == TESS_PINN_CHUNK_AUTO) {
+    int64_t maxpts = 1;
+    for (int s = 0; s < p->nsets; s++) maxpts = p->sets[s].npts > maxpts ? p->sets[s].npts : maxpts;
+    p->chunk = (int)(p->on_gpu ? gpu_auto_chunk(p->mlp, &p->lay, maxpts) : pinn_auto_chunk(p->mlp, &p->lay));
+  }
   const size_t B = (size_t)p->chunk, C = (size_t)p->lay.ncomp;
   p->nchunks = 0;
   for (int s = 0; s < p->nsets; s++) {
@@ -223,7 +348,25 @@ tess_err_t tess_pinn_setup_comm(tess_pinn_t *p, MPI_Comm comm)
   int64_t len;
   block_range(p->nchunks, size, rank, &p->c0, &len);
   p->c1 = p->c0 + len;
-  TESS_CHECK(pinn_work_create(p->mlp, &p->lay, B, &p->work));
+#if TESSERA_HAVE_CUBLAS
+  if (p->on_gpu)
+    TESS_CHECK(p->emulated ? pinn_cuda_work_create_host(p->mlp, &p->lay, B, &p->cwork)
+                           : pinn_cuda_work_create(p->mlp, &p->lay, B, &p->cwork));
+  else
+#endif
+    TESS_CHECK(pinn_work_create(p->mlp, &p->lay, B, &p->work));
+#if TESSERA_HAVE_CUBLAS
+  /* each set's residuals as a program for the GPU's interpreter; one too
+   * large for it keeps the host path (expressions on the host) */
+  for (int s = 0; s < p->nsets && p->on_gpu; s++) {
+    pinn_prog_t pg;
+    TESS_CHECK(pinn_expr_program(p->ex, p->sets[s].roots, p->sets[s].nres, &pg));
+    if (pg.nops <= PINN_CUDA_PROG_MAX)
+      err = pinn_cuda_prog_create(&pg, p->cwork.space, &p->sets[s].dprog);
+    pinn_prog_free(&pg);
+    TESS_CHECK(err);
+  }
+#endif
   p->x = malloc(((size_t)len * B + 1) * (size_t)p->din * sizeof *p->x);
   p->jet = malloc(C * B * (size_t)p->dout * sizeof *p->jet);
   p->jetbar = malloc(C * B * (size_t)p->dout * sizeof *p->jetbar);
@@ -259,20 +402,22 @@ cleanup:
   return err;
 }
 
-/* Forward (and with grad, reverse) over local chunk c. */
-static tess_err_t chunk_run(tess_pinn_t *p, int64_t c, double *grad)
+/* The network's forward jets of one chunk (points xc) into p->jet (f64). */
+static tess_err_t net_forward(tess_pinn_t *p, const double *xc)
 {
   tess_err_t err = TESS_OK;
   const tess_mlp_t *m = p->mlp;
-  const size_t B = (size_t)p->chunk, C = (size_t)p->lay.ncomp, D = (size_t)p->dout;
-  int s = 0;
-  while (c >= p->sets[s].chunk0 + p->sets[s].nchunks) s++;
-  const pinn_set_t *S = &p->sets[s];
-  int64_t g0 = (c - S->chunk0) * p->chunk;
-  size_t nv = (size_t)(S->npts - g0 < p->chunk ? S->npts - g0 : p->chunk);
-  const double *xc = p->x + (size_t)(c - p->c0) * B * (size_t)p->din;
-  const size_t njet = C * B * D;
-  tess_log_event_begin(ev_fwd);
+  const size_t njet = (size_t)p->lay.ncomp * (size_t)p->chunk * (size_t)p->dout;
+#if TESSERA_HAVE_CUBLAS
+  if (p->on_gpu) {
+    pinn_cuda_work_t *w = &p->cwork;
+    TESS_CHECK(pinn_cuda_set_points(w, xc, p->din));
+    TESS_CHECK(m->dtype == TESS_F64 ? pinn_cuda_jet_forward_f64(m, &p->lay, w)
+                                    : pinn_cuda_jet_forward_f32(m, &p->lay, w));
+    TESS_CHECK(pinn_cuda_get_jet(w, w->Z[m->nlayers - 1], njet, p->jet));
+    goto cleanup;
+  }
+#endif
   if (m->dtype == TESS_F64) {
     pinn_jet_forward_f64(m, &p->lay, &p->work, xc);
     memcpy(p->jet, p->work.Z[m->nlayers - 1], njet * sizeof *p->jet);
@@ -281,7 +426,80 @@ static tess_err_t chunk_run(tess_pinn_t *p, int64_t c, double *grad)
     const float *z = p->work.Z[m->nlayers - 1];
     for (size_t k = 0; k < njet; k++) p->jet[k] = z[k];
   }
-  err = pinn_expr_eval(p->ex, S->roots, S->nres, B, p->jet, p->dout, xc, p->vals);
+  goto cleanup;   /* keeps the label used in builds without the GPU path */
+cleanup:
+  return err;
+}
+
+/* Reverse mode from p->jetbar (f64) to the chunk's gradient (nparams f64). */
+static tess_err_t net_backward(tess_pinn_t *p, double *grad)
+{
+  tess_err_t err = TESS_OK;
+  const tess_mlp_t *m = p->mlp;
+  const size_t njet = (size_t)p->lay.ncomp * (size_t)p->chunk * (size_t)p->dout;
+#if TESSERA_HAVE_CUBLAS
+  if (p->on_gpu) {
+    pinn_cuda_work_t *w = &p->cwork;
+    TESS_CHECK(pinn_cuda_put_jetbar(w, p->jetbar, njet));
+    TESS_CHECK(m->dtype == TESS_F64 ? pinn_cuda_jet_backward_f64(m, &p->lay, w)
+                                    : pinn_cuda_jet_backward_f32(m, &p->lay, w));
+    TESS_CHECK(pinn_cuda_get_grad(w, m->nparams, grad));
+    goto cleanup;
+  }
+#endif
+  if (m->dtype == TESS_F64) {
+    memcpy(p->work.bar0, p->jetbar, njet * sizeof *p->jetbar);
+    pinn_jet_backward_f64(m, &p->lay, &p->work);
+    memcpy(grad, p->work.gpart, m->nparams * sizeof *grad);
+  } else {
+    float *zb = p->work.bar0;
+    for (size_t k = 0; k < njet; k++) zb[k] = (float)p->jetbar[k];
+    pinn_jet_backward_f32(m, &p->lay, &p->work);
+    const float *gp = p->work.gpart;
+    for (size_t k = 0; k < m->nparams; k++) grad[k] = gp[k];
+  }
+  goto cleanup;
+cleanup:
+  return err;
+}
+
+/* Forward (and with grad, reverse) over local chunk c. */
+static tess_err_t chunk_run(tess_pinn_t *p, int64_t c, double *grad)
+{
+  tess_err_t err = TESS_OK;
+  const size_t B = (size_t)p->chunk, C = (size_t)p->lay.ncomp, D = (size_t)p->dout;
+  int s = 0;
+  while (c >= p->sets[s].chunk0 + p->sets[s].nchunks) s++;
+  const pinn_set_t *S = &p->sets[s];
+  int64_t g0 = (c - S->chunk0) * p->chunk;
+  size_t nv = (size_t)(S->npts - g0 < p->chunk ? S->npts - g0 : p->chunk);
+  const double *xc = p->x + (size_t)(c - p->c0) * B * (size_t)p->din;
+  const size_t njet = C * B * D;
+#if TESSERA_HAVE_CUBLAS
+  if (p->on_gpu && S->dprog.nops) {   /* everything but the chunk tree and the sums on the device */
+    const tess_mlp_t *m = p->mlp;
+    pinn_cuda_work_t *w = &p->cwork;
+    double *t = p->terms + p->cterm[c - p->c0];
+    tess_log_event_begin(ev_fwd);
+    err = pinn_cuda_set_points(w, xc, p->din);
+    if (!err) err = m->dtype == TESS_F64 ? pinn_cuda_jet_forward_f64(m, &p->lay, w)
+                                         : pinn_cuda_jet_forward_f32(m, &p->lay, w);
+    if (!err) err = pinn_cuda_residuals(m, w, &S->dprog, p->din, S->weight, nv, grad != NULL, t);
+    tess_log_event_end(ev_fwd);
+    TESS_CHECK(err);
+    if (!grad) goto cleanup;
+    tess_log_event_begin(ev_adj);
+    err = m->dtype == TESS_F64 ? pinn_cuda_jet_backward_f64(m, &p->lay, w)
+                               : pinn_cuda_jet_backward_f32(m, &p->lay, w);
+    if (!err) err = pinn_cuda_get_grad(w, m->nparams, grad);
+    tess_log_event_end(ev_adj);
+    TESS_CHECK(err);
+    goto cleanup;
+  }
+#endif
+  tess_log_event_begin(ev_fwd);
+  err = net_forward(p, xc);
+  if (!err) err = pinn_expr_eval(p->ex, S->roots, S->nres, B, p->jet, p->dout, xc, p->vals);
   tess_log_event_end(ev_fwd);
   TESS_CHECK(err);
   double *t = p->terms + p->cterm[c - p->c0];
@@ -300,19 +518,9 @@ static tess_err_t chunk_run(tess_pinn_t *p, int64_t c, double *grad)
   memset(p->jetbar, 0, njet * sizeof *p->jetbar);
   tess_log_event_begin(ev_adj);
   err = pinn_expr_adjoint(p->ex, S->roots, S->nres, B, p->dout, p->seeds, p->jetbar);
-  if (err) { tess_log_event_end(ev_adj); TESS_CHECK(err); }
-  if (m->dtype == TESS_F64) {
-    memcpy(p->work.bar0, p->jetbar, njet * sizeof *p->jetbar);
-    pinn_jet_backward_f64(m, &p->lay, &p->work);
-    memcpy(grad, p->work.gpart, m->nparams * sizeof *grad);
-  } else {
-    float *zb = p->work.bar0;
-    for (size_t k = 0; k < njet; k++) zb[k] = (float)p->jetbar[k];
-    pinn_jet_backward_f32(m, &p->lay, &p->work);
-    const float *gp = p->work.gpart;
-    for (size_t k = 0; k < m->nparams; k++) grad[k] = gp[k];
-  }
+  if (!err) err = net_backward(p, grad);
   tess_log_event_end(ev_adj);
+  TESS_CHECK(err);
 cleanup:
   return err;
 }
@@ -328,6 +536,9 @@ tess_err_t tess_pinn_loss_grad(tess_pinn_t *p, const double *theta, double *loss
   TESS_REQUIRE(p && theta && loss, TESS_ERR_ARG, "NULL argument");
   TESS_REQUIRE(p->ready, TESS_ERR_ARG, "call tess_pinn_setup first");
   TESS_CHECK(tess_mlp_set_params(p->mlp, theta));
+#if TESSERA_HAVE_CUBLAS
+  if (p->on_gpu) TESS_CHECK(pinn_cuda_set_params(p->mlp, &p->cwork));
+#endif
   if (grad) {
     TESS_CHECK(tess_chunk_tree_sum_comm(p->comm, p->nchunks, p->c0, p->c1, p->mlp->nparams,
                                         chunk_fn, p, grad));
@@ -379,8 +590,12 @@ tess_err_t tess_pinn_eval(tess_pinn_t *p, const char *text, size_t npts, const d
   tess_jet_spec_t spec;
   pinn_layout_t lay;
   pinn_work_t w = {0};
+#if TESSERA_HAVE_CUBLAS
+  pinn_cuda_work_t cw;
+  memset(&cw, 0, sizeof cw);
+#endif
   double *xb = NULL, *jet = NULL, *vals = NULL;
-  int root = -1;
+  int root = -1, gpu = 0;
   size_t B;
   TESS_REQUIRE(p && text && (x || !npts) && (out || !npts), TESS_ERR_ARG, "NULL argument");
   const tess_mlp_t *m = p->mlp;
@@ -390,7 +605,15 @@ tess_err_t tess_pinn_eval(tess_pinn_t *p, const char *text, size_t npts, const d
   TESS_CHECK(pinn_layout_make(&spec, p->din, &lay));
   TESS_CHECK(pinn_expr_bind(p->ex, &lay));
   B = pinn_auto_chunk(m, &lay);   /* evaluation only: no sums depend on it */
-  TESS_CHECK(pinn_work_create(m, &lay, B, &w));
+  gpu = p->ready && p->on_gpu;      /* a problem set up on the GPU evaluates there too */
+#if TESSERA_HAVE_CUBLAS
+  if (gpu) {
+    B = gpu_auto_chunk(m, &lay, (int64_t)(npts ? npts : 1));
+    TESS_CHECK(p->emulated ? pinn_cuda_work_create_host(m, &lay, B, &cw) : pinn_cuda_work_create(m, &lay, B, &cw));
+    TESS_CHECK(pinn_cuda_set_params(m, &cw));
+  } else
+#endif
+    TESS_CHECK(pinn_work_create(m, &lay, B, &w));
   const size_t C = (size_t)lay.ncomp, njet = C * B * (size_t)p->dout;
   xb = malloc(B * (size_t)p->din * sizeof *xb);
   jet = malloc(njet * sizeof *jet);
@@ -400,7 +623,14 @@ tess_err_t tess_pinn_eval(tess_pinn_t *p, const char *text, size_t npts, const d
     size_t nb = npts - p0 < B ? npts - p0 : B;
     for (size_t b = 0; b < B; b++)
       memcpy(xb + b * p->din, x + (p0 + (b < nb ? b : nb - 1)) * p->din, (size_t)p->din * sizeof *xb);
-    if (m->dtype == TESS_F64) {
+    if (gpu) {
+#if TESSERA_HAVE_CUBLAS
+      TESS_CHECK(pinn_cuda_set_points(&cw, xb, p->din));
+      TESS_CHECK(m->dtype == TESS_F64 ? pinn_cuda_jet_forward_f64(m, &lay, &cw)
+                                      : pinn_cuda_jet_forward_f32(m, &lay, &cw));
+      TESS_CHECK(pinn_cuda_get_jet(&cw, cw.Z[m->nlayers - 1], njet, jet));
+#endif
+    } else if (m->dtype == TESS_F64) {
       pinn_jet_forward_f64(m, &lay, &w, xb);
       memcpy(jet, w.Z[m->nlayers - 1], njet * sizeof *jet);
     } else {
@@ -417,6 +647,9 @@ cleanup:
     if (e2 && !err) err = e2;
   }
   if (p) pinn_work_destroy(p->mlp, &w);
+#if TESSERA_HAVE_CUBLAS
+  pinn_cuda_work_destroy(&cw);
+#endif
   free(xb);
   free(jet);
   free(vals);

@@ -7,7 +7,7 @@
 # bytes; TESS_GPU_TESTS=regex picks tests), then the GPU benchmarks (exact
 # sums, comm backends, FFT vs torch.fft, the denoising study vs the CPU).
 # Results go to $OUT when it is set (the device tool's folder, which brings
-# back at most 8 files: this script writes 8), else to build-gpu/results/.
+# back at most 8 files: this script writes 8; logs of the benchmarks stay in /tmp), else to build-gpu/results/.
 # Exit status: the tests'.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,8 +42,8 @@ if [ "$test" = 1 ]; then
   grep -E "tests passed|Skipped|Failed|\(Failed\)|\*\*\*" "$res/ctest.log" | tail -40
 fi
 if [ "$bench" = 1 ]; then
-  mpirun -n 1 python3 "$root/bench/bench_sum_gpu.py" "$build" "$res/sum_gpu.md" > "$res/bench_sum.log" 2>&1 \
-    || tail -20 "$res/bench_sum.log"
+  mpirun -n 1 python3 "$root/bench/bench_sum_gpu.py" "$build" "$res/sum_gpu.md" > /tmp/tess_bench_sum.log 2>&1 \
+    || tail -20 /tmp/tess_bench_sum.log
   for b in "$build"/bench/bench_comm_gpu; do
     [ -x "$b" ] || continue
     for np in 1 2 4; do   # one file: the device tool brings back at most 8
@@ -52,6 +52,10 @@ if [ "$bench" = 1 ]; then
   done
   [ -x "$build/bench/bench_fft_gpu" ] && bash "$root/bench/run_fft_gpu.sh" "$build" "$res/fft_gpu.md" > /dev/null 2>&1
   bash "$root/bench/run_denoise_gpu.sh" "$build" "$res/denoise_gpu.md" > /dev/null 2>&1
+  if [ -x "$build/bench/bench_pinn_gpu" ]; then   # the PINN step vs JAX and torch (JAX: where installed)
+    bash "$root/bench/run_pinn_gpu.sh" "$build" "$res/pinn_gpu.md" > /tmp/tess_bench_pinn.log 2>&1 \
+      || tail -20 /tmp/tess_bench_pinn.log
+  fi
   cat "$res"/*.md 2>/dev/null
 fi
 exit $rc

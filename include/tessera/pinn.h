@@ -134,6 +134,25 @@ tess_err_t tess_pinn_add_set(tess_pinn_t *pinn, const char *name, int64_t npoint
 tess_err_t tess_pinn_set_chunk(tess_pinn_t *pinn, int chunk);
 /* The chunk in use (after tess_pinn_setup; before it, what was set). */
 int tess_pinn_chunk(const tess_pinn_t *pinn);
+/* Where the loss and gradient are computed (docs/pinn.md, "On the GPU").
+ * CPU: the host kernels (the default). CUDA: each chunk's jets, residual
+ * expressions, loss terms, adjoints and parameter-gradient products on the
+ * rank's GPU (CUDA + cuBLAS builds), the chunk tree and the exact loss sums
+ * on the host: bitwise identical at any rank count on the same GPU model,
+ * within rounding of the CPU's result. AUTO: CUDA where the build has
+ * it and every rank of the problem sees a GPU, else CPU (decided in setup by
+ * one collective, so all ranks agree). A chunk of TESS_PINN_CHUNK_AUTO on the
+ * GPU is the largest power of two in 16..16384 points whose one-layer jet
+ * fits in 32 MiB (seed example: 8192 in f32, 4096 in f64), capped at the
+ * smallest power of two >= the largest set's points. Set before setup. */
+typedef enum { TESS_PINN_DEVICE_CPU = 0, TESS_PINN_DEVICE_AUTO, TESS_PINN_DEVICE_CUDA } tess_pinn_device_t;
+/* "cpu", "auto", "cuda". */
+tess_err_t tess_pinn_device_parse(const char *name, tess_pinn_device_t *dev);
+const char *tess_pinn_device_name(tess_pinn_device_t dev);
+tess_err_t tess_pinn_set_device(tess_pinn_t *pinn, tess_pinn_device_t dev);
+/* After setup: TESS_PINN_DEVICE_CPU or _CUDA, what setup chose; before it,
+ * what was asked. */
+tess_pinn_device_t tess_pinn_device(const tess_pinn_t *pinn);
 /* Collective on the mesh: compiles the residuals, plans the jets,
  * distributes the chunks in blocks over the ranks of axis `dp_axis` (its
  * communicator is duplicated) and makes their points. Along the mesh's other
@@ -141,7 +160,9 @@ int tess_pinn_chunk(const tess_pinn_t *pinn);
  * bits (they never depend on the dp size). TESS_ERR_ARG naming the mesh's
  * axes if dp_axis is not one of them. */
 tess_err_t tess_pinn_setup(tess_pinn_t *pinn, tess_mesh_t *mesh, const char *dp_axis);
-/* The same over all ranks of comm (duplicated), for callers without a mesh. */
+/* The same over all ranks of comm (duplicated), for callers without a mesh.
+ * With device CUDA asked and a rank that sees no GPU (or a build without
+ * CUDA + cuBLAS), every rank fails with TESS_ERR_UNSUPPORTED. */
 tess_err_t tess_pinn_setup_comm(tess_pinn_t *pinn, MPI_Comm comm);
 size_t tess_pinn_nparams(const tess_pinn_t *pinn);
 /* Collective. theta (f64, replicated) -> loss and its exact gradient (grad
@@ -154,7 +175,8 @@ tess_err_t tess_pinn_loss_grad(tess_pinn_t *pinn, const double *theta, double *l
 /* Per-set loss terms of the last tess_pinn_loss_grad (nsets values). */
 tess_err_t tess_pinn_set_losses(const tess_pinn_t *pinn, double *losses, int max, int *nsets);
 /* Rank-local: evaluate an expression (e.g. "grad(psi,\"y\")") with the
- * network's current parameters at npts points x (npts x din). */
+ * network's current parameters at npts points x (npts x din). A problem set
+ * up on the GPU computes the jets there (the expression on the host). */
 tess_err_t tess_pinn_eval(tess_pinn_t *pinn, const char *text, size_t npts,
                           const double *x, double *out);
 /* Not collective; before or after setup: parse `text` and plan the jet it

@@ -60,6 +60,9 @@ typedef struct {
    * the caller can record it (tessera_app: status.toml, docs/signals.md) */
   void (*signal_checkpoint)(const char *path, int committed, void *ctx);
   void *signal_ctx;
+  /* where the loss and gradient run (tess_pinn_set_device; 0 = CPU); Adam
+   * and L-BFGS always update the host's f64 master copy */
+  tess_pinn_device_t device;
 } tess_pinn_run_opts_t;
 
 /* Collective on the mesh; the chunks are spread over axis dp_axis. Prints
