@@ -15,7 +15,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$APP" "$SRC/inputs/pinn_seed.toml" --dry-run > pd.txt 2>&1 || fail "pinn dry run"
 "$APP" "$SRC/inputs/denoise.toml" --set 'grid.n=[16,16]' --set 'run.output_dir="d"' > d.txt 2>&1 || { cat d.txt; fail "denoise run"; }
 "$APP" "$SRC/inputs/denoise.toml" --dry-run > dd.txt 2>&1 || fail "denoise dry run"
-grep -q ", 1 rank," p.txt && grep -q "over 1 rank;" pd.txt && grep -q "on 1 rank$" dd.txt \
+grep -q ", 1 rank," p.txt && grep -q "over 1 rank;" pd.txt && grep -qE "on 1 rank(,|$)" dd.txt \
   && grep -q "^  1 rank, " d.txt || { cat p.txt pd.txt d.txt dd.txt | grep -i rank; fail "singular rank texts"; }
 if grep -nE "\b1 (ranks|transposes)\b" p.txt pd.txt d.txt dd.txt; then fail "plural after 1"; fi
 if grep -rnE "\ba integer" "$SRC/src" "$SRC/apps" "$SRC/spectral" "$SRC/pde"; then fail "'a integer'"; fi
