@@ -59,6 +59,7 @@ extern "C" {
 #include <tessera/memory.h>
 
 #include "../pinn_cuda.h"
+#include "../activation_tanh.h"
 }
 
 #define THREADS 256
@@ -186,77 +187,9 @@ static dev_layout_t dev_layout(const pinn_layout_t *L)
   return d;
 }
 
-HD double bits_f64(uint64_t b)
-{
-#ifdef __CUDA_ARCH__
-  return __longlong_as_double((long long)b);
-#else
-  double d;
-  memcpy(&d, &b, sizeof d);
-  return d;
-#endif
-}
-HD float bits_f32(uint32_t b)
-{
-#ifdef __CUDA_ARCH__
-  return __int_as_float((int)b);
-#else
-  float f;
-  memcpy(&f, &b, sizeof f);
-  return f;
-#endif
-}
-
-/* pinn_tanh / pinn_tanhf of activation.c, operation for operation. */
-HD double act_tanh(double x)
-{
-  const double inv_ln2 = 1.4426950408889634, ln2_hi = 6.93147180369123816490e-01,
-               ln2_lo = 1.90821492927058770002e-10;
-  double y = 2 * fabs(x);
-  y = y > 40 ? 40 : y;
-  double kf = y * inv_ln2 + 0.5;
-  int k = (int)(kf < 60 ? kf : 60);
-  double kd = (double)k;
-  double r = (y - kd * ln2_hi) - kd * ln2_lo;
-  double q = 1.0 / 6227020800.0;
-  q = q * r + 1.0 / 479001600.0;
-  q = q * r + 1.0 / 39916800.0;
-  q = q * r + 1.0 / 3628800.0;
-  q = q * r + 1.0 / 362880.0;
-  q = q * r + 1.0 / 40320.0;
-  q = q * r + 1.0 / 5040.0;
-  q = q * r + 1.0 / 720.0;
-  q = q * r + 1.0 / 120.0;
-  q = q * r + 1.0 / 24.0;
-  q = q * r + 1.0 / 6.0;
-  q = q * r + 0.5;
-  double p = r + (r * r) * q;
-  double two_k = bits_f64((uint64_t)(k + 1023) << 52);
-  double e = two_k * p + (two_k - 1);
-  return copysign(e / (e + 2), x);
-}
-
-HD float act_tanh(float x)
-{
-  const float inv_ln2 = 1.44269504f, ln2_hi = 0.693145751953125f, ln2_lo = 1.42860677e-06f;
-  float y = 2 * fabsf(x);
-  y = y > 20 ? 20 : y;
-  float kf = y * inv_ln2 + 0.5f;
-  int k = (int)(kf < 30 ? kf : 30);
-  float kd = (float)k;
-  float r = (y - kd * ln2_hi) - kd * ln2_lo;
-  float q = 1.0f / 40320;
-  q = q * r + 1.0f / 5040;
-  q = q * r + 1.0f / 720;
-  q = q * r + 1.0f / 120;
-  q = q * r + 1.0f / 24;
-  q = q * r + 1.0f / 6;
-  q = q * r + 0.5f;
-  float p = r + (r * r) * q;
-  float two_k = bits_f32((uint32_t)(k + 127) << 23);
-  float e = two_k * p + (two_k - 1);
-  return copysignf(e / (e + 2), x);
-}
+/* activation.c's tanh (pde/activation_tanh.h), operation for operation. */
+HD double act_tanh(double x) { return pinn_tanh(x); }
+HD float act_tanh(float x) { return pinn_tanhf(x); }
 
 HD double m_sin(double x) { return sin(x); }
 HD float m_sin(float x) { return sinf(x); }
