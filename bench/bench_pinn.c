@@ -10,6 +10,7 @@
 #include <string.h>
 #include <tessera/pinn.h>
 #include <tessera/log.h>
+#include "bench_pinn_util.h"
 
 static int cmp(const void *a, const void *b)
 {
@@ -29,28 +30,16 @@ int main(int argc, char **argv)
   int chunk = argc > 3 ? atoi(argv[3]) : TESS_PINN_CHUNK_AUTO;   /* 0: auto */
   int steps = argc > 4 ? atoi(argv[4]) : 10;
   tess_dtype_t dt = strcmp(prec, "f32") == 0 ? TESS_F32 : TESS_F64;
-  int widths[5] = { 2, 256, 256, 256, 1 };
-  const char *in[] = { "x", "y" }, *out[] = { "psi" };
   /* "hess": a residual that keeps psi_xy in the plan (5 jet components, as
    * the seed costs without the symbolic simplification psi_yx - psi_xy = 0) */
   int hess = argc > 5 && strcmp(argv[5], "hess") == 0;
-  const char *res[] = { "laplacian(psi) - forcing",
-                        hess ? "grad(u,\"x\") - grad(v,\"y\")" : "grad(u,\"x\") + grad(v,\"y\")" };
-  tess_pinn_box_t box = { .din = 2, .lo = { 0, 0 }, .hi = { 1, 1 }, .seed = 1, .stream = 1 };
+  const char *incomp = hess ? "grad(u,\"x\") - grad(v,\"y\")" : "grad(u,\"x\") + grad(v,\"y\")";
   tess_mlp_t *m = NULL;
   tess_pinn_t *p = NULL;
   tess_adam_t *adam = NULL;
   tess_adam_opts_t ao;
   double *th = NULL, *g = NULL, *ts = NULL, loss = 0, loss0 = 0;
-  TESS_CHECK(tess_mlp_create(4, widths, TESS_ACT_TANH, dt, &m));
-  TESS_CHECK(tess_mlp_init(m, TESS_INIT_GLOROT, 0));
-  TESS_CHECK(tess_pinn_create(m, in, out, &p));
-  TESS_CHECK(tess_pinn_define(p, "u", "grad(psi, \"y\")"));
-  TESS_CHECK(tess_pinn_define(p, "v", "-grad(psi, \"x\")"));
-  TESS_CHECK(tess_pinn_define(p, "forcing", "sin(x)*cos(y)"));
-  TESS_CHECK(tess_pinn_set_chunk(p, chunk));
-  TESS_CHECK(tess_pinn_add_set(p, "interior", N, tess_pinn_box_interior, &box, 1.0, 2, res));
-  TESS_CHECK(tess_pinn_setup_comm(p, MPI_COMM_WORLD));
+  TESS_CHECK(bench_pinn_seed(dt, N, chunk, 0, incomp, &m, &p));
   size_t n = tess_pinn_nparams(p);
   tess_jet_spec_t spec;
   TESS_CHECK(tess_pinn_jet_spec(p, &spec));

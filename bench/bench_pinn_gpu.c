@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <tessera/tessera.h>
+#include "bench_pinn_util.h"
 
 static int cmp(const void *a, const void *b)
 {
@@ -33,30 +34,18 @@ int main(int argc, char **argv)
   int steps = argc > 4 ? atoi(argv[4]) : 20;
   const int warm = 5;
   tess_dtype_t dt = strcmp(prec, "f64") == 0 ? TESS_F64 : TESS_F32;
-  int widths[5] = { 2, 256, 256, 256, 1 };
-  const char *in[] = { "x", "y" }, *out[] = { "psi" };
-  const char *res[] = { "laplacian(psi) - forcing", "grad(u,\"x\") + grad(v,\"y\")" };
-  tess_pinn_box_t box = { .din = 2, .lo = { 0, 0 }, .hi = { 1, 1 }, .seed = 1, .stream = 1 };
   tess_mlp_t *m = NULL;
   tess_pinn_t *p = NULL;
   double *th = NULL, *g = NULL, *ts = NULL, loss = 0;
   TESS_CHECK(tess_init(&argc, &argv));
   TESS_REQUIRE(steps >= 1 && N >= 1, TESS_ERR_ARG, "steps %d, N %ld", steps, N);
-  TESS_CHECK(tess_mlp_create(4, widths, TESS_ACT_TANH, dt, &m));
-  TESS_CHECK(tess_mlp_init(m, TESS_INIT_GLOROT, 0));
-  TESS_CHECK(tess_pinn_create(m, in, out, &p));
-  TESS_CHECK(tess_pinn_define(p, "u", "grad(psi, \"y\")"));
-  TESS_CHECK(tess_pinn_define(p, "v", "-grad(psi, \"x\")"));
-  TESS_CHECK(tess_pinn_define(p, "forcing", "sin(x)*cos(y)"));
-  TESS_CHECK(tess_pinn_set_chunk(p, chunk));
-  TESS_CHECK(tess_pinn_set_device(p, TESS_PINN_DEVICE_CUDA));
-  TESS_CHECK(tess_pinn_add_set(p, "interior", N, tess_pinn_box_interior, &box, 1.0, 2, res));
-  TESS_CHECK(tess_pinn_setup_comm(p, MPI_COMM_WORLD));
+  TESS_CHECK(bench_pinn_seed(dt, N, chunk, 1, "grad(u,\"x\") + grad(v,\"y\")", &m, &p));
   size_t n = tess_pinn_nparams(p);
   tess_jet_spec_t spec;
   TESS_CHECK(tess_pinn_jet_spec(p, &spec));
   const int C = tess_jet_ncomp(&spec, 2), B = tess_pinn_chunk(p);
   const long nchunks = (N + B - 1) / B;
+  const int widths[5] = { 2, 256, 256, 256, 1 };   /* bench_pinn_seed's network */
   double S = 0;   /* sum over layers of nin * nout */
   for (int l = 0; l < 4; l++) S += (double)widths[l] * widths[l + 1];
   const double rows = (double)C * B * nchunks;
