@@ -402,20 +402,38 @@ cleanup:
   return err;
 }
 
+#if TESSERA_HAVE_CUBLAS
+/* The device halves of a chunk's pass: points in and forward jets; reverse
+ * mode from the output adjoint in the device workspace to the gradient. */
+static tess_err_t gpu_forward(tess_pinn_t *p, const double *xc)
+{
+  const tess_mlp_t *m = p->mlp;
+  tess_err_t err = pinn_cuda_set_points(&p->cwork, xc, p->din);
+  if (!err) err = m->dtype == TESS_F64 ? pinn_cuda_jet_forward_f64(m, &p->lay, &p->cwork)
+                                       : pinn_cuda_jet_forward_f32(m, &p->lay, &p->cwork);
+  return err;
+}
+
+static tess_err_t gpu_backward(tess_pinn_t *p, double *grad)
+{
+  const tess_mlp_t *m = p->mlp;
+  tess_err_t err = m->dtype == TESS_F64 ? pinn_cuda_jet_backward_f64(m, &p->lay, &p->cwork)
+                                        : pinn_cuda_jet_backward_f32(m, &p->lay, &p->cwork);
+  if (!err) err = pinn_cuda_get_grad(&p->cwork, m->nparams, grad);
+  return err;
+}
+#endif
+
 /* The network's forward jets of one chunk (points xc) into p->jet (f64). */
 static tess_err_t net_forward(tess_pinn_t *p, const double *xc)
 {
-  tess_err_t err = TESS_OK;
   const tess_mlp_t *m = p->mlp;
   const size_t njet = (size_t)p->lay.ncomp * (size_t)p->chunk * (size_t)p->dout;
 #if TESSERA_HAVE_CUBLAS
   if (p->on_gpu) {
-    pinn_cuda_work_t *w = &p->cwork;
-    TESS_CHECK(pinn_cuda_set_points(w, xc, p->din));
-    TESS_CHECK(m->dtype == TESS_F64 ? pinn_cuda_jet_forward_f64(m, &p->lay, w)
-                                    : pinn_cuda_jet_forward_f32(m, &p->lay, w));
-    TESS_CHECK(pinn_cuda_get_jet(w, w->Z[m->nlayers - 1], njet, p->jet));
-    goto cleanup;
+    tess_err_t err = gpu_forward(p, xc);
+    if (!err) err = pinn_cuda_get_jet(&p->cwork, p->cwork.Z[m->nlayers - 1], njet, p->jet);
+    return err;
   }
 #endif
   if (m->dtype == TESS_F64) {
@@ -426,25 +444,19 @@ static tess_err_t net_forward(tess_pinn_t *p, const double *xc)
     const float *z = p->work.Z[m->nlayers - 1];
     for (size_t k = 0; k < njet; k++) p->jet[k] = z[k];
   }
-  goto cleanup;   /* keeps the label used in builds without the GPU path */
-cleanup:
-  return err;
+  return TESS_OK;
 }
 
 /* Reverse mode from p->jetbar (f64) to the chunk's gradient (nparams f64). */
 static tess_err_t net_backward(tess_pinn_t *p, double *grad)
 {
-  tess_err_t err = TESS_OK;
   const tess_mlp_t *m = p->mlp;
   const size_t njet = (size_t)p->lay.ncomp * (size_t)p->chunk * (size_t)p->dout;
 #if TESSERA_HAVE_CUBLAS
   if (p->on_gpu) {
-    pinn_cuda_work_t *w = &p->cwork;
-    TESS_CHECK(pinn_cuda_put_jetbar(w, p->jetbar, njet));
-    TESS_CHECK(m->dtype == TESS_F64 ? pinn_cuda_jet_backward_f64(m, &p->lay, w)
-                                    : pinn_cuda_jet_backward_f32(m, &p->lay, w));
-    TESS_CHECK(pinn_cuda_get_grad(w, m->nparams, grad));
-    goto cleanup;
+    tess_err_t err = pinn_cuda_put_jetbar(&p->cwork, p->jetbar, njet);
+    if (!err) err = gpu_backward(p, grad);
+    return err;
   }
 #endif
   if (m->dtype == TESS_F64) {
@@ -458,9 +470,7 @@ static tess_err_t net_backward(tess_pinn_t *p, double *grad)
     const float *gp = p->work.gpart;
     for (size_t k = 0; k < m->nparams; k++) grad[k] = gp[k];
   }
-  goto cleanup;
-cleanup:
-  return err;
+  return TESS_OK;
 }
 
 /* Forward (and with grad, reverse) over local chunk c. */
@@ -477,21 +487,15 @@ static tess_err_t chunk_run(tess_pinn_t *p, int64_t c, double *grad)
   const size_t njet = C * B * D;
 #if TESSERA_HAVE_CUBLAS
   if (p->on_gpu && S->dprog.nops) {   /* everything but the chunk tree and the sums on the device */
-    const tess_mlp_t *m = p->mlp;
-    pinn_cuda_work_t *w = &p->cwork;
     double *t = p->terms + p->cterm[c - p->c0];
     tess_log_event_begin(ev_fwd);
-    err = pinn_cuda_set_points(w, xc, p->din);
-    if (!err) err = m->dtype == TESS_F64 ? pinn_cuda_jet_forward_f64(m, &p->lay, w)
-                                         : pinn_cuda_jet_forward_f32(m, &p->lay, w);
-    if (!err) err = pinn_cuda_residuals(m, w, &S->dprog, p->din, S->weight, nv, grad != NULL, t);
+    err = gpu_forward(p, xc);
+    if (!err) err = pinn_cuda_residuals(p->mlp, &p->cwork, &S->dprog, p->din, S->weight, nv, grad != NULL, t);
     tess_log_event_end(ev_fwd);
     TESS_CHECK(err);
     if (!grad) goto cleanup;
     tess_log_event_begin(ev_adj);
-    err = m->dtype == TESS_F64 ? pinn_cuda_jet_backward_f64(m, &p->lay, w)
-                               : pinn_cuda_jet_backward_f32(m, &p->lay, w);
-    if (!err) err = pinn_cuda_get_grad(w, m->nparams, grad);
+    err = gpu_backward(p, grad);
     tess_log_event_end(ev_adj);
     TESS_CHECK(err);
     goto cleanup;
