@@ -16,18 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <tessera/tessera.h>
+#include "bench_util.h"
 
 #define REPS 7
 #define CU(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
     fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
     MPI_Abort(MPI_COMM_WORLD, 1); } } while (0)
 #define TC(call) do { if ((call) != TESS_OK) { tess_error_print(stderr); MPI_Abort(MPI_COMM_WORLD, 1); } } while (0)
-
-static int cmp(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 /* Seconds of one run, the slowest rank's. */
 static double slowest(double t)
@@ -38,7 +33,7 @@ static double slowest(double t)
 
 static double median(double *t)
 {
-  qsort(t, REPS, sizeof *t, cmp);
+  qsort(t, REPS, sizeof *t, bench_cmp_double);
   return t[REPS / 2];
 }
 

@@ -5,12 +5,8 @@
 #define TESSERA_BENCH_FFT_UTIL_H
 #include <stdlib.h>
 #include <tessera/tessera.h>
+#include "bench_util.h"
 
-static inline int bench_cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 /* c128 element at global (g0, g1, g2): uniform [0, 1) real part, as the
  * FFTW-MPI anchor's input. */

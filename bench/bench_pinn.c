@@ -12,12 +12,6 @@
 #include <tessera/log.h>
 #include "bench_pinn_util.h"
 
-static int cmp(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
   MPI_Init(&argc, &argv);
@@ -62,7 +56,7 @@ int main(int argc, char **argv)
     MPI_Barrier(MPI_COMM_WORLD);
     ts[s] = MPI_Wtime() - t0;
   }
-  qsort(ts + 2, (size_t)steps, sizeof *ts, cmp);
+  qsort(ts + 2, (size_t)steps, sizeof *ts, bench_cmp_double);
   double med = ts[2 + steps / 2];
   if (rank == 0)
     printf("tessera %s N=%ld ranks=%d chunk=%d: %.2f ms/step, %.3e points/s (first loss %.6e)\n", prec, N,

@@ -18,12 +18,6 @@
 #include <tessera/tessera.h>
 #include "bench_pinn_util.h"
 
-static int cmp(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
   MPI_Init(&argc, &argv);
@@ -62,7 +56,7 @@ int main(int argc, char **argv)
     cudaDeviceSynchronize();
     ts[s] = MPI_Wtime() - t0;
   }
-  qsort(ts + warm, (size_t)steps, sizeof *ts, cmp);
+  qsort(ts + warm, (size_t)steps, sizeof *ts, bench_cmp_double);
   double med = ts[warm + steps / 2];
   printf("tessera %s N=%ld chunk=%d components=%d: median %.3f ms/step, %.3e points/s, "
          "gemm %.3e flop/step, %.2f TFLOP/s (loss %.6e)\n", prec, N, B, C, med * 1e3, N / med, flops,

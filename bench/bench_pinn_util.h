@@ -6,6 +6,7 @@
 #ifndef TESSERA_BENCH_PINN_UTIL_H
 #define TESSERA_BENCH_PINN_UTIL_H
 #include <tessera/pinn.h>
+#include "bench_util.h"
 
 static inline tess_err_t bench_pinn_seed(tess_dtype_t dt, long N, int chunk, int cuda,
                                          const char *incomp, tess_mlp_t **m, tess_pinn_t **p)

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bench_util.h"
 
 static long allreduce_calls;
 int MPI_Allreduce(const void *s, void *r, int n, MPI_Datatype t, MPI_Op op, MPI_Comm c)
@@ -74,12 +75,6 @@ static double superacc(const double *x, size_t n) { return exact_with("superacc"
 static double large(const double *x, size_t n) { return exact_with("large", x, n); }
 static double bins(const double *x, size_t n) { return exact_with("bins", x, n); }
 
-static int cmp(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 enum { NK = 8 };
 static const char *names[NK] = {"plain_O2", "plain_simd", "exact", "exact_avx2", "exact_sse2",
                                 "superacc", "large", "bins"};
@@ -106,7 +101,7 @@ static void run_size(const double *x, size_t n, int rounds, int inner, double me
       t[k * rounds + r] = (tess_wtime() - t0) / reps * ((double)n / (double)m);
     }
   for (int k = 0; k < NK; k++) {
-    qsort(t + k * rounds, (size_t)rounds, sizeof *t, cmp);
+    qsort(t + k * rounds, (size_t)rounds, sizeof *t, bench_cmp_double);
     med[k] = t[k * rounds];   /* best of the rounds: the least disturbed by neighbours */
   }
   (void)sink;

@@ -10,12 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int cmp(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv)
 {
@@ -49,7 +44,7 @@ int main(int argc, char **argv)
     keys = tess_toml_len(tess_toml_root(doc));
     tess_toml_doc_destroy(&doc);
   }
-  qsort(t, (size_t)rounds, sizeof *t, cmp);
+  qsort(t, (size_t)rounds, sizeof *t, bench_cmp_double);
   double med = t[rounds / 2];
   printf("toml bytes %zu tables %d keys %zu median %.6f s MB/s %.1f\n", n, tables, keys, med, n / med / 1e6);
   free(t);
