@@ -24,6 +24,7 @@ gpu="$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)"
   echo "|---|---|---|---|---|---|---|---|"
 } > "$OUTMD"
 num() { sed -n "s/.*$1 \([0-9.]*\).*/\1/p" | head -1; }
+ratio() { [ -n "$1" ] && [ -n "$2" ] && python3 -c "print(f'{$1/$2:.2f}')" || echo "n/a"; }
 for c in $CASES; do
   n="${c%%:*}" k="${c##*:}"
   a="$(python3 "$ROOT/bench/anchors/fft_gpu.py" "$c" 2>&1)"; echo "$a"
@@ -31,7 +32,6 @@ for c in $CASES; do
   f="$(mpirun -n 1 "$BUILD/bench/bench_fft_gpu" "$n" "$k" fast 2>&1)"; echo "$f"
   ta="$(echo "$a" | num "fwd+inv")"; tl="$(echo "$l" | num "median")"; tf="$(echo "$f" | num "median")"
   ps="$(echo "$l" | sed -n 's/.*passes \([0-9]*\).*/\1/p')"; lim="$(echo "$l" | num "limit")"
-  ratio() { [ -n "$1" ] && [ -n "$2" ] && python3 -c "print(f'{$1/$2:.2f}')" || echo "n/a"; }
   echo "| ${n}³ $k | ${ta:-fail} | ${tl:-fail} | $(ratio "$tl" "$ta") | ${ps:-} | ${lim:-} | ${tf:-fail} | $(ratio "$tf" "$ta") |" >> "$OUTMD"
 done
 cat "$OUTMD"
