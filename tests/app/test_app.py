@@ -90,6 +90,15 @@ def cli(app, toml2json, src, work):
     if "device comm backend: none" in run([app, ok, "--dry-run"])[1]:   # no GPU on this machine
         expect([app, ok, "--set", 'comm.backend="host-staged"'], 3,
                'comm.backend = "host-staged": ', "(allowed: auto, nccl, cuda-aware-mpi, host-staged, host-mpi)")
+    # [run] device of the pinn study: a name outside the list; "cuda" where no GPU is seen
+    seed = f"{src}/inputs/pinn_seed.toml"
+    expect([app, seed, "--set", 'run.device="tpu"'], 3,
+           "key 'run.device' = \"tpu\" is not allowed: expected one of auto|cpu|cuda (did you mean 'cpu'?)")
+    if "device comm backend: none" in run([app, ok, "--dry-run"])[1]:   # no GPU on this machine
+        _, err = expect([app, seed, "--set", 'run.device="cuda"', "--set", f'run.output_dir="{work}/pinn_cuda"'],
+                        4, "error: PINN device 'cuda': ")
+        check("this rank sees no GPU" in err or "this build has no CUDA + cuBLAS" in err,
+              f"run.device=cuda without a GPU: no reason given:\n{err}")
     out, _ = expect([app, ok, "--set", "report.format=\"json\"", "--set=grid.n=[7,3]", "--set", "grid.length=[1,1]"],
                     0, stream="stdout")
     lines = [l for l in out.splitlines() if l.startswith("{")]
