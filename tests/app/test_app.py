@@ -99,6 +99,12 @@ def cli(app, toml2json, src, work):
                         4, "error: PINN device 'cuda': ")
         check("this rank sees no GPU" in err or "this build has no CUDA + cuBLAS" in err,
               f"run.device=cuda without a GPU: no reason given:\n{err}")
+        # the denoising study's GPU deck names cufft outright: refused, naming backend and reason
+        _, err = expect([app, f"{src}/inputs/denoise_gpu.toml", "--set", f'run.output_dir="{work}/denoise_gpu"'],
+                        4, "'cufft'")
+        check("denoise: FFT backend 'cufft' works on device memory, but this rank sees no GPU" in err
+              or "unknown FFT backend 'cufft' (this build has: fftw)" in err,   # a build without cuFFT
+              f"denoise_gpu.toml without a GPU: no reason given:\n{err}")
     out, _ = expect([app, ok, "--set", "report.format=\"json\"", "--set=grid.n=[7,3]", "--set", "grid.length=[1,1]"],
                     0, stream="stdout")
     lines = [l for l in out.splitlines() if l.startswith("{")]
