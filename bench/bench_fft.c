@@ -4,7 +4,8 @@
  * Prints the median (what the anchor prints) and the minimum over reps.
  * usage: mpirun -n P bench_fft N reps [slab|pencil] [measure|estimate] [n0] [inplace]
  * (n0: first dim instead of N, e.g. 2 to show a grid a slab cannot split;
- * inplace: the output array over the input's memory, as the anchor runs). */
+ * inplace: the output array over the input's memory, as the anchor runs).
+ * BENCH_LOG_VIEW=1 (mpirun -x): the log-view table (lines vs all-to-all). */
 #include <tessera/tessera.h>
 #include "bench_fft_util.h"
 #include <math.h>
@@ -20,6 +21,7 @@ int main(int argc, char **argv)
   tess_fft_plan_t *pf = NULL, *pb = NULL;
   double *t = NULL;
   TESS_CHECK(tess_init(&argc, &argv));
+  if (getenv("BENCH_LOG_VIEW")) tess_log_view_enable(1);
   {
     int64_t N = argc > 1 ? atol(argv[1]) : 128;
     int reps = argc > 2 ? atoi(argv[2]) : 5;

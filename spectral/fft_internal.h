@@ -44,6 +44,10 @@ typedef struct {
                               results between a group's steps stay in plan->plane */
   int p;                   /* A2A: peers (the axis size) */
   tess_reshard_t *xchg;    /* A2A: the packed exchange over the axis (owned) */
+  int self_q;              /* A2A: this rank's own chunk, written by the step before
+                              straight into the receive buffer and left out of the
+                              exchange (host plans); -1: sent like the others */
+  size_t self_roff;        /* A2A: that chunk's offset in the receive buffer */
   fft_stage_t stage_in;    /* FFT: src is staged for this step (fft_backend.h) */
   fft_stage_t stage_out;   /* FFT: dst is written staged for the next step */
 } step_t;
@@ -72,6 +76,7 @@ struct tess_fft_plan {
   void *scr_in, *scr_out;  /* backend scratch */
   size_t scr_bytes;
   void *buf[NBUF];         /* owned work buffers (W0, W1, SEND, RECV) */
+  int recv_in_send;        /* RECV lies in SEND's allocation, after it (self chunks) */
   size_t buf_bytes[NBUF];
   void *plane[2];          /* the plane(s) between the steps of a group (cache-resident):
                               one, in place; or staged (the next step's input),
