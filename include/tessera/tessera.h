@@ -27,5 +27,6 @@ TESS_API_BEGIN
 #include <tessera/spectral_ops.h>
 #include <tessera/denoise.h>
 #include <tessera/pinn.h>
+#include <tessera/ml.h>
 TESS_API_END
 #endif
