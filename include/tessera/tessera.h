@@ -28,5 +28,6 @@ TESS_API_BEGIN
 #include <tessera/denoise.h>
 #include <tessera/pinn.h>
 #include <tessera/ml.h>
+#include <tessera/ml_gpt.h>
 TESS_API_END
 #endif
