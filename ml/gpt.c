@@ -342,6 +342,34 @@ cleanup:
   return err;
 }
 
+tess_err_t tess_ml_gpt_next_logits(tess_ml_gpt_t *gpt, size_t S, const int32_t *tokens,
+                                   double *logits)
+{
+  tess_err_t err = TESS_OK;
+  acts_t a = {0};
+  int32_t *none = NULL;
+  double loss;
+  ML_NONNULL(gpt);
+  ML_NONNULL(tokens);
+  ML_NONNULL(logits);
+  TESS_REQUIRE(S > 0 && S <= gpt->c.ctx, TESS_ERR_ARG, "%s: S %zu (1 <= S <= ctx %zu)", __func__,
+               S, gpt->c.ctx);
+  for (size_t i = 0; i < S; i++)
+    TESS_REQUIRE(tokens[i] >= 0 && (size_t)tokens[i] < gpt->c.vocab, TESS_ERR_ARG,
+                 "%s: tokens[%zu] = %d outside the vocabulary [0, %zu)", __func__, i,
+                 (int)tokens[i], gpt->c.vocab);
+  none = malloc(sizeof *none * S);
+  TESS_REQUIRE(none != NULL, TESS_ERR_MEM, "%s: %zu targets", __func__, S);
+  for (size_t i = 0; i < S; i++) none[i] = -1;   /* all masked: the logits stay */
+  TESS_CHECK(acts_alloc(gpt, 1, S, &a));
+  TESS_CHECK(forward(gpt, &a, tokens, none, 0, 0, &loss));
+  for (size_t j = 0; j < gpt->c.vocab; j++) logits[j] = ld(gpt, a.logits, (S - 1) * gpt->c.vocab + j);
+cleanup:
+  acts_free(&a);
+  free(none);
+  return err;
+}
+
 /* ---- the data-parallel step ---- */
 typedef struct {
   tess_ml_gpt_t *g;

@@ -47,6 +47,11 @@ tess_err_t tess_ml_gpt_forward_backward(tess_ml_gpt_t *gpt, size_t B, size_t S,
                                         const int32_t *tokens, const int32_t *targets,
                                         double scale_div, int want_grad, double *loss);
 
+/* The logits of the token after `tokens` (one sequence of S <= ctx ids):
+ * vocab doubles (for sampling). */
+tess_err_t tess_ml_gpt_next_logits(tess_ml_gpt_t *gpt, size_t S, const int32_t *tokens,
+                                   double *logits);
+
 /* One training step, collective over the mesh axes `axes` (data parallel):
  * the global batch is nseq sequences of S+1 ids (`seqs`, the same on every
  * rank; inputs ids 0..S-1, targets 1..S), each rank takes a contiguous block

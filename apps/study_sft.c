@@ -1,0 +1,225 @@
+/* apps/study_sft.c: `study = "sft"`, supervised next-token training of the
+ * host GPT model (tessera/ml_gpt.h) on a text file, byte-level tokens
+ * (vocabulary 256). Each step takes train.batch windows of seq_len + 1
+ * bytes at offsets drawn from the counter-based RNG keyed by (seed, step,
+ * window), data-parallel over the ranks with the tree-summed gradient: the
+ * loss trajectory is bitwise the same at any rank count. Prints the loss
+ * every report.every steps, tokens/s, and a sample continuation drawn with
+ * the same RNG (temperature sample.temperature; 0: greedy).
+ * Not yet: checkpoints (the study always starts from step 0), BPE, GPU. */
+#include <tessera/tessera.h>
+#include "study.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const tess_deck_key_t keys[] = {
+  {.path = "data.text", .type = TESS_KEY_STRING, .default_toml = "\"/usr/share/common-licenses/GPL-3\"",
+   .help = "text file to train on (bytes are the tokens)"},
+  {.path = "model.d_model", .type = TESS_KEY_INT, .default_toml = "64", .min = 1, .max = 65536,
+   .help = "width of the residual stream (a multiple of model.n_head)"},
+  {.path = "model.n_layer", .type = TESS_KEY_INT, .default_toml = "2", .min = 1, .max = 1024,
+   .help = "transformer blocks"},
+  {.path = "model.n_head", .type = TESS_KEY_INT, .default_toml = "4", .min = 1, .max = 1024,
+   .help = "attention heads"},
+  {.path = "model.dtype", .type = TESS_KEY_STRING, .default_toml = "\"f32\"", .choices = "f32|f64",
+   .help = "parameter and activation storage (arithmetic in double)"},
+  {.path = "train.steps", .type = TESS_KEY_INT, .default_toml = "200", .min = 1, .max = 1e9,
+   .help = "AdamW steps"},
+  {.path = "train.batch", .type = TESS_KEY_INT, .default_toml = "8", .min = 1, .max = 1e6,
+   .help = "sequences per step (global: split over the ranks)"},
+  {.path = "train.seq_len", .type = TESS_KEY_INT, .default_toml = "64", .min = 1, .max = 65536,
+   .help = "tokens per sequence (also the model's context)"},
+  {.path = "train.lr", .type = TESS_KEY_FLOAT, .default_toml = "3e-3", .min = 0, .max = 10,
+   .help = "AdamW learning rate"},
+  {.path = "train.weight_decay", .type = TESS_KEY_FLOAT, .default_toml = "0.01", .min = 0, .max = 10,
+   .help = "AdamW decoupled weight decay"},
+  {.path = "train.clip", .type = TESS_KEY_FLOAT, .default_toml = "1.0", .min = 0, .max = 1e9,
+   .help = "global gradient-norm clip (0: none)"},
+  {.path = "train.seed", .type = TESS_KEY_INT, .default_toml = "1", .min = 0, .max = 9e15,
+   .help = "seed of the initialisation, the batches and the sample"},
+  {.path = "sample.tokens", .type = TESS_KEY_INT, .default_toml = "80", .min = 0, .max = 1e6,
+   .help = "bytes to generate after training (0: no sample)"},
+  {.path = "sample.prompt", .type = TESS_KEY_STRING, .default_toml = "\"The \"",
+   .help = "text the sample continues"},
+  {.path = "sample.temperature", .type = TESS_KEY_FLOAT, .default_toml = "0.8", .min = 0, .max = 100,
+   .help = "sampling temperature (0: greedy)"},
+  {.path = "report.every", .type = TESS_KEY_INT, .default_toml = "10", .min = 1, .max = 1e9,
+   .help = "print the loss every this many steps (and at the last)"},
+};
+
+static const tess_deck_schema_t schema = {
+  .study = "sft",
+  .summary = "Trains a small GPT on a text file (byte tokens), data-parallel, bitwise the same at any rank count.",
+  .keys = keys,
+  .nkeys = sizeof keys / sizeof keys[0],
+  .stateless = 1,   /* no checkpoints yet */
+};
+
+static tess_err_t check(const tess_deck_t *deck)
+{
+  tess_err_t err = TESS_OK;
+  int64_t d, h;
+  const char *prompt;
+  TESS_CHECK(tess_deck_get_int(deck, "model.d_model", &d));
+  TESS_CHECK(tess_deck_get_int(deck, "model.n_head", &h));
+  if (d % h)
+    TESS_CHECK(tess_deck_key_error(deck, "model.d_model", "%" PRId64 " is not a multiple of model.n_head = %" PRId64,
+                                   d, h));
+  TESS_CHECK(tess_deck_get_string(deck, "sample.prompt", &prompt));
+  if (!prompt[0]) TESS_CHECK(tess_deck_key_error(deck, "sample.prompt", "is empty (give at least one byte)"));
+cleanup:
+  return err;
+}
+
+/* The whole file, read on every rank (small texts). */
+static tess_err_t read_text(const tess_deck_t *deck, const char *path, unsigned char **buf, size_t *len)
+{
+  tess_err_t err = TESS_OK;
+  FILE *f = fopen(path, "rb");
+  long n = -1;
+  *buf = NULL;
+  if (!f) TESS_CHECK(tess_deck_key_error(deck, "data.text", "cannot open '%s'", path));
+  if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+  TESS_REQUIRE(n >= 0 && fseek(f, 0, SEEK_SET) == 0, TESS_ERR_IO, "data.text: cannot read '%s'", path);
+  *buf = malloc((size_t)n + 1);
+  TESS_REQUIRE(*buf != NULL, TESS_ERR_MEM, "data.text: %ld bytes", n);
+  TESS_REQUIRE(fread(*buf, 1, (size_t)n, f) == (size_t)n, TESS_ERR_IO, "data.text: short read of '%s'", path);
+  *len = (size_t)n;
+cleanup:
+  if (f) fclose(f);
+  return err;
+}
+
+static int sample_next(const double *logit, size_t v, double temp, uint64_t seed, uint64_t i)
+{
+  size_t best = 0;
+  for (size_t j = 1; j < v; j++)
+    if (logit[j] > logit[best]) best = j;
+  if (temp <= 0) return (int)best;
+  double s = 0, u = tess_rng_uniform(seed, 0x5A3, i), acc = 0;
+  for (size_t j = 0; j < v; j++) s += exp((logit[j] - logit[best]) / temp);
+  for (size_t j = 0; j < v; j++) {
+    acc += exp((logit[j] - logit[best]) / temp) / s;
+    if (u < acc) return (int)j;
+  }
+  return (int)best;
+}
+
+static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
+{
+  tess_err_t err = TESS_OK;
+  int rank = 0, size = 1;
+  int64_t d, nl, nh, steps, batch, S, seed, ntok, every;
+  double lr, wd, clip, temp, loss = 0, first = 0, t0;
+  const char *path, *dt, *prompt;
+  unsigned char *text = NULL;
+  size_t len = 0, nparam = 0;
+  int32_t *seqs = NULL, *ctx = NULL;
+  double *logit = NULL;
+  char *out = NULL;
+  tess_ml_gpt_t *g = NULL;
+  tess_mesh_t *mesh = NULL;
+  TESS_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+  TESS_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
+  TESS_CHECK(tess_deck_get_string(deck, "data.text", &path));
+  TESS_CHECK(tess_deck_get_int(deck, "model.d_model", &d));
+  TESS_CHECK(tess_deck_get_int(deck, "model.n_layer", &nl));
+  TESS_CHECK(tess_deck_get_int(deck, "model.n_head", &nh));
+  TESS_CHECK(tess_deck_get_string(deck, "model.dtype", &dt));
+  TESS_CHECK(tess_deck_get_int(deck, "train.steps", &steps));
+  TESS_CHECK(tess_deck_get_int(deck, "train.batch", &batch));
+  TESS_CHECK(tess_deck_get_int(deck, "train.seq_len", &S));
+  TESS_CHECK(tess_deck_get_double(deck, "train.lr", &lr));
+  TESS_CHECK(tess_deck_get_double(deck, "train.weight_decay", &wd));
+  TESS_CHECK(tess_deck_get_double(deck, "train.clip", &clip));
+  TESS_CHECK(tess_deck_get_int(deck, "train.seed", &seed));
+  TESS_CHECK(tess_deck_get_int(deck, "sample.tokens", &ntok));
+  TESS_CHECK(tess_deck_get_string(deck, "sample.prompt", &prompt));
+  TESS_CHECK(tess_deck_get_double(deck, "sample.temperature", &temp));
+  TESS_CHECK(tess_deck_get_int(deck, "report.every", &every));
+  tess_ml_gpt_config_t c = {256, (size_t)S, (size_t)d, (size_t)nl, (size_t)nh};
+  tess_dtype_t t = strcmp(dt, "f64") == 0 ? TESS_F64 : TESS_F32;
+  TESS_CHECK(tess_ml_gpt_create(&c, t, (uint64_t)seed, &g));
+  TESS_CHECK(tess_ml_gpt_params(g, &nparam, NULL, NULL));
+  if (opts->dry_run) {
+    if (rank == 0)
+      printf("planned work: GPT %" PRId64 " layers x %" PRId64 " wide, %" PRId64 " heads, %zu parameters (%s); "
+             "%" PRId64 " steps of %" PRId64 " sequences x %" PRId64 " bytes of '%s' over %d rank%s\n",
+             nl, d, nh, nparam, dt, steps, batch, S, path, size, size > 1 ? "s" : "");
+    goto cleanup;
+  }
+  TESS_CHECK(read_text(deck, path, &text, &len));
+  if (len < (size_t)S + 2)
+    TESS_CHECK(tess_deck_key_error(deck, "data.text", "'%s' has %zu bytes, fewer than train.seq_len + 2 = %" PRId64,
+                                   path, len, S + 2));
+  TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, (const char *[]){"dp"}, (int[]){size}, &mesh));
+  seqs = malloc(sizeof *seqs * (size_t)(batch * (S + 1)));
+  TESS_REQUIRE(seqs != NULL, TESS_ERR_MEM, "sft: batch of %" PRId64 " x %" PRId64, batch, S + 1);
+  tess_ml_adamw_t o = {lr, 0.9, 0.95, 1e-8, wd};
+  tess_progress_t prog;
+  tess_progress_start(&prog, deck, "sft", (long)steps);
+  t0 = MPI_Wtime();
+  for (int64_t k = 0; k < steps; k++) {
+    int pending = 0;
+    TESS_CHECK(tess_signal_pending(MPI_COMM_WORLD, &pending));
+    TESS_REQUIRE(!pending, TESS_ERR_INTERRUPTED, "sft: stopped by a signal before step %" PRId64 " (no checkpoints yet)",
+                 k + 1);
+    for (int64_t q = 0; q < batch; q++) {
+      size_t at = (size_t)(tess_rng_u64((uint64_t)seed, 0xDA7A, (uint64_t)(k * batch + q)) % (len - (size_t)S - 1));
+      for (int64_t i = 0; i <= S; i++) seqs[q * (S + 1) + i] = text[at + (size_t)i];
+    }
+    TESS_CHECK(tess_ml_gpt_train_step(g, mesh, TESS_AXES_ALL, (size_t)batch, (size_t)S, seqs, &o, k + 1, clip, &loss));
+    if (k == 0) first = loss;
+    if (rank == 0 && ((k + 1) % every == 0 || k + 1 == steps)) {
+      double dt_ = MPI_Wtime() - t0;
+      printf("sft: step %" PRId64 " loss %.17g  %.0f tokens/s\n", k + 1, loss, (double)((k + 1) * batch * S) / dt_);
+      fflush(stdout);
+    }
+    tess_progress_step(&prog, (long)(k + 1));
+  }
+  tess_progress_end(&prog, (long)steps);
+  double secs = MPI_Wtime() - t0;
+  /* a sample: every rank computes it (same bits), rank 0 prints */
+  size_t np = strlen(prompt), cap = np + (size_t)ntok;
+  ctx = malloc(sizeof *ctx * (cap ? cap : 1));
+  logit = malloc(sizeof *logit * 256);
+  out = malloc(cap + 1);
+  TESS_REQUIRE(ctx && logit && out, TESS_ERR_MEM, "sft: sample of %zu bytes", cap);
+  for (size_t i = 0; i < np; i++) ctx[i] = (unsigned char)prompt[i];
+  for (size_t i = np; i < cap; i++) {
+    size_t w = i < (size_t)S ? i : (size_t)S, s0 = i - w;
+    TESS_CHECK(tess_ml_gpt_next_logits(g, w, ctx + s0, logit));
+    ctx[i] = sample_next(logit, 256, temp, (uint64_t)seed, i);
+  }
+  for (size_t i = 0; i < cap; i++) {
+    int ch = ctx[i];
+    out[i] = (char)(ch == '\n' ? '|' : isprint(ch) ? ch : '.');   /* one line: newlines as | */
+  }
+  out[cap] = 0;
+  if (rank == 0) {
+    printf("sft: %d rank%s, GPT %" PRId64 "x%" PRId64 " (%" PRId64 " heads, %zu parameters, %s), %" PRId64
+           " steps of %" PRId64 "x%" PRId64 " bytes of %s\n", size, size > 1 ? "s" : "", nl, d, nh, nparam, dt, steps,
+           batch, S, path);
+    printf("sft: loss %.4f -> %.4f (ln 256 = %.4f), %.0f tokens/s, %.2f s\n", first, loss, log(256.0),
+           (double)(steps * batch * S) / secs, secs);
+    printf("sft: final loss %.17g\n", loss);
+    printf("sft: sample: %s\n", out);
+    fflush(stdout);
+  }
+cleanup:
+  tess_ml_gpt_destroy(&g);
+  tess_mesh_destroy(&mesh);
+  free(text);
+  free(seqs);
+  free(ctx);
+  free(logit);
+  free(out);
+  return err;
+}
+
+const tess_study_t tess_study_sft = {"sft", &schema, run, check, 0};
