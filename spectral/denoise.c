@@ -161,7 +161,7 @@ tess_err_t tess_denoise_run(tess_mesh_t *mesh, const tess_denoise_options_t *o,
 {
   tess_err_t err = TESS_OK;
   double t_total = tess_wtime();
-  int nd, ng, axes[2] = {0, 1};
+  int nd, ng, axes[2] = {0, 1}, nthreads = 1;
   tess_array_t *clean = NULL, *noisy = NULL, *den = NULL, *spec = NULL;
   tess_fft_plan_t *pf = NULL, *pb = NULL;
   tess_fft_opts_t fo = {0};
@@ -197,8 +197,9 @@ tess_err_t tess_denoise_run(tess_mesh_t *mesh, const tess_denoise_options_t *o,
   TESS_CHECK(tess_spectral_grid_from_plan(pf, &grid));
   TESS_CHECK(tess_fft_plan_info(pf, &res->fft));
 
-  TESS_CHECK(denoise_fill_clean(o, clean, spec, &grid, pb));
-  TESS_CHECK(denoise_add_noise(o, clean, noisy));
+  TESS_CHECK(denoise_host_threads(mesh, &nthreads));
+  TESS_CHECK(denoise_fill_clean(o, nthreads, clean, spec, &grid, pb));
+  TESS_CHECK(denoise_add_noise(o, nthreads, clean, noisy));
 
   TESS_CHECK(sync_ranks(mesh));
   res->t_forward = tess_wtime();

@@ -71,9 +71,7 @@ static void *span_run(void *p)
   return NULL;
 }
 
-/* Threads for this rank: TESS_HOST_THREADS, else the node's online cores
- * over the ranks on the node (collective over the mesh: it counts them). */
-static tess_err_t host_threads(tess_mesh_t *mesh, int *nt)
+tess_err_t denoise_host_threads(tess_mesh_t *mesh, int *nt)
 {
   tess_err_t err = TESS_OK;
   MPI_Comm node = MPI_COMM_NULL;
@@ -155,7 +153,7 @@ static tess_err_t host_twin(const tess_array_t *a, tess_array_t **h)
                               &sp, TESS_MEM_HOST, &op, h);
 }
 
-tess_err_t denoise_fill_clean(const tess_denoise_options_t *o, tess_array_t *clean,
+tess_err_t denoise_fill_clean(const tess_denoise_options_t *o, int nt, tess_array_t *clean,
                               tess_array_t *spec, const tess_spectral_grid_t *grid,
                               const tess_fft_plan_t *pb)
 {
@@ -165,9 +163,7 @@ tess_err_t denoise_fill_clean(const tess_denoise_options_t *o, tess_array_t *cle
   rand_ctx_t rc = {o, grid};
   double ss = 0;
   if (o->field != TESS_DENOISE_FIELD_RANDOM) {
-    int nt = 1;
     if (dev) TESS_CHECK(host_twin(clean, &stage));
-    TESS_CHECK(host_threads(tess_array_mesh(clean), &nt));
     fill_ctx_t fc = {o, dev ? stage : clean, tess_array_local_data(dev ? stage : clean), NULL};
     par_for(tess_array_local_count(clean), nt, clean_span, &fc);
     if (dev) TESS_CHECK(tess_array_copy(clean, stage));
@@ -196,7 +192,7 @@ cleanup:
   return err;
 }
 
-tess_err_t denoise_add_noise(const tess_denoise_options_t *o, const tess_array_t *clean,
+tess_err_t denoise_add_noise(const tess_denoise_options_t *o, int nt, const tess_array_t *clean,
                              tess_array_t *noisy)
 {
   tess_err_t err = TESS_OK;
@@ -204,13 +200,11 @@ tess_err_t denoise_add_noise(const tess_denoise_options_t *o, const tess_array_t
   int dev = on_device(noisy);
   const double *c = tess_array_local_data_const(clean);
   int64_t n = tess_array_local_count(noisy);
-  int nt = 1;
   TESS_REQUIRE(on_device(clean) == dev, TESS_ERR_ARG,
                "denoise noise: clean in %s memory, noisy in %s memory",
                tess_memspace_name(tess_array_memspace(clean)),
                tess_memspace_name(tess_array_memspace(noisy)));
   if (dev) TESS_CHECK(host_twin(noisy, &stage));
-  TESS_CHECK(host_threads(tess_array_mesh(noisy), &nt));
   /* host: noisy = clean + sigma * z; device: the deviates into the host
    * twin, then noisy = clean + sigma * noisy on the GPU */
   fill_ctx_t fc = {o, dev ? stage : noisy, tess_array_local_data(dev ? stage : noisy), dev ? NULL : c};

@@ -11,14 +11,18 @@
  * random field's coefficients) are computed on the host, in a host twin of
  * the array, and copied over; the transform and the scaling run on the
  * device. Collective. */
-tess_err_t denoise_fill_clean(const tess_denoise_options_t *o, tess_array_t *clean,
+tess_err_t denoise_fill_clean(const tess_denoise_options_t *o, int nthreads, tess_array_t *clean,
                               tess_array_t *spec, const tess_spectral_grid_t *grid,
                               const tess_fft_plan_t *pb);
 /* noisy = clean + sigma * tess_rng_normal(seed, 1, global linear index).
  * Device arrays: the deviates are drawn on the host (libm's log and cos, the
  * host run's bits), copied into `noisy`, and the sum is a kernel. Local. */
-tess_err_t denoise_add_noise(const tess_denoise_options_t *o, const tess_array_t *clean,
-                             tess_array_t *noisy);
+tess_err_t denoise_add_noise(const tess_denoise_options_t *o, int nthreads,
+                             const tess_array_t *clean, tess_array_t *noisy);
+/* Threads for drawing the fields on this rank (both calls above take it):
+ * TESS_HOST_THREADS, else the node's online cores over the ranks on the
+ * node. Collective over the mesh (it counts the node's ranks). */
+tess_err_t denoise_host_threads(tess_mesh_t *mesh, int *nthreads);
 
 /* The metrics take host or device arrays (both of one call in the same
  * memory); device data never leaves the device, only the local results do. */
