@@ -184,24 +184,23 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
   }
   tess_progress_end(&prog, (long)steps);
   double secs = MPI_Wtime() - t0;
-  /* a sample: every rank computes it (same bits), rank 0 prints */
-  size_t np = strlen(prompt), cap = np + (size_t)ntok;
-  ctx = malloc(sizeof *ctx * (cap ? cap : 1));
-  logit = malloc(sizeof *logit * 256);
-  out = malloc(cap + 1);
-  TESS_REQUIRE(ctx && logit && out, TESS_ERR_MEM, "sft: sample of %zu bytes", cap);
-  for (size_t i = 0; i < np; i++) ctx[i] = (unsigned char)prompt[i];
-  for (size_t i = np; i < cap; i++) {
-    size_t w = i < (size_t)S ? i : (size_t)S, s0 = i - w;
-    TESS_CHECK(tess_ml_gpt_next_logits(g, w, ctx + s0, logit));
-    ctx[i] = sample_next(logit, 256, temp, (uint64_t)seed, i);
-  }
-  for (size_t i = 0; i < cap; i++) {
-    int ch = ctx[i];
-    out[i] = (char)(ch == '\n' ? '|' : isprint(ch) ? ch : '.');   /* one line: newlines as | */
-  }
-  out[cap] = 0;
-  if (rank == 0) {
+  if (rank == 0) {   /* the summary and a sample (every rank's model has the same bits) */
+    size_t np = strlen(prompt), cap = np + (size_t)ntok;
+    ctx = malloc(sizeof *ctx * (cap ? cap : 1));
+    logit = malloc(sizeof *logit * 256);
+    out = malloc(cap + 1);
+    TESS_REQUIRE(ctx && logit && out, TESS_ERR_MEM, "sft: sample of %zu bytes", cap);
+    for (size_t i = 0; i < np; i++) ctx[i] = (unsigned char)prompt[i];
+    for (size_t i = np; i < cap; i++) {
+      size_t w = i < (size_t)S ? i : (size_t)S, s0 = i - w;
+      TESS_CHECK(tess_ml_gpt_next_logits(g, w, ctx + s0, logit));
+      ctx[i] = sample_next(logit, 256, temp, (uint64_t)seed, i);
+    }
+    for (size_t i = 0; i < cap; i++) {
+      int ch = ctx[i];
+      out[i] = (char)(ch == '\n' ? '|' : isprint(ch) ? ch : '.');   /* one line: newlines as | */
+    }
+    out[cap] = 0;
     printf("sft: %d rank%s, GPT %" PRId64 "x%" PRId64 " (%" PRId64 " heads, %zu parameters, %s), %" PRId64
            " steps of %" PRId64 "x%" PRId64 " bytes of %s\n", size, size > 1 ? "s" : "", nl, d, nh, nparam, dt, steps,
            batch, S, path);

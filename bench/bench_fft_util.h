@@ -7,7 +7,6 @@
 #include <tessera/tessera.h>
 #include "bench_util.h"
 
-
 /* c128 element at global (g0, g1, g2): uniform [0, 1) real part, as the
  * FFTW-MPI anchor's input. */
 static inline void bench_fill_c128(const int64_t g[], int nd, void *v, void *ctx)

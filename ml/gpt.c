@@ -150,29 +150,19 @@ typedef struct {
   void *block;                                /* one allocation for all of it */
 } acts_t;
 
-static tess_err_t acts_alloc(const tess_ml_gpt_t *g, size_t B, size_t S, acts_t *a)
+/* Lays one call's activations out from `base` (NULL: only counts) and
+ * returns their bytes: the same walk sizes the block and hands it out. */
+static size_t acts_layout(const tess_ml_gpt_t *g, acts_t *a, char *base)
 {
-  tess_err_t err = TESS_OK;
-  size_t N = B * S, d = g->c.d_model, es = g->es, H = g->c.n_head, nl = g->c.n_layer;
-  size_t per = (size_t)(1 + 1 + 3 + 3 + 1 + 1 + 1 + 1 + 4 + 4) * N * d * es +
-               (4 * N + B * H * S) * sizeof(double);
-  size_t fin = (2 * N * d + N * g->c.vocab + 3 * 4 * N * d) * es + 2 * N * sizeof(double);
-  memset(a, 0, sizeof *a);
-  a->N = N;
-  a->B = B;
-  a->S = S;
-  a->L = calloc(nl, sizeof *a->L);
-  a->block = malloc(nl * per + fin);
-  TESS_REQUIRE(a->L && a->block, TESS_ERR_MEM, "GPT activations of %zu tokens (%zu bytes)", N,
-               nl * per + fin);
-  char *c = a->block;
-#define TAKE(ptr, bytes) do { (ptr) = (void *)c; c += (bytes); } while (0)
-  for (size_t l = 0; l < nl; l++) {
+  size_t N = a->N, d = g->c.d_model, es = g->es, H = g->c.n_head, off = 0;
+#define TAKE(ptr, bytes) do { if (base) (ptr) = (void *)(base + off); off += (bytes); } while (0)
+  for (size_t l = 0; l < g->c.n_layer; l++) {
     layer_act_t *L = &a->L[l];
-    /* doubles first: keeps them 8-byte aligned whatever es is */
+    /* doubles first: keeps them 8-byte aligned (a layer's element arrays
+     * are 20 N d elements: a multiple of 8 bytes whatever es is) */
     TAKE(L->m1, N * sizeof(double)); TAKE(L->r1, N * sizeof(double));
     TAKE(L->m2, N * sizeof(double)); TAKE(L->r2, N * sizeof(double));
-    TAKE(L->lse, B * H * S * sizeof(double));
+    TAKE(L->lse, a->B * H * a->S * sizeof(double));
     TAKE(L->x, N * d * es); TAKE(L->ln1, N * d * es); TAKE(L->qkv, 3 * N * d * es);
     TAKE(L->q, N * d * es); TAKE(L->k, N * d * es); TAKE(L->v, N * d * es);
     TAKE(L->ao, N * d * es); TAKE(L->a, N * d * es); TAKE(L->x1, N * d * es);
@@ -182,6 +172,24 @@ static tess_err_t acts_alloc(const tess_ml_gpt_t *g, size_t B, size_t S, acts_t 
   TAKE(a->xf, N * d * es); TAKE(a->lnf, N * d * es); TAKE(a->logits, N * g->c.vocab * es);
   TAKE(a->t0, 4 * N * d * es); TAKE(a->t1, 4 * N * d * es); TAKE(a->t2, 4 * N * d * es);
 #undef TAKE
+  return off;
+}
+
+static tess_err_t acts_alloc(const tess_ml_gpt_t *g, size_t B, size_t S, acts_t *a)
+{
+  tess_err_t err = TESS_OK;
+  size_t bytes;
+  memset(a, 0, sizeof *a);
+  a->N = B * S;
+  a->B = B;
+  a->S = S;
+  a->L = calloc(g->c.n_layer, sizeof *a->L);
+  TESS_REQUIRE(a->L != NULL, TESS_ERR_MEM, "GPT activations: %zu layers", g->c.n_layer);
+  bytes = acts_layout(g, a, NULL);
+  a->block = malloc(bytes);
+  TESS_REQUIRE(a->block != NULL, TESS_ERR_MEM, "GPT activations of %zu tokens (%zu bytes)", a->N,
+               bytes);
+  acts_layout(g, a, a->block);
 cleanup:
   return err;
 }
@@ -354,10 +362,6 @@ tess_err_t tess_ml_gpt_next_logits(tess_ml_gpt_t *gpt, size_t S, const int32_t *
   ML_NONNULL(logits);
   TESS_REQUIRE(S > 0 && S <= gpt->c.ctx, TESS_ERR_ARG, "%s: S %zu (1 <= S <= ctx %zu)", __func__,
                S, gpt->c.ctx);
-  for (size_t i = 0; i < S; i++)
-    TESS_REQUIRE(tokens[i] >= 0 && (size_t)tokens[i] < gpt->c.vocab, TESS_ERR_ARG,
-                 "%s: tokens[%zu] = %d outside the vocabulary [0, %zu)", __func__, i,
-                 (int)tokens[i], gpt->c.vocab);
   none = malloc(sizeof *none * S);
   TESS_REQUIRE(none != NULL, TESS_ERR_MEM, "%s: %zu targets", __func__, S);
   for (size_t i = 0; i < S; i++) none[i] = -1;   /* all masked: the logits stay */
