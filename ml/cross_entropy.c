@@ -41,6 +41,8 @@ tess_err_t tess_ml_cross_entropy(tess_dtype_t t, size_t rows, size_t v, const vo
   ML_NONNULL(logits);
   ML_NONNULL(labels);
   ML_NONNULL(loss);
+  ML_HOST(loss_rows);
+  ML_HOST(dlogits);
   TESS_REQUIRE(v > 0, TESS_ERR_ARG, "%s: vocabulary size 0", __func__);
   TESS_REQUIRE(scale_div >= 0, TESS_ERR_ARG, "%s: scale_div %g < 0", __func__, scale_div);
   for (size_t r = 0; r < rows; r++)

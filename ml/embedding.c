@@ -16,7 +16,6 @@ ML_INSTANTIATE(DEF_EMB)
 static tess_err_t check_ids(size_t n, size_t v, const int32_t *ids)
 {
   tess_err_t err = TESS_OK;
-  ML_NONNULL(ids);
   for (size_t i = 0; i < n; i++)
     TESS_REQUIRE(ids[i] >= 0 && (size_t)ids[i] < v, TESS_ERR_ARG,
                  "embedding: ids[%zu] = %d outside the vocabulary [0, %zu)", i, (int)ids[i], v);
@@ -32,6 +31,7 @@ tess_err_t tess_ml_embedding(tess_dtype_t t, size_t n, size_t v, size_t d, const
   ML_DTYPE(t);
   ML_NONNULL(table);
   ML_NONNULL(out);
+  ML_NONNULL(ids);
   TESS_CHECK(check_ids(n, v, ids));
   es = tess_dtype_size(t);
   for (size_t i = 0; i < n; i++)
@@ -47,6 +47,7 @@ tess_err_t tess_ml_embedding_backward(tess_dtype_t t, size_t n, size_t v, size_t
   ML_DTYPE(t);
   ML_NONNULL(dout);
   ML_NONNULL(dtable);
+  ML_NONNULL(ids);
   TESS_CHECK(check_ids(n, v, ids));
   ML_CALL(t, emb_bwd, n, d, ids, dout, dtable);
 cleanup:

@@ -121,6 +121,7 @@ tess_err_t tess_ml_flash_attention(tess_dtype_t t, const tess_ml_attn_t *a, cons
   ML_NONNULL(k);
   ML_NONNULL(v);
   ML_NONNULL(o);
+  ML_HOST(lse);
   acc = malloc(sizeof *acc * a->D);
   TESS_REQUIRE(acc != NULL, TESS_ERR_MEM, "%s: accumulator of %zu", __func__, a->D);
   ML_CALL(t, flash_fwd, a, q, k, v, o, lse, acc);

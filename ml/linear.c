@@ -41,6 +41,7 @@ tess_err_t tess_ml_linear(tess_dtype_t t, size_t rows, size_t k, size_t n, const
   ML_NONNULL(x);
   ML_NONNULL(w);
   ML_NONNULL(y);
+  ML_HOST(bias);
   ML_CALL(t, linear, rows, k, n, x, w, bias, y);
 cleanup:
   return err;
@@ -57,6 +58,8 @@ tess_err_t tess_ml_linear_backward(tess_dtype_t t, size_t rows, size_t k, size_t
   ML_NONNULL(w);
   ML_NONNULL(dy);
   ML_NONNULL(dw);
+  ML_HOST(dx);
+  ML_HOST(dbias);
   tmp = malloc(tess_dtype_size(t) * (n * k > 0 ? n * k : 1));
   TESS_REQUIRE(tmp != NULL, TESS_ERR_MEM, "%s: %zu x %zu weight gradient", __func__, n, k);
   ML_CALL(t, linear_bwd, rows, k, n, x, w, dy, dx, dw, dbias, tmp);

@@ -5,10 +5,28 @@
  * whatever T is. */
 #ifndef TESSERA_ML_INTERNAL_H
 #define TESSERA_ML_INTERNAL_H
+#include <tessera/memory.h>
 #include <tessera/ml.h>
 
-#define ML_NONNULL(p) \
-  TESS_REQUIRE((p) != NULL, TESS_ERR_ARG, "%s: argument '%s' is NULL", __func__, #p)
+/* The operators run on the host and take raw pointers: one into device
+ * memory is refused (TESS_ERR_UNSUPPORTED naming the argument and its space)
+ * instead of crashing in the first load. ML_HOST is for arguments that may be
+ * NULL (a NULL pointer is host); ML_NONNULL checks both. The query costs
+ * nothing without a visible GPU, one runtime call per pointer with one. */
+#define ML_HOST(p)                                                                       \
+  do {                                                                                   \
+    tess_memspace_t ml_sp_;                                                              \
+    TESS_CHECK(tess_memspace_of((p), &ml_sp_));                                          \
+    TESS_REQUIRE(tess_memspace_is_host(ml_sp_), TESS_ERR_UNSUPPORTED,                    \
+                 "%s: argument '%s' points to %s memory (the ML operators run on the "   \
+                 "host: pass host or pinned memory)", __func__, #p,                      \
+                 tess_memspace_name(ml_sp_));                                            \
+  } while (0)
+#define ML_NONNULL(p)                                                                    \
+  do {                                                                                   \
+    TESS_REQUIRE((p) != NULL, TESS_ERR_ARG, "%s: argument '%s' is NULL", __func__, #p);  \
+    ML_HOST(p);                                                                          \
+  } while (0)
 #define ML_DTYPE(t)                                                                     \
   TESS_REQUIRE((t) == TESS_F64 || (t) == TESS_F32, TESS_ERR_UNSUPPORTED,                \
                "%s: dtype %s on the host (expected f64 or f32)", __func__, tess_dtype_name(t))

@@ -99,6 +99,9 @@ tess_err_t tess_ml_layernorm(tess_dtype_t t, size_t rows, size_t d, const void *
   ML_NONNULL(x);
   ML_NONNULL(gamma);
   ML_NONNULL(y);
+  ML_HOST(beta);
+  ML_HOST(mean);
+  ML_HOST(rstd);
   TESS_REQUIRE(eps >= 0, TESS_ERR_ARG, "%s: eps %g < 0", __func__, eps);
   ML_CALL(t, layernorm, rows, d, x, gamma, beta, eps, y, mean, rstd);
 cleanup:
@@ -118,6 +121,8 @@ tess_err_t tess_ml_layernorm_backward(tess_dtype_t t, size_t rows, size_t d, con
   ML_NONNULL(rstd);
   ML_NONNULL(dy);
   ML_NONNULL(dx);
+  ML_HOST(dgamma);
+  ML_HOST(dbeta);
   acc = calloc(2 * d, sizeof *acc);
   TESS_REQUIRE(acc != NULL, TESS_ERR_MEM, "%s: %zu parameter sums", __func__, 2 * d);
   ML_CALL(t, layernorm_bwd, rows, d, x, gamma, mean, rstd, dy, dx, dgamma ? acc : NULL,
@@ -137,6 +142,7 @@ tess_err_t tess_ml_rmsnorm(tess_dtype_t t, size_t rows, size_t d, const void *x,
   ML_NONNULL(x);
   ML_NONNULL(gamma);
   ML_NONNULL(y);
+  ML_HOST(rstd);
   TESS_REQUIRE(eps >= 0, TESS_ERR_ARG, "%s: eps %g < 0", __func__, eps);
   ML_CALL(t, rmsnorm, rows, d, x, gamma, eps, y, rstd);
 cleanup:
@@ -155,6 +161,7 @@ tess_err_t tess_ml_rmsnorm_backward(tess_dtype_t t, size_t rows, size_t d, const
   ML_NONNULL(rstd);
   ML_NONNULL(dy);
   ML_NONNULL(dx);
+  ML_HOST(dgamma);
   acc = calloc(d, sizeof *acc);
   TESS_REQUIRE(acc != NULL, TESS_ERR_MEM, "%s: %zu parameter sums", __func__, d);
   ML_CALL(t, rmsnorm_bwd, rows, d, x, gamma, rstd, dy, dx, dgamma ? acc : NULL);

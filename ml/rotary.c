@@ -22,14 +22,12 @@
   }
 ML_INSTANTIATE(DEF_ROTARY)
 
+/* The public functions check their own pointers, so messages name the
+ * caller's function and argument (dy, dx in the backward). */
 static tess_err_t run(tess_dtype_t t, size_t n, size_t heads, size_t d, const int64_t *pos,
                       double base, double sign, const void *x, void *y)
 {
   tess_err_t err = TESS_OK;
-  ML_DTYPE(t);
-  ML_NONNULL(pos);
-  ML_NONNULL(x);
-  ML_NONNULL(y);
   TESS_REQUIRE(d % 2 == 0, TESS_ERR_ARG, "rotary: head dim %zu is odd (pairs are rotated)", d);
   TESS_REQUIRE(base > 0, TESS_ERR_ARG, "rotary: base %g <= 0", base);
   ML_CALL(t, rotary, n, heads, d, pos, base, sign, x, y);
@@ -40,11 +38,25 @@ cleanup:
 tess_err_t tess_ml_rotary(tess_dtype_t t, size_t n, size_t heads, size_t d, const int64_t *pos,
                           double base, const void *x, void *y)
 {
-  return run(t, n, heads, d, pos, base, 1.0, x, y);
+  tess_err_t err = TESS_OK;
+  ML_DTYPE(t);
+  ML_NONNULL(pos);
+  ML_NONNULL(x);
+  ML_NONNULL(y);
+  TESS_CHECK(run(t, n, heads, d, pos, base, 1.0, x, y));
+cleanup:
+  return err;
 }
 
 tess_err_t tess_ml_rotary_backward(tess_dtype_t t, size_t n, size_t heads, size_t d,
                                    const int64_t *pos, double base, const void *dy, void *dx)
 {
-  return run(t, n, heads, d, pos, base, -1.0, dy, dx);
+  tess_err_t err = TESS_OK;
+  ML_DTYPE(t);
+  ML_NONNULL(pos);
+  ML_NONNULL(dy);
+  ML_NONNULL(dx);
+  TESS_CHECK(run(t, n, heads, d, pos, base, -1.0, dy, dx));
+cleanup:
+  return err;
 }

@@ -63,6 +63,9 @@ typedef struct tess_device_ops {
    * process that sees that GPU, whatever its visible-device numbering: how
    * the comm probe tells whether two ranks share a GPU. NULL: no devices. */
   tess_err_t (*device_uuid)(int device, unsigned char uuid[16]);
+  /* The space `p` points into (tess_memspace_of): device n, pinned host or
+   * host. NULL: every pointer is host memory (the CPU instance). */
+  tess_err_t (*pointer_space)(const void *p, tess_memspace_t *space);
 } tess_device_ops_t;
 
 /* The CPU: aligned (huge-page) host blocks, memcpy, memset. */

@@ -176,6 +176,19 @@ cleanup:
   return err;
 }
 
+tess_err_t tess_memspace_of(const void *p, tess_memspace_t *space)
+{
+  tess_err_t err = TESS_OK;
+  const tess_device_ops_t *g = tess_device_active_();
+  TESS_REQUIRE(space != NULL, TESS_ERR_ARG, "NULL output pointer");
+  *space = TESS_MEM_HOST;
+  /* No visible GPU: nothing can be device memory, and the runtime is not
+   * asked about every host pointer. */
+  if (p && g && g->pointer_space) TESS_CHECK(g->pointer_space(p, space));
+cleanup:
+  return err;
+}
+
 int tess_device_available(void) { return tess_device_active_() != NULL; }
 
 int tess_device_count(void)

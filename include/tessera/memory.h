@@ -61,6 +61,12 @@ tess_err_t tess_memset(tess_memspace_t space, void *ptr, int value, size_t bytes
  * call tess_stream_fence() before other threads or processes read dst. */
 void tess_memcpy_stream(void *dst, const void *src, size_t bytes);
 void tess_stream_fence(void);
+/* The space `p` points into, as the GPU runtime knows it: a device space
+ * (tess_memspace_device(n); managed memory counts as device), pinned host,
+ * or host for everything else, NULL included. Without a GPU backend or a
+ * visible GPU every pointer is host. For host-only code handed raw pointers
+ * (the ML operators): a clean refusal instead of a crash. */
+tess_err_t tess_memspace_of(const void *p, tess_memspace_t *space);
 /* 1 if this build has a device backend and a device is visible. */
 int tess_device_available(void);
 /* Number of GPUs visible to this process (0 without a device backend). */

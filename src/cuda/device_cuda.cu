@@ -149,6 +149,26 @@ static tess_err_t cuda_device_uuid(int device, unsigned char uuid[16])
   return TESS_OK;
 }
 
+/* Managed memory counts as device memory: the library never allocates it,
+ * and whether the CPU may touch it depends on the system. Memory the runtime
+ * does not know (cudaMemoryTypeUnregistered, or an error for it on old
+ * runtimes) is plain host memory. */
+static tess_err_t cuda_pointer_space(const void *p, tess_memspace_t *space)
+{
+  cudaPointerAttributes a;
+  *space = TESS_MEM_HOST;
+  if (!p) return TESS_OK;
+  if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+    (void)cudaGetLastError();   /* not an error of the caller's next call */
+    return TESS_OK;
+  }
+  if (a.type == cudaMemoryTypeDevice || a.type == cudaMemoryTypeManaged)
+    *space = tess_memspace_device(a.device);
+  else if (a.type == cudaMemoryTypeHost)
+    *space = TESS_MEM_HOST_PINNED;
+  return TESS_OK;
+}
+
 const tess_device_ops_t tess_device_cuda = {
   "cuda",
   cuda_count,
@@ -169,5 +189,6 @@ const tess_device_ops_t tess_device_cuda = {
   cuda_event_destroy,
   tess_cuda_box_copy_,
   cuda_device_uuid,
+  cuda_pointer_space,
 };
 }
