@@ -4,17 +4,17 @@
  * index; noise keyed by the point's), so the fields are the same bits on
  * any mesh.
  *
- * Device arrays (a cuFFT run): what needs libm (cos, sin, pow, and the
- * normal deviates' log and cos) is computed on the host, exactly as for a
- * host run, in a host twin of the array, and copied to the device. CUDA's
- * transcendental functions are not glibc's (an ulp apart at times), so this
- * keeps the clean field and the noise bitwise the host run's; the rest (the
- * random field's inverse FFT and scaling, clean + sigma * noise) runs on the
- * device (denoise_cuda.h). The drawing is spread over threads, the node's
- * cores over its ranks: a GPU run has one rank per GPU and the other cores
- * idle (measured on an H100 machine: one rank drawing a 256^3 field and its
- * noise took 2.3 s of a 2.34 s run). Each value is a function of its index,
- * so the bits do not depend on the thread count. */
+ * Host arrays: drawn on threads, the node's cores over its ranks (each value
+ * is a function of its index, so the bits do not depend on the thread
+ * count). Device arrays (a cuFFT run): the cosine-mode and Taylor-Green
+ * fields and the noise are kernels (denoise_cuda.h) doing the host's
+ * operations in its order; their cos, sin and log are CUDA's, an ulp or two
+ * from glibc's at times, so these fields can differ from a host run's in the
+ * last bits (docs/gpu.md). Before, they were drawn on the host to keep its
+ * bits, and that was most of a GPU run (an H100: 2.3 s of 2.34 s at 256^3).
+ * The random field's coefficients (pow, on a half spectrum walked by
+ * tess_spectral_foreach) are still drawn on the host and copied over; its
+ * inverse FFT and scaling run on the device. */
 #include "denoise_cuda.h"
 #include "denoise_internal.h"
 #include "spectral_internal.h"
@@ -111,7 +111,7 @@ typedef struct {
   const tess_denoise_options_t *o;
   const tess_array_t *a;   /* the array whose local block is filled */
   double *y;
-  const double *clean;     /* noise: y = clean + sigma * z; NULL: y = z (the deviates) */
+  const double *clean;     /* noise: y = clean + sigma * z */
 } fill_ctx_t;
 
 static void clean_span(int64_t lo, int64_t hi, void *vc)
@@ -132,11 +132,39 @@ static void noise_span(int64_t lo, int64_t hi, void *vc)
   for (int64_t i = lo; i < hi; i++) {
     tess_array_global_index(c->a, i, g);
     double z = tess_rng_normal(c->o->seed, 1, (uint64_t)tess_array_global_linear(c->a, g));
-    c->y[i] = c->clean ? c->clean[i] + c->o->sigma * z : z;
+    c->y[i] = c->clean[i] + c->o->sigma * z;
   }
 }
 
 static int on_device(const tess_array_t *a) { return !tess_memspace_is_host(tess_array_memspace(a)); }
+
+void denoise_block_of(const tess_array_t *a, denoise_block_t *b)
+{
+  memset(b, 0, sizeof *b);
+  b->nd = tess_array_ndim(a);
+  tess_array_local_shape(a, b->lsh);
+  tess_array_local_start(a, b->lst);
+  tess_array_global_shape(a, b->gsh);
+}
+
+static tess_err_t device_clean(const tess_denoise_options_t *o, tess_array_t *clean)
+{
+  tess_err_t err = TESS_OK;
+  denoise_block_t b;
+  denoise_field_t f;
+  TESS_REQUIRE(o->nmodes <= DENOISE_CUDA_MAX_MODES, TESS_ERR_ARG,
+               "denoise on the GPU: %d modes, at most %d", o->nmodes, DENOISE_CUDA_MAX_MODES);
+  memset(&f, 0, sizeof f);
+  f.taylor_green = o->field == TESS_DENOISE_FIELD_TAYLOR_GREEN;
+  f.nmodes = o->nmodes;
+  memcpy(f.modes, o->modes, sizeof f.modes[0] * (size_t)o->nmodes);
+  memcpy(f.amp, o->amplitudes, sizeof f.amp[0] * (size_t)o->nmodes);
+  denoise_block_of(clean, &b);
+  TESS_CHECK(denoise_cuda_clean(tess_array_local_data(clean), tess_array_local_count(clean), &b,
+                                &f));
+cleanup:
+  return err;
+}
 
 /* A host array with a's mesh, dtype, shape and spec (the block rule, as the
  * study's arrays), left unfilled: the host side of a device field. */
@@ -163,10 +191,12 @@ tess_err_t denoise_fill_clean(const tess_denoise_options_t *o, int nt, tess_arra
   rand_ctx_t rc = {o, grid};
   double ss = 0;
   if (o->field != TESS_DENOISE_FIELD_RANDOM) {
-    if (dev) TESS_CHECK(host_twin(clean, &stage));
-    fill_ctx_t fc = {o, dev ? stage : clean, tess_array_local_data(dev ? stage : clean), NULL};
-    par_for(tess_array_local_count(clean), nt, clean_span, &fc);
-    if (dev) TESS_CHECK(tess_array_copy(clean, stage));
+    if (dev) {
+      TESS_CHECK(device_clean(o, clean));
+    } else {
+      fill_ctx_t fc = {o, clean, tess_array_local_data(clean), NULL};
+      par_for(tess_array_local_count(clean), nt, clean_span, &fc);
+    }
     goto cleanup;
   }
   if (!dev) {
@@ -196,7 +226,6 @@ tess_err_t denoise_add_noise(const tess_denoise_options_t *o, int nt, const tess
                              tess_array_t *noisy)
 {
   tess_err_t err = TESS_OK;
-  tess_array_t *stage = NULL;   /* device runs: the deviates, on the host */
   int dev = on_device(noisy);
   const double *c = tess_array_local_data_const(clean);
   int64_t n = tess_array_local_count(noisy);
@@ -204,16 +233,14 @@ tess_err_t denoise_add_noise(const tess_denoise_options_t *o, int nt, const tess
                "denoise noise: clean in %s memory, noisy in %s memory",
                tess_memspace_name(tess_array_memspace(clean)),
                tess_memspace_name(tess_array_memspace(noisy)));
-  if (dev) TESS_CHECK(host_twin(noisy, &stage));
-  /* host: noisy = clean + sigma * z; device: the deviates into the host
-   * twin, then noisy = clean + sigma * noisy on the GPU */
-  fill_ctx_t fc = {o, dev ? stage : noisy, tess_array_local_data(dev ? stage : noisy), dev ? NULL : c};
-  par_for(n, nt, noise_span, &fc);
   if (dev) {
-    TESS_CHECK(tess_array_copy(noisy, stage));
-    TESS_CHECK(denoise_cuda_add_noise(tess_array_local_data(noisy), c, n, o->sigma));
+    denoise_block_t b;
+    denoise_block_of(noisy, &b);
+    TESS_CHECK(denoise_cuda_noise(tess_array_local_data(noisy), c, n, &b, o->seed, o->sigma));
+  } else {
+    fill_ctx_t fc = {o, noisy, tess_array_local_data(noisy), c};
+    par_for(n, nt, noise_span, &fc);
   }
 cleanup:
-  tess_array_destroy(&stage);
   return err;
 }

@@ -4,21 +4,24 @@
 #ifndef TESSERA_SPECTRAL_DENOISE_INTERNAL_H
 #define TESSERA_SPECTRAL_DENOISE_INTERNAL_H
 #include <tessera/denoise.h>
+#include "denoise_cuda.h"
 
 /* The clean field into `clean`. RANDOM draws its half spectrum into `spec`
  * and transforms it back with `pb` (spec -> clean), then scales to unit RMS;
- * the others are filled point by point. Device arrays: the points (or the
- * random field's coefficients) are computed on the host, in a host twin of
- * the array, and copied over; the transform and the scaling run on the
- * device. Collective. */
+ * the others are filled point by point. Device arrays: the points are a
+ * kernel; the random field's coefficients are computed on the host, in a
+ * host twin of the array, and copied over, its transform and scaling run on
+ * the device. Collective. */
 tess_err_t denoise_fill_clean(const tess_denoise_options_t *o, int nthreads, tess_array_t *clean,
                               tess_array_t *spec, const tess_spectral_grid_t *grid,
                               const tess_fft_plan_t *pb);
 /* noisy = clean + sigma * tess_rng_normal(seed, 1, global linear index).
- * Device arrays: the deviates are drawn on the host (libm's log and cos, the
- * host run's bits), copied into `noisy`, and the sum is a kernel. Local. */
+ * Device arrays: one kernel (CUDA's log and cos, so a deviate can be an ulp
+ * or two from the host's). Local. */
 tess_err_t denoise_add_noise(const tess_denoise_options_t *o, int nthreads,
                              const tess_array_t *clean, tess_array_t *noisy);
+/* Where a's local block sits in the global array, for the kernels. */
+void denoise_block_of(const tess_array_t *a, denoise_block_t *b);
 /* Threads for drawing the fields on this rank (both calls above take it):
  * TESS_HOST_THREADS, else the node's online cores over the ranks on the
  * node. Collective over the mesh (it counts the node's ranks). */

@@ -96,11 +96,7 @@ tess_err_t tess_denoise_fingerprint(const tess_array_t *a, uint64_t *hash)
   n = tess_array_local_count(a);
   if (on_device(a)) {
     denoise_block_t blk;
-    memset(&blk, 0, sizeof blk);
-    blk.nd = tess_array_ndim(a);
-    tess_array_local_shape(a, blk.lsh);
-    tess_array_local_start(a, blk.lst);
-    tess_array_global_shape(a, blk.gsh);
+    denoise_block_of(a, &blk);
     TESS_CHECK(denoise_cuda_fingerprint(x, n, &blk, &s));
   } else {
     for (int64_t i = 0; i < n; i++) {

@@ -1,7 +1,8 @@
 /* spectral/cuda/denoise_cuda.cu: the device kernels of the denoising study
  * (declared in spectral/denoise_cuda.h, which states the contract): the
- * noise addition, the random field's scaling, the difference fed to the
- * exact sum, the extrema and the fingerprint's local sum, on device arrays.
+ * clean field and the noise drawn point by point from their global indices,
+ * the random field's scaling, the difference fed to the exact sum, the
+ * extrema and the fingerprint's local sum, on device arrays.
  *
  * Elementwise kernels: one grid-stride loop, each value one explicitly
  * rounded operation as the host loop writes it (no FMA contraction).
@@ -24,6 +25,7 @@ extern "C" {
 #include <tessera/error.h>
 #include "cuda_finish.h"
 
+#include <tessera/rng.h>
 #include "../denoise_cuda.h"
 }
 
@@ -56,15 +58,60 @@ static unsigned blocks_for(int64_t n)
 
 /* ---- elementwise ------------------------------------------------------------------ */
 
+/* Local element i's global coordinates (tess_array_global_index) into g;
+ * returns the global linear index (tess_array_global_linear). */
+__device__ static int64_t block_index(const denoise_block_t &B, int64_t i, int64_t g[])
+{
+  int64_t r = i, gl = 0;
+  for (int d = B.nd - 1; d >= 0; d--) {
+    int64_t m = B.lsh[d] > 0 ? B.lsh[d] : 1;
+    g[d] = B.lst[d] + r % m;
+    r /= m;
+  }
+  for (int d = 0; d < B.nd; d++) gl = gl * B.gsh[d] + g[d];
+  return gl;
+}
+
+/* host: fill_clean in denoise_fields.c, the same operations in its order */
+__global__ void k_clean(double *y, int64_t n, denoise_block_t B, denoise_field_t F)
+{
+  FOR_EACH(i, n) {
+    int64_t g[TESS_MAX_NDIM];
+    double x[3] = {0, 0, 0}, s = 0;
+    block_index(B, i, g);
+    for (int d = 0; d < B.nd && d < 3; d++)
+      x[d] = __ddiv_rn(__dmul_rn(2 * 3.14159265358979323846, (double)g[d]), (double)B.gsh[d]);
+    if (!F.taylor_green) {
+      for (int j = 0; j < F.nmodes; j++) {
+        double ph = 0;
+        for (int d = 0; d < B.nd; d++) ph = __dadd_rn(ph, __dmul_rn((double)F.modes[j][d], x[d]));
+        s = __dadd_rn(s, __dmul_rn(F.amp[j], cos(ph)));
+      }
+    } else {
+      s = __dmul_rn(__dmul_rn(sin(x[0]), cos(x[1])), B.nd == 3 ? cos(x[2]) : 1.0);
+    }
+    y[i] = s;
+  }
+}
+
+/* host: noise_span + tess_rng_normal */
+__global__ void k_noise(double *y, const double *c, int64_t n, denoise_block_t B, uint64_t seed,
+                        double sigma)
+{
+  FOR_EACH(i, n) {
+    int64_t g[TESS_MAX_NDIM];
+    uint32_t w[4];
+    double u1, u2;
+    tess_rng_philox_words(seed, 1, (uint64_t)block_index(B, i, g), w);
+    tess_rng_box_muller_uniforms(w, &u1, &u2);
+    double z = __dmul_rn(__dsqrt_rn(__dmul_rn(-2.0, log(u1))), cos(__dmul_rn(TESS_RNG_TWO_PI, u2)));
+    y[i] = __dadd_rn(c[i], __dmul_rn(sigma, z));
+  }
+}
+
 __global__ void k_scale(double *x, int64_t n, double s)
 {
   FOR_EACH(i, n) x[i] = __dmul_rn(x[i], s);
-}
-
-/* host: y[i] = c[i] + o->sigma * tess_rng_normal(...) */
-__global__ void k_add_noise(double *y, const double *c, int64_t n, double sigma)
-{
-  FOR_EACH(i, n) y[i] = __dadd_rn(c[i], __dmul_rn(sigma, y[i]));
 }
 
 __global__ void k_diff(double *d, const double *x, const double *y, int64_t n)
@@ -133,13 +180,7 @@ __global__ void k_fingerprint(const double *x, int64_t n, denoise_block_t B,
 {
   unsigned long long s = 0;
   FOR_EACH(i, n) {
-    int64_t c[TESS_MAX_NDIM], r = i, gl = 0;
-    for (int d = B.nd - 1; d >= 0; d--) {
-      int64_t m = B.lsh[d] > 0 ? B.lsh[d] : 1;
-      c[d] = B.lst[d] + r % m;
-      r /= m;
-    }
-    for (int d = 0; d < B.nd; d++) gl = gl * B.gsh[d] + c[d];
+    int64_t c[TESS_MAX_NDIM], gl = block_index(B, i, c);
     uint64_t bits = (uint64_t)__double_as_longlong(x[i]);
     s += (unsigned long long)denoise_mix64(bits ^ denoise_mix64((uint64_t)gl));
   }
@@ -149,18 +190,27 @@ __global__ void k_fingerprint(const double *x, int64_t n, denoise_block_t B,
 
 /* ---- entry points ------------------------------------------------------------------ */
 
+extern "C" tess_err_t denoise_cuda_clean(double *y, int64_t n, const denoise_block_t *b,
+                                         const denoise_field_t *f)
+{
+  if (n <= 0) return TESS_OK;
+  k_clean<<<blocks_for(n), THREADS>>>(y, n, *b, *f);
+  return finish("clean field");
+}
+
+extern "C" tess_err_t denoise_cuda_noise(double *y, const double *c, int64_t n,
+                                         const denoise_block_t *b, uint64_t seed, double sigma)
+{
+  if (n <= 0) return TESS_OK;
+  k_noise<<<blocks_for(n), THREADS>>>(y, c, n, *b, seed, sigma);
+  return finish("noise");
+}
+
 extern "C" tess_err_t denoise_cuda_scale(double *x, int64_t n, double s)
 {
   if (n <= 0) return TESS_OK;
   k_scale<<<blocks_for(n), THREADS>>>(x, n, s);
   return finish("scaling");
-}
-
-extern "C" tess_err_t denoise_cuda_add_noise(double *y, const double *c, int64_t n, double sigma)
-{
-  if (n <= 0) return TESS_OK;
-  k_add_noise<<<blocks_for(n), THREADS>>>(y, c, n, sigma);
-  return finish("noise");
 }
 
 extern "C" tess_err_t denoise_cuda_diff(double *d, const double *x, const double *y, int64_t n)

@@ -9,7 +9,7 @@
  *   - its results (the three field fingerprints, RMS errors, PSNRs, extrema,
  *     modes kept) are bitwise those of s = 1 (the cuFFT engine's line batches
  *     depend on n only, the sums are exact, the clean field and the noise
- *     are drawn on the host); on a fingerprint mismatch the gathered fields
+ *     are functions of the global index); on a fingerprint mismatch the gathered fields
  *     are compared and the worst difference printed;
  *   - its device metrics against the host recomputing them from copies of
  *     its fields: tess_denoise_fingerprint of host copies (the device
@@ -17,10 +17,10 @@
  *     differences and extrema of the gathered clean field (the device
  *     difference and extrema kernels): bitwise.
  * At s = P, the host (FFTW) run of the same options:
- *   - clean and noisy fields bitwise equal (both computed on the host with
- *     libm; the device adds clean + sigma * noise with the host's rounding),
- *     and so the extrema and the noisy RMS error; the random field's clean
- *     field is an inverse FFT, so there: within the field tolerance below;
+ *   - clean and noisy fields within the field tolerance below: the device
+ *     draws them with the host's operations in its order but CUDA's cos,
+ *     sin and log (a few ulps from glibc's: measured and printed), and the
+ *     random field's clean field is an inverse FFT;
  *   - the same modes kept (a flip would mean a coefficient within rounding
  *     of the threshold: the message says so);
  *   - denoised field: max |gpu - cpu| <= 1e-12 max(1, max |cpu|). Each FFT's
@@ -255,24 +255,13 @@ static void check_cpu(const dcase_t *c, const run_t *g, const run_t *h)
   int64_t nd[3], first[3];
   for (int i = 0; i < 3; i++) w[i] = field_diff(g->f[i], h->f[i], g->N, &nd[i], &first[i]);
   for (int64_t i = 0; i < g->N; i++) scale = fmax(scale, fabs(h->f[2][i]));
-  if (exact_fields) {
-    CHECK(nd[0] == 0 && nd[1] == 0 && x->hash_clean == y->hash_clean &&
-              x->hash_noisy == y->hash_noisy,
-          "%s: clean/noisy fields GPU vs CPU should be bitwise equal (drawn on the host): %lld / "
-          "%lld values differ (max |diff| %.3g / %.3g), hashes clean %016llx vs %016llx, noisy "
-          "%016llx vs %016llx", c->name, (long long)nd[0], (long long)nd[1], w[0], w[1],
-          (unsigned long long)x->hash_clean, (unsigned long long)y->hash_clean,
-          (unsigned long long)x->hash_noisy, (unsigned long long)y->hash_noisy);
-    CHECK(same_bits(x->clean_min, y->clean_min) && same_bits(x->clean_max, y->clean_max) &&
-              same_bits(x->rms_noisy, y->rms_noisy),
-          "%s: GPU clean [%.17g, %.17g] rms_noisy %.17g, CPU [%.17g, %.17g] %.17g: should be "
-          "bitwise equal", c->name, x->clean_min, x->clean_max, x->rms_noisy, y->clean_min,
-          y->clean_max, y->rms_noisy);
-  } else {
-    CHECK(w[0] <= FIELD_TOL * scale && w[1] <= FIELD_TOL * scale,
-          "%s: random clean/noisy fields GPU vs CPU: max |diff| %.3g / %.3g > %.3g", c->name,
-          w[0], w[1], FIELD_TOL * scale);
-  }
+  CHECK(w[0] <= FIELD_TOL * scale && w[1] <= FIELD_TOL * scale,
+        "%s: clean/noisy fields GPU vs CPU: max |diff| %.3g / %.3g > %.3g", c->name, w[0], w[1],
+        FIELD_TOL * scale);
+  if (exact_fields)   /* how far CUDA's libm took the drawn fields (printed, not asserted) */
+    printf("  %-40s GPU vs CPU drawn fields: clean %lld, noisy %lld of %lld values differ, "
+           "max |diff| %.3g / %.3g\n", c->name, (long long)nd[0], (long long)nd[1],
+           (long long)g->N, w[0], w[1]);
   CHECK(x->modes.kept == y->modes.kept && x->modes.kept_modes == y->modes.kept_modes &&
             x->modes.total == y->modes.total && x->modes.total_modes == y->modes.total_modes,
         "%s: modes kept GPU %lld/%lld of %lld/%lld, CPU %lld/%lld of %lld/%lld (a coefficient "
