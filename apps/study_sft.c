@@ -6,7 +6,11 @@
  * loss trajectory is bitwise the same at any rank count. Prints the loss
  * every report.every steps, tokens/s, and a sample continuation drawn with
  * the same RNG (temperature sample.temperature; 0: greedy).
- * Not yet: checkpoints (the study always starts from step 0), BPE, GPU. */
+ * Checkpoints (checkpoint.*, as the pinn study spells them): the model's
+ * parameters and AdamW moments (tess_ml_gpt_checkpoint_write) with the step
+ * in the run metadata; the batches are keyed by the step, not drawn from a
+ * stream, so --restart / --resume continue the same loss trajectory bitwise,
+ * on any rank count. Not yet: BPE, GPU. */
 #include <tessera/tessera.h>
 #include "study.h"
 
@@ -57,7 +61,7 @@ static const tess_deck_schema_t schema = {
   .summary = "Trains a small GPT on a text file (byte tokens), data-parallel, bitwise the same at any rank count.",
   .keys = keys,
   .nkeys = sizeof keys / sizeof keys[0],
-  .stateless = 1,   /* no checkpoints yet */
+  .stateless = 0,   /* resumes: --restart, --resume, checkpoint.* */
 };
 
 static tess_err_t check(const tess_deck_t *deck)
@@ -110,6 +114,46 @@ static int sample_next(const double *logit, size_t v, double temp, uint64_t seed
   return (int)best;
 }
 
+/* --resume: the newest committed checkpoint in checkpoint.dir (into
+ * path[cap]), or none: start at step 0. Collective. */
+static tess_err_t find_resume(const tess_checkpoint_policy_t *pol, char *path, size_t cap, int *found)
+{
+  tess_err_t err = TESS_OK;
+  tess_checkpoint_manager_t *m = NULL;
+  tess_checkpoint_policy_t p = *pol;
+  p.keep = 1;
+  TESS_CHECK(tess_checkpoint_manager_create(MPI_COMM_WORLD, &p, &m));
+  TESS_CHECK(tess_checkpoint_manager_latest(m, path, cap, found));
+  tess_log(TESS_LOG_INFO, *found ? "sft: --resume: from %s" : "sft: --resume: no checkpoint in %s: starting at step 0",
+           *found ? path : pol->dir);
+cleanup:
+  tess_checkpoint_manager_destroy(&m);
+  return err;
+}
+
+/* The model and its optimizer state after `step` steps, and the losses of
+ * the first and the last step (so a resumed run prints the same summary). */
+static tess_err_t save(tess_checkpoint_manager_t *mgr, tess_ml_gpt_t *g, tess_mesh_t *mesh, const tess_deck_t *deck,
+                       int64_t step, uint64_t seed, double first, double last, int on_signal, char *path,
+                       size_t cap)
+{
+  tess_err_t err = TESS_OK;
+  tess_checkpoint_t *ck = NULL;
+  tess_checkpoint_meta_t meta = {.study = "sft", .deck_text = tess_deck_text(deck), .step = step, .rng_seed = seed};
+  TESS_CHECK(tess_checkpoint_manager_begin(mgr, step, &ck));
+  snprintf(path, cap, "%s", tess_checkpoint_path(ck));
+  if (on_signal) tess_study_checkpoint_note(path, 0);
+  TESS_CHECK(tess_checkpoint_set_meta(ck, &meta));
+  TESS_CHECK(tess_checkpoint_set_attr_double(ck, "sft_first_loss", first));
+  TESS_CHECK(tess_checkpoint_set_attr_double(ck, "sft_last_loss", last));
+  TESS_CHECK(tess_ml_gpt_checkpoint_write(g, mesh, ck, "gpt"));
+  TESS_CHECK(tess_checkpoint_commit(&ck));
+  if (on_signal) tess_study_checkpoint_note(path, 1);
+cleanup:
+  tess_checkpoint_close(&ck);
+  return err;
+}
+
 static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
 {
   tess_err_t err = TESS_OK;
@@ -124,6 +168,13 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
   char *out = NULL;
   tess_ml_gpt_t *g = NULL;
   tess_mesh_t *mesh = NULL;
+  tess_checkpoint_manager_t *mgr = NULL;
+  tess_checkpoint_t *rck = NULL;
+  tess_checkpoint_policy_t pol = {.prefix = "sft"};
+  int64_t step0 = 0, keep = 2;
+  int interrupted = 0;
+  static char latest[4096], cpath[4096];   /* --resume's file; the last checkpoint written */
+  const char *restart = opts->restart;
   TESS_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
   TESS_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
   TESS_CHECK(tess_deck_get_string(deck, "data.text", &path));
@@ -142,6 +193,11 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
   TESS_CHECK(tess_deck_get_string(deck, "sample.prompt", &prompt));
   TESS_CHECK(tess_deck_get_double(deck, "sample.temperature", &temp));
   TESS_CHECK(tess_deck_get_int(deck, "report.every", &every));
+  TESS_CHECK(tess_deck_get_int(deck, "checkpoint.every_steps", &pol.every_steps));
+  TESS_CHECK(tess_deck_get_double(deck, "checkpoint.every_seconds", &pol.every_seconds));
+  TESS_CHECK(tess_deck_get_int(deck, "checkpoint.keep", &keep));
+  TESS_CHECK(tess_deck_get_string(deck, "checkpoint.dir", &pol.dir));
+  pol.keep = (int)keep;
   tess_ml_gpt_config_t c = {256, (size_t)S, (size_t)d, (size_t)nl, (size_t)nh};
   tess_dtype_t t = strcmp(dt, "f64") == 0 ? TESS_F64 : TESS_F32;
   TESS_CHECK(tess_ml_gpt_create(&c, t, (uint64_t)seed, &g));
@@ -158,17 +214,37 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
     TESS_CHECK(tess_deck_key_error(deck, "data.text", "'%s' has %zu bytes, fewer than train.seq_len + 2 = %" PRId64,
                                    path, len, S + 2));
   TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, (const char *[]){"dp"}, (int[]){size}, &mesh));
+  if (opts->resume) {
+    int found = 0;
+    TESS_CHECK(find_resume(&pol, latest, sizeof latest, &found));
+    if (found) restart = latest;
+  }
+  if (restart) {   /* the model, its moments and the step; the batches follow from the step */
+    tess_checkpoint_meta_t meta;
+    TESS_CHECK(tess_checkpoint_open(MPI_COMM_WORLD, restart, &rck));
+    TESS_CHECK(tess_checkpoint_check_study(rck, "sft"));
+    TESS_CHECK(tess_checkpoint_get_meta(rck, &meta));
+    TESS_CHECK(tess_ml_gpt_checkpoint_read(g, mesh, rck, "gpt"));
+    TESS_CHECK(tess_checkpoint_get_attr_double(rck, "sft_first_loss", &first));
+    TESS_CHECK(tess_checkpoint_get_attr_double(rck, "sft_last_loss", &loss));
+    step0 = meta.step;
+    tess_checkpoint_close(&rck);
+    if (rank == 0) printf("sft: restarted from %s at step %" PRId64 " on %d rank%s\n", restart, step0, size,
+                          size > 1 ? "s" : "");
+  }
+  TESS_CHECK(tess_checkpoint_manager_create(MPI_COMM_WORLD, &pol, &mgr));
+  TESS_CHECK(tess_signal_install());
   seqs = malloc(sizeof *seqs * (size_t)(batch * (S + 1)));
   TESS_REQUIRE(seqs != NULL, TESS_ERR_MEM, "sft: batch of %" PRId64 " x %" PRId64, batch, S + 1);
   tess_ml_adamw_t o = {lr, 0.9, 0.95, 1e-8, wd};
   tess_progress_t prog;
   tess_progress_start(&prog, deck, "sft", (long)steps);
+  prog.first = (long)(step0 < steps ? step0 : steps);
+  if (step0 >= steps && rank == 0)
+    printf("sft: nothing left to do: the checkpoint is at step %" PRId64 " and the deck plans %" PRId64
+           " (train.steps); reporting the checkpoint's model\n", step0, steps);
   t0 = MPI_Wtime();
-  for (int64_t k = 0; k < steps; k++) {
-    int pending = 0;
-    TESS_CHECK(tess_signal_pending(MPI_COMM_WORLD, &pending));
-    TESS_REQUIRE(!pending, TESS_ERR_INTERRUPTED, "sft: stopped by a signal before step %" PRId64 " (no checkpoints yet)",
-                 k + 1);
+  for (int64_t k = step0; k < steps; k++) {
     for (int64_t q = 0; q < batch; q++) {
       size_t at = (size_t)(tess_rng_u64((uint64_t)seed, 0xDA7A, (uint64_t)(k * batch + q)) % (len - (size_t)S - 1));
       for (int64_t i = 0; i <= S; i++) seqs[q * (S + 1) + i] = text[at + (size_t)i];
@@ -177,12 +253,32 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
     if (k == 0) first = loss;
     if (rank == 0 && ((k + 1) % every == 0 || k + 1 == steps)) {
       double dt_ = MPI_Wtime() - t0;
-      printf("sft: step %" PRId64 " loss %.17g  %.0f tokens/s\n", k + 1, loss, (double)((k + 1) * batch * S) / dt_);
+      printf("sft: step %" PRId64 " loss %.17g  %.0f tokens/s\n", k + 1, loss,
+             (double)((k + 1 - step0) * batch * S) / dt_);
       fflush(stdout);
     }
+    /* The safe point, once per step, as the pinn study's: a signal seen
+     * here is checkpointed here, then the run stops (exit 5). The last step
+     * is always kept, so a longer train.steps continues it. */
+    int due = 0, pending = 0;
+    TESS_CHECK(tess_signal_pending(MPI_COMM_WORLD, &pending));
+    if (!pending) TESS_CHECK(tess_checkpoint_manager_due(mgr, k + 1, &due));
+    if (due || pending || k + 1 == steps) {
+      TESS_CHECK(save(mgr, g, mesh, deck, k + 1, (uint64_t)seed, first, loss, pending, cpath, sizeof cpath));
+      if (rank == 0 && (due || pending)) printf("sft: checkpoint %s\n", cpath);
+    }
     tess_progress_step(&prog, (long)(k + 1));
+    if (pending) {
+      interrupted = 1;
+      break;
+    }
   }
   tess_progress_end(&prog, (long)steps);
+  if (interrupted) {
+    if (rank == 0) printf("sft: stopped by a signal after writing a checkpoint\n");
+    err = TESS_ERR_INTERRUPTED;
+    goto cleanup;
+  }
   double secs = MPI_Wtime() - t0;
   if (rank == 0) {   /* the summary and a sample (every rank's model has the same bits) */
     size_t np = strlen(prompt), cap = np + (size_t)ntok;
@@ -205,12 +301,15 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
            " steps of %" PRId64 "x%" PRId64 " bytes of %s\n", size, size > 1 ? "s" : "", nl, d, nh, nparam, dt, steps,
            batch, S, path);
     printf("sft: loss %.4f -> %.4f (ln 256 = %.4f), %.0f tokens/s, %.2f s\n", first, loss, log(256.0),
-           (double)(steps * batch * S) / secs, secs);
+           steps > step0 ? (double)((steps - step0) * batch * S) / secs : 0.0, secs);
+    if (cpath[0]) printf("sft: model %s\n", cpath);
     printf("sft: final loss %.17g\n", loss);
     printf("sft: sample: %s\n", out);
     fflush(stdout);
   }
 cleanup:
+  tess_checkpoint_close(&rck);
+  tess_checkpoint_manager_destroy(&mgr);
   tess_ml_gpt_destroy(&g);
   tess_mesh_destroy(&mesh);
   free(text);

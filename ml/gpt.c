@@ -136,6 +136,26 @@ cleanup:
   return err;
 }
 
+tess_err_t tess_ml_gpt_config(const tess_ml_gpt_t *gpt, tess_ml_gpt_config_t *cfg, tess_dtype_t *t)
+{
+  tess_err_t err = TESS_OK;
+  ML_NONNULL(gpt);
+  if (cfg) *cfg = gpt->c;
+  if (t) *t = gpt->t;
+cleanup:
+  return err;
+}
+
+tess_err_t tess_ml_gpt_moments(tess_ml_gpt_t *gpt, void **m, void **v)
+{
+  tess_err_t err = TESS_OK;
+  ML_NONNULL(gpt);
+  if (m) *m = gpt->m;
+  if (v) *v = gpt->v;
+cleanup:
+  return err;
+}
+
 /* ---- activations of one call ---- */
 typedef struct {
   char *x, *ln1, *qkv, *q, *k, *v, *ao, *a, *x1, *ln2, *h, *hg;   /* per layer */

@@ -11,6 +11,7 @@
 #define TESSERA_ML_GPT_H
 #include <stddef.h>
 #include <stdint.h>
+#include <tessera/checkpoint.h>
 #include <tessera/dtype.h>
 #include <tessera/error.h>
 #include <tessera/export.h>
@@ -37,6 +38,25 @@ tess_err_t tess_ml_gpt_create(const tess_ml_gpt_config_t *cfg, tess_dtype_t t, u
 void tess_ml_gpt_destroy(tess_ml_gpt_t **gpt);   /* safe on NULL */
 /* The flat parameter and gradient buffers (n values of the model's dtype). */
 tess_err_t tess_ml_gpt_params(tess_ml_gpt_t *gpt, size_t *n, void **params, void **grads);
+
+/* The model's configuration and storage dtype (either may be NULL). */
+tess_err_t tess_ml_gpt_config(const tess_ml_gpt_t *gpt, tess_ml_gpt_config_t *cfg, tess_dtype_t *t);
+/* AdamW's first and second moments (n values each, the model's dtype, laid
+ * out as the parameters): the optimizer state a checkpoint keeps. */
+tess_err_t tess_ml_gpt_moments(tess_ml_gpt_t *gpt, void **m, void **v);
+
+/* Checkpoints in Tessera's HDF5 layout (tessera/checkpoint.h): under
+ * `group` ("gpt" if NULL), datasets config (int64: vocab, ctx, d_model,
+ * n_layer, n_head), params, adam_m and adam_v (1-D, n values of the model's
+ * dtype, global datasets written once whatever the rank count). Collective on
+ * the checkpoint's communicator; `mesh` spans the same ranks (the arrays are
+ * replicated over it). The read refuses a checkpoint of another model shape
+ * or dtype (TESS_ERR_SHAPE naming the file, the dataset and both values)
+ * and leaves the model unchanged on any error. */
+tess_err_t tess_ml_gpt_checkpoint_write(tess_ml_gpt_t *gpt, tess_mesh_t *mesh, tess_checkpoint_t *ck,
+                                        const char *group);
+tess_err_t tess_ml_gpt_checkpoint_read(tess_ml_gpt_t *gpt, tess_mesh_t *mesh, tess_checkpoint_t *ck,
+                                       const char *group);
 
 /* Loss of B sequences of S tokens (S <= ctx): tokens and targets are B*S ids
  * (a target < 0 is masked); *loss = the exact sum of the unmasked tokens'
