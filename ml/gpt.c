@@ -259,7 +259,7 @@ static void add_into(const tess_ml_gpt_t *g, size_t n, void *y, const void *x)  
 }
 
 static tess_err_t forward(tess_ml_gpt_t *g, acts_t *a, const int32_t *tok, const int32_t *tgt,
-                          double div, int want_grad, double *loss)
+                          double div, int want_grad, double *loss, double *loss_rows)
 {
   tess_err_t err = TESS_OK;
   const tess_ml_gpt_config_t *c = &g->c;
@@ -292,7 +292,7 @@ static tess_err_t forward(tess_ml_gpt_t *g, acts_t *a, const int32_t *tok, const
   TESS_CHECK(tess_ml_layernorm(t, N, d, a->xf, at(g, g->p, g->lnf), at(g, g->p, g->lnf + d), 1e-5,
                                a->lnf, a->mf, a->rf));
   TESS_CHECK(tess_ml_linear(t, N, d, c->vocab, a->lnf, at(g, g->p, g->wte), NULL, a->logits));
-  TESS_CHECK(tess_ml_cross_entropy(t, N, c->vocab, a->logits, tgt, div, loss, NULL,
+  TESS_CHECK(tess_ml_cross_entropy(t, N, c->vocab, a->logits, tgt, div, loss, loss_rows,
                                    want_grad ? a->logits : NULL));
 cleanup:
   return err;
@@ -363,10 +363,65 @@ tess_err_t tess_ml_gpt_forward_backward(tess_ml_gpt_t *gpt, size_t B, size_t S,
                "%s: B %zu sequences of S %zu tokens (1 <= S <= ctx %zu)", __func__, B, S,
                gpt->c.ctx);
   TESS_CHECK(acts_alloc(gpt, B, S, &a));
-  TESS_CHECK(forward(gpt, &a, tokens, targets, scale_div, want_grad, loss));
+  TESS_CHECK(forward(gpt, &a, tokens, targets, scale_div, want_grad, loss, NULL));
   if (want_grad) TESS_CHECK(backward(gpt, &a, tokens));
 cleanup:
   acts_free(&a);
+  return err;
+}
+
+tess_err_t tess_ml_gpt_logprobs(tess_ml_gpt_t *gpt, size_t B, size_t S, const int32_t *tokens,
+                                const int32_t *targets, double *logp, tess_ml_dlogp_fn dlogp_fn,
+                                void *ctx)
+{
+  tess_err_t err = TESS_OK;
+  acts_t a = {0};
+  double loss, *dlogp = NULL;
+  int want_grad = dlogp_fn != NULL;
+  ML_NONNULL(gpt);
+  ML_NONNULL(tokens);
+  ML_NONNULL(targets);
+  ML_NONNULL(logp);
+  TESS_REQUIRE(B > 0 && S > 0 && S <= gpt->c.ctx, TESS_ERR_ARG,
+               "%s: B %zu sequences of S %zu tokens (1 <= S <= ctx %zu)", __func__, B, S,
+               gpt->c.ctx);
+  TESS_CHECK(acts_alloc(gpt, B, S, &a));
+  /* unscaled: the logits become d(sum of cross-entropies)/d logits, row by row */
+  TESS_CHECK(forward(gpt, &a, tokens, targets, 1, want_grad, &loss, logp));
+  for (size_t i = 0; i < a.N; i++) logp[i] = -logp[i];   /* masked rows: 0 */
+  if (want_grad) {
+    dlogp = calloc(a.N, sizeof *dlogp);
+    TESS_REQUIRE(dlogp != NULL, TESS_ERR_MEM, "%s: %zu token weights", __func__, a.N);
+    TESS_CHECK(dlogp_fn(a.N, logp, dlogp, ctx));
+    /* d f/d logits = sum_i f'(logp_i) d logp_i/d logits = -f'(logp_i) d CE_i/d logits */
+    for (size_t i = 0; i < a.N; i++) {
+      double w = targets[i] < 0 ? 0 : -dlogp[i];
+      for (size_t j = 0; j < gpt->c.vocab; j++)
+        st(gpt, a.logits, i * gpt->c.vocab + j, w * ld(gpt, a.logits, i * gpt->c.vocab + j));
+    }
+    TESS_CHECK(backward(gpt, &a, tokens));
+  }
+cleanup:
+  acts_free(&a);
+  free(dlogp);
+  return err;
+}
+
+tess_err_t tess_ml_gpt_clone(const tess_ml_gpt_t *src, tess_ml_gpt_t **dst)
+{
+  tess_err_t err = TESS_OK;
+  tess_ml_gpt_t *g = NULL;
+  ML_NONNULL(dst);
+  *dst = NULL;
+  ML_NONNULL(src);
+  TESS_CHECK(tess_ml_gpt_create(&src->c, src->t, 0, &g));
+  memcpy(g->p, src->p, src->n * src->es);
+  memcpy(g->m, src->m, src->n * src->es);
+  memcpy(g->v, src->v, src->n * src->es);
+  *dst = g;
+  g = NULL;
+cleanup:
+  tess_ml_gpt_destroy(&g);
   return err;
 }
 
@@ -386,7 +441,7 @@ tess_err_t tess_ml_gpt_next_logits(tess_ml_gpt_t *gpt, size_t S, const int32_t *
   TESS_REQUIRE(none != NULL, TESS_ERR_MEM, "%s: %zu targets", __func__, S);
   for (size_t i = 0; i < S; i++) none[i] = -1;   /* all masked: the logits stay */
   TESS_CHECK(acts_alloc(gpt, 1, S, &a));
-  TESS_CHECK(forward(gpt, &a, tokens, none, 0, 0, &loss));
+  TESS_CHECK(forward(gpt, &a, tokens, none, 0, 0, &loss, NULL));
   for (size_t j = 0; j < gpt->c.vocab; j++) logits[j] = ld(gpt, a.logits, (S - 1) * gpt->c.vocab + j);
 cleanup:
   acts_free(&a);

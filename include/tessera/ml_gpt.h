@@ -67,6 +67,21 @@ tess_err_t tess_ml_gpt_forward_backward(tess_ml_gpt_t *gpt, size_t B, size_t S,
                                         const int32_t *tokens, const int32_t *targets,
                                         double scale_div, int want_grad, double *loss);
 
+/* Per-token log-probabilities of the targets, and the exact gradient of any
+ * function f of them. logp[i] = log softmax(logits_i)[targets[i]] for the B*S
+ * positions (0 where targets[i] < 0: masked). With dlogp_fn (NULL: forward
+ * only), it is called once with logp and fills dlogp[i] = df/dlogp[i]; the
+ * gradient of f is then *added* to the model's gradient buffer (one forward,
+ * one backward: f may depend on logp itself, as a KL penalty does). */
+typedef tess_err_t (*tess_ml_dlogp_fn)(size_t n, const double *logp, double *dlogp, void *ctx);
+tess_err_t tess_ml_gpt_logprobs(tess_ml_gpt_t *gpt, size_t B, size_t S, const int32_t *tokens,
+                                const int32_t *targets, double *logp, tess_ml_dlogp_fn dlogp_fn,
+                                void *ctx);
+
+/* A copy of the model: parameters and AdamW moments (a frozen reference
+ * policy, say). Gradients start at zero. */
+tess_err_t tess_ml_gpt_clone(const tess_ml_gpt_t *src, tess_ml_gpt_t **dst);
+
 /* The logits of the token after `tokens` (one sequence of S <= ctx ids):
  * vocab doubles (for sampling). */
 tess_err_t tess_ml_gpt_next_logits(tess_ml_gpt_t *gpt, size_t S, const int32_t *tokens,

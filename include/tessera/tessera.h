@@ -29,5 +29,6 @@ TESS_API_BEGIN
 #include <tessera/pinn.h>
 #include <tessera/ml.h>
 #include <tessera/ml_gpt.h>
+#include <tessera/ml_rl.h>
 TESS_API_END
 #endif
