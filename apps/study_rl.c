@@ -288,7 +288,7 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
     if (k >= steps - avg) last_r += st.reward / (double)avg;
     if (rank == 0 && ((k + 1) % every == 0 || k + 1 == steps)) {
       double dt_ = MPI_Wtime() - t0;
-      printf("rl: step %" PRId64 " reward %.17g kl %.17g loss %.17g  %.0f samples/s\n", k + 1, st.reward, st.kl,
+      printf("rl: step %" PRId64 " reward %.17g kl %.17g loss %.17g  %.0f completion tokens/s\n", k + 1, st.reward, st.kl,
              st.loss, (double)((k + 1) * nprompt * group * ncomp) / dt_);
       fflush(stdout);
     }
@@ -305,7 +305,7 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
     printf("rl: %d rank%s, GPT %" PRId64 "x%" PRId64 " (%" PRId64 " heads, %zu parameters, %s), %" PRId64
            " steps of %" PRId64 " prompts x %" PRId64 " completions of %" PRId64 " bytes, reward %s\n", size,
            size > 1 ? "s" : "", nl, d, nh, nparam, dt, steps, nprompt, group, ncomp, kind);
-    printf("rl: reward %.4f -> %.4f (mean of the first and last %" PRId64 " steps), kl %.4g, %.0f samples/s, %.2f s\n",
+    printf("rl: reward %.4f -> %.4f (mean of the first and last %" PRId64 " steps), kl %.4g, %.0f completion tokens/s, %.2f s\n",
            first_r, last_r, avg, st.kl, (double)(steps * nprompt * group * ncomp) / secs, secs);
     printf("rl: final reward %.17g loss %.17g\n", st.reward, st.loss);
     printf("rl: sample: %s\n", line);

@@ -7,7 +7,8 @@
 # per-step lines, not taken from the summary). A policy started from an sft
 # checkpoint (model.init) runs; one of another shape is refused naming the
 # file and dataset; a context too short for prompt + completion is a deck
-# error (exit 3) naming model.ctx.
+# error (exit 3) naming model.ctx. The target rule with the reference's
+# log-likelihood added gives the same bits on 1 and 3 ranks.
 set -u
 APP="$1"; DECK="$2"; SFT="$3"
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
@@ -16,7 +17,7 @@ MPI="mpirun --oversubscribe"
 S=(--set train.steps=20 --set report.every=1)
 for np in 1 2 3 4; do
   $MPI -n $np "$APP" "$DECK" "${S[@]}" > r$np.txt 2>&1 || { cat r$np.txt; echo "FAIL: run on $np ranks"; exit 1; }
-  grep -E "^rl: (step|final|sample)" r$np.txt | sed 's/  [0-9]* samples\/s$//' > k$np.txt
+  grep -E "^rl: (step|final|sample)" r$np.txt | sed 's/  [0-9]* completion tokens\/s$//' > k$np.txt
 done
 [ "$(grep -c '^rl: step' k1.txt)" = 20 ] || { cat r1.txt; echo "FAIL: expected 20 step lines"; exit 1; }
 for np in 2 3 4; do
@@ -30,6 +31,13 @@ a, b = sum(r[:5]) / 5, sum(r[-5:]) / 5
 print(f"reward: first 5 steps {a:.4f}, last 5 {b:.4f}")
 sys.exit(0 if b >= a + 0.2 else print("FAIL: the reward did not improve by 0.2") or 1)
 PY
+# the other rule and the reference's log-likelihood in the reward: the same bits on 1 and 3 ranks
+R=(--set train.steps=5 --set report.every=1 --set 'reward.kind="target"' --set reward.ref_weight=0.5)
+for np in 1 3; do
+  $MPI -n $np "$APP" "$DECK" "${R[@]}" > t$np.txt 2>&1 || { cat t$np.txt; echo "FAIL: target reward on $np ranks"; exit 1; }
+  grep -E "^rl: (step|final|sample)" t$np.txt | sed 's/  [0-9]* completion tokens\/s$//' > u$np.txt
+done
+[ "$(grep -c '^rl: step' u1.txt)" = 5 ] && cmp -s u1.txt u3.txt || { diff u1.txt u3.txt; echo "FAIL: target + reference reward differs"; exit 1; }
 $MPI -n 1 "$APP" "$DECK" --dry-run > d.txt 2>&1 && grep -q "planned work: GPT" d.txt || { cat d.txt; echo "FAIL: dry run"; exit 1; }
 $MPI -n 1 "$APP" "$DECK" --set model.ctx=16 > e.txt 2>&1
 rc=$?; [ $rc = 3 ] && grep -q "model.ctx" e.txt || { cat e.txt; echo "FAIL: ctx 16 for 8 + 16 bytes gave exit $rc"; exit 1; }

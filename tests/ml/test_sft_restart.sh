@@ -19,7 +19,9 @@ S=(--set model.d_model=32 --set model.n_head=2 --set train.batch=6 --set train.s
    --set sample.tokens=24 --set report.every=1)
 run() {   # run NP OUT ARGS...: fails the test on a non-zero exit
   local np=$1 out=$2; shift 2
-  $MPI -n "$np" "$APP" "$DECK" "${S[@]}" "$@" > "$out" 2>&1 || { cat "$out"; echo "FAIL: $out (exit $?)"; exit 1; }
+  $MPI -n "$np" "$APP" "$DECK" "${S[@]}" "$@" > "$out" 2>&1
+  local rc=$?
+  [ $rc = 0 ] || { cat "$out"; echo "FAIL: $out (exit $rc)"; exit 1; }
 }
 run 1 straight.txt --set train.steps=$N --set 'checkpoint.dir="a"'
 run 2 first.txt --set train.steps=$K --set 'checkpoint.dir="b"'
