@@ -10,7 +10,11 @@
  * Prompts, samples and the tree-summed gradient are keyed by step, prompt
  * and position, never by rank: the trajectory is bitwise the same at any
  * rank count. model.init may name a checkpoint (an sft one, say) to start
- * from. Not yet: checkpoints of the rl run itself, a KV cache, the GPU. */
+ * from. Checkpoints (checkpoint.*, as the sft and pinn studies spell them)
+ * hold the policy with its AdamW moments (gpt/), the frozen reference (ref/)
+ * and the per-step reward, KL and loss (rl/history); prompts and samples are
+ * keyed by the step, so --restart / --resume continue bitwise on any rank
+ * count. Not yet: a KV cache, the GPU. */
 #include <tessera/tessera.h>
 #include <tessera/ml_rl.h>
 #include "study.h"
@@ -79,7 +83,7 @@ static const tess_deck_schema_t schema = {
              "any rank count.",
   .keys = keys,
   .nkeys = sizeof keys / sizeof keys[0],
-  .stateless = 1,   /* no checkpoints of the rl run yet */
+  .stateless = 0,   /* resumes: --restart, --resume, checkpoint.* */
 };
 
 static tess_err_t check(const tess_deck_t *deck)
@@ -186,6 +190,54 @@ cleanup:
   return err;
 }
 
+/* Step k's prompts: rl.prompt_len bytes at offsets keyed by (seed, k, prompt). */
+static void draw_prompts(int32_t *prompts, int64_t k, int64_t nprompt, int64_t plen, uint64_t seed,
+                         const unsigned char *text, size_t len)
+{
+  for (int64_t q = 0; q < nprompt; q++) {
+    size_t at = (size_t)(tess_rng_u64(seed, 0xDA7B, (uint64_t)(k * nprompt + q)) % (len - (size_t)plen));
+    for (int64_t i = 0; i < plen; i++) prompts[q * plen + i] = text[at + (size_t)i];
+  }
+}
+
+/* --resume: the newest committed checkpoint in checkpoint.dir, or none. Collective. */
+static tess_err_t find_resume(const tess_checkpoint_policy_t *pol, char *path, size_t cap, int *found)
+{
+  tess_err_t err = TESS_OK;
+  tess_checkpoint_manager_t *m = NULL;
+  tess_checkpoint_policy_t p = *pol;
+  p.keep = 1;
+  TESS_CHECK(tess_checkpoint_manager_create(MPI_COMM_WORLD, &p, &m));
+  TESS_CHECK(tess_checkpoint_manager_latest(m, path, cap, found));
+  tess_log(TESS_LOG_INFO, *found ? "rl: --resume: from %s" : "rl: --resume: no checkpoint in %s: starting at step 0",
+           *found ? path : pol->dir);
+cleanup:
+  tess_checkpoint_manager_destroy(&m);
+  return err;
+}
+
+/* The policy and its moments, the reference, and the history of `step` steps. */
+static tess_err_t save(tess_checkpoint_manager_t *mgr, tess_ml_gpt_t *g, tess_ml_gpt_t *ref, tess_mesh_t *mesh,
+                       const tess_deck_t *deck, int64_t step, uint64_t seed, const double *hist, int on_signal,
+                       char *path, size_t cap)
+{
+  tess_err_t err = TESS_OK;
+  tess_checkpoint_t *ck = NULL;
+  tess_checkpoint_meta_t meta = {.study = "rl", .deck_text = tess_deck_text(deck), .step = step, .rng_seed = seed};
+  TESS_CHECK(tess_checkpoint_manager_begin(mgr, step, &ck));
+  snprintf(path, cap, "%s", tess_checkpoint_path(ck));
+  if (on_signal) tess_study_checkpoint_note(path, 0);
+  TESS_CHECK(tess_checkpoint_set_meta(ck, &meta));
+  TESS_CHECK(tess_ml_gpt_checkpoint_write(g, mesh, ck, "gpt"));
+  TESS_CHECK(tess_ml_gpt_checkpoint_write(ref, mesh, ck, "ref"));
+  TESS_CHECK(tess_checkpoint_write_f64(ck, "rl/history", hist, 3 * (size_t)step));
+  TESS_CHECK(tess_checkpoint_commit(&ck));
+  if (on_signal) tess_study_checkpoint_note(path, 1);
+cleanup:
+  tess_checkpoint_close(&ck);
+  return err;
+}
+
 static void show(char *out, const int32_t *t, size_t n)   /* one printable line */
 {
   for (size_t i = 0; i < n; i++) out[i] = (char)(t[i] == '\n' ? '|' : isprint(t[i]) ? t[i] : '.');
@@ -205,6 +257,14 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
   char *line = NULL;
   tess_ml_gpt_t *g = NULL, *ref = NULL;
   tess_mesh_t *mesh = NULL;
+  tess_checkpoint_manager_t *mgr = NULL;
+  tess_checkpoint_t *rck = NULL;
+  tess_checkpoint_policy_t pol = {.prefix = "rl"};
+  int64_t step0 = 0, keep = 2;
+  int interrupted = 0;
+  double *hist = NULL;   /* reward, kl, loss of every step */
+  static char latest[4096], cpath[4096];
+  const char *restart = opts->restart;
   reward_t rw = {0};
   tess_ml_grpo_stats_t st = {0};
   TESS_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
@@ -232,6 +292,11 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
   TESS_CHECK(tess_deck_get_double(deck, "train.clip", &clip));
   TESS_CHECK(tess_deck_get_int(deck, "train.seed", &seed));
   TESS_CHECK(tess_deck_get_int(deck, "report.every", &every));
+  TESS_CHECK(tess_deck_get_int(deck, "checkpoint.every_steps", &pol.every_steps));
+  TESS_CHECK(tess_deck_get_double(deck, "checkpoint.every_seconds", &pol.every_seconds));
+  TESS_CHECK(tess_deck_get_int(deck, "checkpoint.keep", &keep));
+  TESS_CHECK(tess_deck_get_string(deck, "checkpoint.dir", &pol.dir));
+  pol.keep = (int)keep;
   tess_ml_gpt_config_t c = {256, (size_t)ctx, (size_t)d, (size_t)nl, (size_t)nh};
   tess_dtype_t t = strcmp(dt, "f64") == 0 ? TESS_F64 : TESS_F32;
   TESS_CHECK(tess_ml_gpt_create(&c, t, (uint64_t)seed, &g));
@@ -250,11 +315,36 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
     TESS_CHECK(tess_deck_key_error(deck, "data.text", "'%s' has %zu bytes, fewer than rl.prompt_len + 1 = %" PRId64,
                                    path, len, plen + 1));
   TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, (const char *[]){"dp"}, (int[]){size}, &mesh));
-  if (init[0]) {
+  if (opts->resume) {
+    int found = 0;
+    TESS_CHECK(find_resume(&pol, latest, sizeof latest, &found));
+    if (found) restart = latest;
+  }
+  if (init[0] && !restart) {
     TESS_CHECK(load_init(g, mesh, init));
     if (rank == 0) printf("rl: policy from %s\n", init);
   }
   TESS_CHECK(tess_ml_gpt_clone(g, &ref));   /* the frozen reference: the initial policy */
+  if (restart) {   /* policy, moments, reference, history; prompts and samples follow from the step */
+    tess_checkpoint_meta_t meta;
+    TESS_CHECK(tess_checkpoint_open(MPI_COMM_WORLD, restart, &rck));
+    TESS_CHECK(tess_checkpoint_check_study(rck, "rl"));
+    TESS_CHECK(tess_checkpoint_get_meta(rck, &meta));
+    step0 = meta.step;
+    TESS_CHECK(tess_ml_gpt_checkpoint_read(g, mesh, rck, "gpt"));
+    TESS_CHECK(tess_ml_gpt_checkpoint_read(ref, mesh, rck, "ref"));
+    hist = calloc(3 * (size_t)(steps > step0 ? steps : step0), sizeof *hist);
+    TESS_REQUIRE(hist != NULL, TESS_ERR_MEM, "rl: history of %" PRId64 " steps", step0);
+    TESS_CHECK(tess_checkpoint_read_f64(rck, "rl/history", hist, 3 * (size_t)step0));
+    tess_checkpoint_close(&rck);
+    if (rank == 0) printf("rl: restarted from %s at step %" PRId64 " on %d rank%s\n", restart, step0, size,
+                          size > 1 ? "s" : "");
+  } else {
+    hist = calloc(3 * (size_t)steps, sizeof *hist);
+    TESS_REQUIRE(hist != NULL, TESS_ERR_MEM, "rl: history of %" PRId64 " steps", steps);
+  }
+  TESS_CHECK(tess_checkpoint_manager_create(MPI_COMM_WORLD, &pol, &mgr));
+  TESS_CHECK(tess_signal_install());
   rw.kind = strcmp(kind, "charset") == 0 ? 0 : strcmp(kind, "target") == 0 ? 1 : 2;
   for (const char *p = set; *p; p++) rw.in[(unsigned char)*p] = 1;
   rw.ntarget = strlen(rw.target);
@@ -269,49 +359,73 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
                nprompt);
   tess_ml_adamw_t o = {lr, 0.9, 0.95, 1e-8, wd};
   tess_ml_grpo_t go = {(size_t)group, (size_t)ncomp, temp, beta, 1e-6, (uint64_t)seed};
-  int64_t avg = steps < 5 ? steps : 5;   /* the summary compares the first and last `avg` steps */
   tess_progress_t prog;
   tess_progress_start(&prog, deck, "rl", (long)steps);
+  prog.first = (long)(step0 < steps ? step0 : steps);
+  if (step0 >= steps && rank == 0)
+    printf("rl: nothing left to do: the checkpoint is at step %" PRId64 " and the deck plans %" PRId64
+           " (train.steps); reporting the checkpoint's policy\n", step0, steps);
   t0 = MPI_Wtime();
-  for (int64_t k = 0; k < steps; k++) {
-    int pending = 0;
-    TESS_CHECK(tess_signal_pending(MPI_COMM_WORLD, &pending));
-    TESS_REQUIRE(!pending, TESS_ERR_INTERRUPTED, "rl: stopped by a signal before step %" PRId64 " (no checkpoints yet)",
-                 k + 1);
-    for (int64_t q = 0; q < nprompt; q++) {
-      size_t at = (size_t)(tess_rng_u64((uint64_t)seed, 0xDA7B, (uint64_t)(k * nprompt + q)) % (len - (size_t)plen));
-      for (int64_t i = 0; i < plen; i++) prompts[q * plen + i] = text[at + (size_t)i];
-    }
+  for (int64_t k = step0; k < steps; k++) {
+    draw_prompts(prompts, k, nprompt, plen, (uint64_t)seed, text, len);
     TESS_CHECK(tess_ml_gpt_grpo_step(g, ref, mesh, TESS_AXES_ALL, (size_t)nprompt, (size_t)plen, prompts, &go,
                                      reward_fn, &rw, &o, k + 1, clip, &st));
-    if (k < avg) first_r += st.reward / (double)avg;
-    if (k >= steps - avg) last_r += st.reward / (double)avg;
+    hist[3 * k] = st.reward, hist[3 * k + 1] = st.kl, hist[3 * k + 2] = st.loss;
     if (rank == 0 && ((k + 1) % every == 0 || k + 1 == steps)) {
       double dt_ = MPI_Wtime() - t0;
       printf("rl: step %" PRId64 " reward %.17g kl %.17g loss %.17g  %.0f completion tokens/s\n", k + 1, st.reward, st.kl,
-             st.loss, (double)((k + 1) * nprompt * group * ncomp) / dt_);
+             st.loss, (double)((k + 1 - step0) * nprompt * group * ncomp) / dt_);
       fflush(stdout);
     }
+    /* the safe point, as the sft study's: a signal is checkpointed here, then exit 5 */
+    int due = 0, pending = 0;
+    TESS_CHECK(tess_signal_pending(MPI_COMM_WORLD, &pending));
+    if (!pending) TESS_CHECK(tess_checkpoint_manager_due(mgr, k + 1, &due));
+    if (due || pending || k + 1 == steps) {
+      TESS_CHECK(save(mgr, g, ref, mesh, deck, k + 1, (uint64_t)seed, hist, pending, cpath, sizeof cpath));
+      if (rank == 0 && (due || pending)) printf("rl: checkpoint %s\n", cpath);
+    }
     tess_progress_step(&prog, (long)(k + 1));
+    if (pending) {
+      interrupted = 1;
+      break;
+    }
   }
   tess_progress_end(&prog, (long)steps);
+  if (interrupted) {
+    if (rank == 0) printf("rl: stopped by a signal after writing a checkpoint\n");
+    err = TESS_ERR_INTERRUPTED;
+    goto cleanup;
+  }
   double secs = MPI_Wtime() - t0;
+  int64_t done = steps > step0 ? steps : step0, avg = done < 5 ? done : 5;   /* first and last `avg` steps */
+  for (int64_t k = 0; k < avg; k++) {
+    first_r += hist[3 * k] / (double)avg;
+    last_r += hist[3 * (done - avg + k)] / (double)avg;
+  }
+  st.reward = hist[3 * (done - 1)], st.kl = hist[3 * (done - 1) + 1], st.loss = hist[3 * (done - 1) + 2];
   if (rank == 0) {   /* the summary and one completion of the last prompt (every rank has the same model) */
+    draw_prompts(prompts, done - 1, nprompt, plen, (uint64_t)seed, text, len);
     TESS_CHECK(tess_ml_gpt_sample(g, (size_t)plen, prompts + (nprompt - 1) * plen, (size_t)ncomp, temp, (uint64_t)seed,
-                                  TESS_ML_RL_STREAM(steps + 1), 0, comp));
+                                  TESS_ML_RL_STREAM(done + 1), 0, comp));
     show(line, prompts + (nprompt - 1) * plen, (size_t)plen);
     line[plen] = '>';
     show(line + plen + 1, comp, (size_t)ncomp);
     printf("rl: %d rank%s, GPT %" PRId64 "x%" PRId64 " (%" PRId64 " heads, %zu parameters, %s), %" PRId64
            " steps of %" PRId64 " prompts x %" PRId64 " completions of %" PRId64 " bytes, reward %s\n", size,
-           size > 1 ? "s" : "", nl, d, nh, nparam, dt, steps, nprompt, group, ncomp, kind);
+           size > 1 ? "s" : "", nl, d, nh, nparam, dt, done, nprompt, group, ncomp, kind);
     printf("rl: reward %.4f -> %.4f (mean of the first and last %" PRId64 " steps), kl %.4g, %.0f completion tokens/s, %.2f s\n",
-           first_r, last_r, avg, st.kl, (double)(steps * nprompt * group * ncomp) / secs, secs);
+           first_r, last_r, avg, st.kl, steps > step0 ? (double)((steps - step0) * nprompt * group * ncomp) / secs : 0.0,
+           secs);
+    if (cpath[0]) printf("rl: model %s\n", cpath);
     printf("rl: final reward %.17g loss %.17g\n", st.reward, st.loss);
     printf("rl: sample: %s\n", line);
     fflush(stdout);
   }
 cleanup:
+  tess_checkpoint_close(&rck);
+  tess_checkpoint_manager_destroy(&mgr);
+  free(hist);
   tess_ml_gpt_destroy(&g);
   tess_ml_gpt_destroy(&ref);
   tess_mesh_destroy(&mesh);

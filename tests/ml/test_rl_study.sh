@@ -8,7 +8,9 @@
 # checkpoint (model.init) runs; one of another shape is refused naming the
 # file and dataset; a context too short for prompt + completion is a deck
 # error (exit 3) naming model.ctx. The target rule with the reference's
-# log-likelihood added gives the same bits on 1 and 3 ranks.
+# log-likelihood added gives the same bits on 1 and 3 ranks. A checkpoint
+# after 4 steps on 2 ranks, restarted on 3 (--restart) and resumed on 4
+# (--resume), continues the straight run's lines exactly.
 set -u
 APP="$1"; DECK="$2"; SFT="$3"
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
@@ -38,6 +40,24 @@ for np in 1 3; do
   grep -E "^rl: (step|final|sample)" t$np.txt | sed 's/  [0-9]* completion tokens\/s$//' > u$np.txt
 done
 [ "$(grep -c '^rl: step' u1.txt)" = 5 ] && cmp -s u1.txt u3.txt || { diff u1.txt u3.txt; echo "FAIL: target + reference reward differs"; exit 1; }
+# checkpoint and restart: 4 steps on 2 ranks, --restart on 3 ranks to 20, and
+# 4 on 2 ranks then --resume on 4: the straight 1-rank run's lines exactly
+C=(--set report.every=1 --set 'checkpoint.dir="ck"')
+$MPI -n 2 "$APP" "$DECK" "${C[@]}" --set train.steps=4 > a1.txt 2>&1 || { cat a1.txt; echo "FAIL: 4 steps"; exit 1; }
+$MPI -n 3 "$APP" "$DECK" "${C[@]}" --set train.steps=20 --restart ck/rl_000000004.h5 > a2.txt 2>&1 \
+  || { cat a2.txt; echo "FAIL: restart"; exit 1; }
+grep -q "restarted from ck/rl_000000004.h5 at step 4 on 3 ranks" a2.txt || { cat a2.txt; echo "FAIL: no restart line"; exit 1; }
+C=(--set report.every=1 --set 'checkpoint.dir="cr"')
+$MPI -n 2 "$APP" "$DECK" "${C[@]}" --set train.steps=4 > b1.txt 2>&1 || { cat b1.txt; echo "FAIL: 4 steps"; exit 1; }
+$MPI -n 4 "$APP" "$DECK" "${C[@]}" --set train.steps=20 --resume > b2.txt 2>&1 || { cat b2.txt; echo "FAIL: resume"; exit 1; }
+for x in a b; do
+  cat ${x}1.txt ${x}2.txt | grep -E "^rl: step" | sed 's/  [0-9]* completion tokens\/s$//' > ${x}k.txt
+  grep -E "^rl: (final|sample)" ${x}2.txt >> ${x}k.txt
+  cmp -s k1.txt ${x}k.txt || { diff k1.txt ${x}k.txt; echo "FAIL: the restarted run ($x) left the straight trajectory"; exit 1; }
+done
+summary() { grep "^rl: reward" "$1" | sed 's/ kl \([^,]*\),.*/ kl \1/'; }   # without the timings
+[ "$(summary r1.txt)" = "$(summary a2.txt)" ] || { summary r1.txt; summary a2.txt; echo "FAIL: the summary after a restart"; exit 1; }
+echo "checkpoint at step 4 on 2 ranks, restarted on 3 and resumed on 4: the straight trajectory"
 $MPI -n 1 "$APP" "$DECK" --dry-run > d.txt 2>&1 && grep -q "planned work: GPT" d.txt || { cat d.txt; echo "FAIL: dry run"; exit 1; }
 $MPI -n 1 "$APP" "$DECK" --set model.ctx=16 > e.txt 2>&1
 rc=$?; [ $rc = 3 ] && grep -q "model.ctx" e.txt || { cat e.txt; echo "FAIL: ctx 16 for 8 + 16 bytes gave exit $rc"; exit 1; }
