@@ -10,6 +10,7 @@
 #include <string.h>
 #include <tessera/pinn.h>
 #include <tessera/log.h>
+#include <tessera/gemm.h>
 #include "bench_pinn_util.h"
 
 int main(int argc, char **argv)
@@ -59,8 +60,8 @@ int main(int argc, char **argv)
   qsort(ts + 2, (size_t)steps, sizeof *ts, bench_cmp_double);
   double med = ts[2 + steps / 2];
   if (rank == 0)
-    printf("tessera %s N=%ld ranks=%d chunk=%d: %.2f ms/step, %.3e points/s (first loss %.6e)\n", prec, N,
-           size, tess_pinn_chunk(p), med * 1e3, N / med, loss0);
+    printf("tessera %s N=%ld ranks=%d chunk=%d gemm=%s: %.2f ms/step, %.3e points/s (first loss %.6e)\n",
+           prec, N, size, tess_pinn_chunk(p), tess_gemm_name(), med * 1e3, N / med, loss0);
 cleanup:
   if (err) tess_error_print(stderr);
   free(th); free(g); free(ts);
