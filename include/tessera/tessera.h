@@ -30,5 +30,6 @@ TESS_API_BEGIN
 #include <tessera/ml.h>
 #include <tessera/ml_gpt.h>
 #include <tessera/ml_rl.h>
+#include <tessera/ml_moe.h>
 TESS_API_END
 #endif
