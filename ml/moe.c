@@ -64,8 +64,7 @@ cleanup:
 
 static void free_forward(tess_ml_moe_t *m)
 {
-  moe_route_free(&m->route);
-  tess_ml_moe_plan_destroy(&m->plan);
+  moe_route_free(&m->route);   /* the plan stays: rerouted next time, buffers kept */
   free(m->xs); free(m->xr); free(m->hr); free(m->ar); free(m->orow); free(m->back);
   free(m->f); free(m->lst_pre); free(m->lst_total); free(m->gcount); free(m->gdispl);
   m->xs = m->xr = m->hr = m->ar = m->orow = m->back = NULL;
@@ -78,6 +77,7 @@ void tess_ml_moe_destroy(tess_ml_moe_t **moe)
   if (!moe || !*moe) return;
   tess_ml_moe_t *m = *moe;
   free_forward(m);
+  tess_ml_moe_plan_destroy(&m->plan);
   free(m->router); free(m->drouter); free(m->experts); free(m->dexperts);
   free(m);
   *moe = NULL;
@@ -480,7 +480,8 @@ tess_err_t tess_ml_moe_forward(tess_ml_moe_t *moe, int64_t step, size_t n, const
   TESS_CHECK(moe_route_forward(&m->route, &m->c, k, m->t, ns, m->xs, m->router, step, m->g0));
   TESS_CHECK(capacity(m, stats));
   /* dispatch, experts, combine */
-  TESS_CHECK(tess_ml_moe_plan_create(m->mesh, m->eaxis, m->E, ns, k, m->route.kept, &m->plan));
+  if (m->plan) TESS_CHECK(tess_ml_moe_plan_reroute(m->plan, ns, m->route.kept));
+  else TESS_CHECK(tess_ml_moe_plan_create(m->mesh, m->eaxis, m->E, ns, k, m->route.kept, &m->plan));
   size_t nr = m->plan->n_recv;
   TESS_CHECK(alloc(&m->xr, nr * d, es, "expert inputs"));
   TESS_CHECK(alloc(&m->hr, nr * h, es, "expert activations"));
@@ -500,7 +501,7 @@ tess_err_t tess_ml_moe_forward(tess_ml_moe_t *moe, int64_t step, size_t n, const
   TESS_CHECK(alloc((void **)&acc, ns * d, sizeof *acc, "combine"));
   TESS_CHECK(alloc(&ys, ns * d, es, "output share"));
   ML_CALL(m->t, rows_to_double, ns * d, m->xs, acc);
-  moe_plan_accumulate(m->plan, m->t, d, m->back, m->route.gate, acc);
+  moe_plan_accumulate(m->plan, m->t, d, m->back, m->orow, m->route.gate, acc);
   ML_CALL(m->t, double_to_rows, ns * d, acc, ys);
   TESS_CHECK(tess_comm_allgatherv(m->mesh, m->m_e, ys, ns * d, y, m->gcount, m->gdispl, m->t,
                                   TESS_MEM_HOST, NULL));
@@ -527,13 +528,15 @@ cleanup:
   static void gate_grads_##S(const tess_ml_moe_t *m, const T *dys, double *dgate, T *gro)  \
   {                                                                                        \
     size_t d = m->d, k = m->k;                                                             \
-    const T *back = m->back;                                                               \
+    size_t rb = d * sizeof(T);                                                             \
     for (size_t i = 0; i < m->ns; i++)                                                     \
       for (size_t r = 0; r < k; r++) {                                                     \
         size_t s = i * k + r, row = m->plan->slot_row[s];                                  \
         double g = 0;                                                                      \
-        if (row != SIZE_MAX)                                                               \
-          for (size_t j = 0; j < d; j++) g += (double)dys[i * d + j] * (double)back[row * d + j]; \
+        if (row != SIZE_MAX) {                                                             \
+          const T *o = moe_back_row(m->plan, m->back, m->orow, row, rb);                   \
+          for (size_t j = 0; j < d; j++) g += (double)dys[i * d + j] * (double)o[j];       \
+        }                                                                                  \
         dgate[s] = g;                                                                      \
         for (size_t j = 0; j < d; j++)                                                     \
           gro[s * d + j] = row != SIZE_MAX ? (T)(m->route.gate[s] * (double)dys[i * d + j]) : (T)0; \
@@ -593,7 +596,7 @@ tess_err_t tess_ml_moe_backward(tess_ml_moe_t *moe, const void *dy, void *dx)
   moe_route_backward(&m->route, &m->c, dgate, m->f, (double)m->T, dl);
   TESS_CHECK(alloc((void **)&acc, ns * d, sizeof *acc, "input gradient"));
   ML_CALL(m->t, rows_to_double, ns * d, dys, acc);
-  moe_plan_accumulate(m->plan, m->t, d, back2, NULL, acc);
+  moe_plan_accumulate(m->plan, m->t, d, back2, dxr, NULL, acc);
   ML_CALL(m->t, router_dx, m, dl, acc);
   TESS_CHECK(alloc(&dxs, ns * d, es, "input gradient share"));
   ML_CALL(m->t, double_to_rows, ns * d, acc, dxs);

@@ -21,60 +21,52 @@ void tess_ml_moe_plan_destroy(tess_ml_moe_plan_t **plan)
   free(p->scount); free(p->sdispl); free(p->rcount); free(p->rdispl);
   free(p->send_slot); free(p->slot_row); free(p->exp_off); free(p->exp_rows);
   free(p->sbuf);
+  free(p->bbuf);
   free(p);
   *plan = NULL;
 }
 
-tess_err_t tess_ml_moe_plan_create(tess_mesh_t *mesh, const char *axis, size_t n_experts,
-                                   size_t n, size_t k, const int32_t *slot_expert,
-                                   tess_ml_moe_plan_t **plan)
+/* Grow *a to at least n elements of size es (contents not kept). */
+static tess_err_t grow_array(void *a, size_t n, size_t es)
 {
   tess_err_t err = TESS_OK;
-  tess_ml_moe_plan_t *p = NULL;
+  void **pa = a;
+  void *nb = realloc(*pa, (n ? n : 1) * es);
+  TESS_REQUIRE(nb, TESS_ERR_MEM, "MoE plan: %zu entries", n);
+  *pa = nb;
+cleanup:
+  return err;
+}
+
+tess_err_t tess_ml_moe_plan_reroute(tess_ml_moe_plan_t *p, size_t n, const int32_t *slot_expert)
+{
+  tess_err_t err = TESS_OK;
   int64_t *cs = NULL, *cr = NULL;
   size_t *fill = NULL;
-  int ax = -1;
-  TESS_REQUIRE(mesh && axis && plan, TESS_ERR_ARG, "%s: NULL argument", __func__);
-  *plan = NULL;
-  TESS_REQUIRE(n == 0 || k == 0 || slot_expert, TESS_ERR_ARG, "%s: argument 'slot_expert' is NULL",
-               __func__);
+  TESS_REQUIRE(p, TESS_ERR_ARG, "%s: argument 'plan' is NULL", __func__);
+  TESS_REQUIRE(n == 0 || p->k == 0 || slot_expert, TESS_ERR_ARG,
+               "%s: argument 'slot_expert' is NULL", __func__);
   ML_HOST(slot_expert);
-  TESS_CHECK(tess_mesh_axis_find(mesh, axis, &ax));
-  p = calloc(1, sizeof *p);
-  TESS_REQUIRE(p, TESS_ERR_MEM, "%s: plan", __func__);
-  p->mesh = mesh;
-  p->axes = 1u << ax;
-  TESS_CHECK(tess_comm_rank_size(mesh, p->axes, &p->me, &p->np));
-  TESS_REQUIRE(n_experts > 0 && n_experts % (size_t)p->np == 0, TESS_ERR_ARG,
-               "%s: %zu experts do not divide over the %d ranks of axis '%s'", __func__,
-               n_experts, p->np, axis);
-  p->E = n_experts;
-  p->E_loc = n_experts / (size_t)p->np;
-  p->n = n;
-  p->k = k;
-  size_t np = (size_t)p->np, ns = n * k;
+  size_t np = (size_t)p->np, ns = n * p->k, n_experts = p->E;
   for (size_t s = 0; s < ns; s++)
     TESS_REQUIRE(slot_expert[s] >= -1 && slot_expert[s] < (int32_t)n_experts, TESS_ERR_ARG,
                  "%s: slot %zu names expert %d of %zu", __func__, s, (int)slot_expert[s],
                  n_experts);
-  p->scount = calloc(np, sizeof *p->scount);
-  p->sdispl = calloc(np, sizeof *p->sdispl);
-  p->rcount = calloc(np, sizeof *p->rcount);
-  p->rdispl = calloc(np, sizeof *p->rdispl);
-  p->slot_row = malloc((ns ? ns : 1) * sizeof *p->slot_row);
-  p->exp_off = calloc(p->E_loc + 1, sizeof *p->exp_off);
+  p->n = n;
   cs = calloc(n_experts, sizeof *cs);   /* per expert = per (peer, local expert) */
   cr = calloc(n_experts, sizeof *cr);
   fill = calloc(n_experts + 1, sizeof *fill);
-  TESS_REQUIRE(p->scount && p->sdispl && p->rcount && p->rdispl && p->slot_row && p->exp_off &&
-               cs && cr && fill, TESS_ERR_MEM, "%s: counts", __func__);
+  TESS_REQUIRE(cs && cr && fill, TESS_ERR_MEM, "%s: counts", __func__);
+  TESS_CHECK(grow_array(&p->slot_row, ns, sizeof *p->slot_row));
+  memset(p->scount, 0, np * sizeof *p->scount);
+  memset(p->rcount, 0, np * sizeof *p->rcount);
+  memset(p->exp_off, 0, (p->E_loc + 1) * sizeof *p->exp_off);
   for (size_t s = 0; s < ns; s++)
     if (slot_expert[s] >= 0) cs[slot_expert[s]]++;
   /* send rows by expert, then token: a counting sort of the slots */
   for (size_t e = 0; e < n_experts; e++) fill[e + 1] = fill[e] + (size_t)cs[e];
   p->n_send = fill[n_experts];
-  p->send_slot = malloc((p->n_send ? p->n_send : 1) * sizeof *p->send_slot);
-  TESS_REQUIRE(p->send_slot, TESS_ERR_MEM, "%s: %zu send rows", __func__, p->n_send);
+  TESS_CHECK(grow_array(&p->send_slot, p->n_send, sizeof *p->send_slot));
   for (size_t s = 0; s < ns; s++) {
     p->slot_row[s] = SIZE_MAX;
     if (slot_expert[s] < 0) continue;
@@ -87,7 +79,8 @@ tess_err_t tess_ml_moe_plan_create(tess_mesh_t *mesh, const char *axis, size_t n
     p->sdispl[q] = q ? p->sdispl[q - 1] + p->scount[q - 1] : 0;
   }
   /* the counts first: E_loc per peer, one all-to-all */
-  TESS_CHECK(tess_comm_alltoall(mesh, p->axes, cs, cr, p->E_loc, TESS_I64, TESS_MEM_HOST, NULL));
+  TESS_CHECK(tess_comm_alltoall(p->mesh, p->axes, cs, cr, p->E_loc, TESS_I64, TESS_MEM_HOST,
+                                NULL));
   for (size_t q = 0; q < np; q++) {
     for (size_t le = 0; le < p->E_loc; le++) {
       p->rcount[q] += (size_t)cr[q * p->E_loc + le];
@@ -97,8 +90,7 @@ tess_err_t tess_ml_moe_plan_create(tess_mesh_t *mesh, const char *axis, size_t n
   }
   for (size_t le = 0; le < p->E_loc; le++) p->exp_off[le + 1] += p->exp_off[le];
   p->n_recv = p->exp_off[p->E_loc];
-  p->exp_rows = malloc((p->n_recv ? p->n_recv : 1) * sizeof *p->exp_rows);
-  TESS_REQUIRE(p->exp_rows, TESS_ERR_MEM, "%s: %zu received rows", __func__, p->n_recv);
+  TESS_CHECK(grow_array(&p->exp_rows, p->n_recv, sizeof *p->exp_rows));
   /* expert le's rows: peer by peer, each peer's segment holding its experts in order */
   for (size_t le = 0, i = 0; le < p->E_loc; le++)
     for (size_t q = 0; q < np; q++) {
@@ -106,13 +98,47 @@ tess_err_t tess_ml_moe_plan_create(tess_mesh_t *mesh, const char *axis, size_t n
       for (size_t l2 = 0; l2 < le; l2++) off += (size_t)cr[q * p->E_loc + l2];
       for (int64_t j = 0; j < cr[q * p->E_loc + le]; j++) p->exp_rows[i++] = off + (size_t)j;
     }
+cleanup:
+  free(cs);
+  free(cr);
+  free(fill);
+  return err;
+}
+
+tess_err_t tess_ml_moe_plan_create(tess_mesh_t *mesh, const char *axis, size_t n_experts,
+                                   size_t n, size_t k, const int32_t *slot_expert,
+                                   tess_ml_moe_plan_t **plan)
+{
+  tess_err_t err = TESS_OK;
+  tess_ml_moe_plan_t *p = NULL;
+  int ax = -1;
+  TESS_REQUIRE(mesh && axis && plan, TESS_ERR_ARG, "%s: NULL argument", __func__);
+  *plan = NULL;
+  TESS_CHECK(tess_mesh_axis_find(mesh, axis, &ax));
+  p = calloc(1, sizeof *p);
+  TESS_REQUIRE(p, TESS_ERR_MEM, "%s: plan", __func__);
+  p->mesh = mesh;
+  p->axes = 1u << ax;
+  TESS_CHECK(tess_comm_rank_size(mesh, p->axes, &p->me, &p->np));
+  TESS_REQUIRE(n_experts > 0 && n_experts % (size_t)p->np == 0, TESS_ERR_ARG,
+               "%s: %zu experts do not divide over the %d ranks of axis '%s'", __func__,
+               n_experts, p->np, axis);
+  p->E = n_experts;
+  p->E_loc = n_experts / (size_t)p->np;
+  p->k = k;
+  size_t np = (size_t)p->np;
+  p->scount = calloc(np, sizeof *p->scount);
+  p->sdispl = calloc(np, sizeof *p->sdispl);
+  p->rcount = calloc(np, sizeof *p->rcount);
+  p->rdispl = calloc(np, sizeof *p->rdispl);
+  p->exp_off = calloc(p->E_loc + 1, sizeof *p->exp_off);
+  TESS_REQUIRE(p->scount && p->sdispl && p->rcount && p->rdispl && p->exp_off, TESS_ERR_MEM,
+               "%s: counts", __func__);
+  TESS_CHECK(tess_ml_moe_plan_reroute(p, n, slot_expert));
   *plan = p;
   p = NULL;
 cleanup:
   tess_ml_moe_plan_destroy(&p);
-  free(cs);
-  free(cr);
-  free(fill);
   return err;
 }
 
@@ -156,10 +182,25 @@ static tess_err_t exchange(const tess_ml_moe_plan_t *p, tess_dtype_t t, size_t d
   TESS_CHECK(scaled(ad, np, d, &sd));
   TESS_CHECK(scaled(b, np, d, &rc));
   TESS_CHECK(scaled(bd, np, d, &rd));
+  sc[p->me] = rc[p->me] = 0;   /* this rank's own rows are copied (or read) in place */
   TESS_CHECK(tess_comm_alltoallv(p->mesh, p->axes, send, sc, sd, recv, rc, rd, t, TESS_MEM_HOST,
                                  NULL));
 cleanup:
   free(sc); free(sd); free(rc); free(rd);
+  return err;
+}
+
+/* Scratch that lives with the plan, so repeated exchanges do not allocate. */
+static tess_err_t grow(void **buf, size_t *bytes, size_t need)
+{
+  tess_err_t err = TESS_OK;
+  if (need > *bytes) {
+    void *nb = realloc(*buf, need);
+    TESS_REQUIRE(nb, TESS_ERR_MEM, "MoE exchange: %zu-byte buffer", need);
+    *buf = nb;
+    *bytes = need;
+  }
+cleanup:
   return err;
 }
 
@@ -175,15 +216,14 @@ tess_err_t tess_ml_moe_dispatch(const tess_ml_moe_plan_t *plan, tess_dtype_t t, 
   ML_HOST(src);
   ML_HOST(recv);
   size_t es = tess_dtype_size(t), rb = d * es, need = (p->n_send ? p->n_send : 1) * rb;
-  if (need > p->sbuf_bytes) {
-    void *nb = realloc(p->sbuf, need);
-    TESS_REQUIRE(nb, TESS_ERR_MEM, "%s: %zu-byte send buffer", __func__, need);
-    p->sbuf = nb;
-    p->sbuf_bytes = need;
-  }
+  TESS_CHECK(grow(&p->sbuf, &p->sbuf_bytes, need));
+  /* rows for this rank's own experts go straight to recv, the rest are packed */
+  size_t s0 = p->sdispl[p->me], s1 = s0 + p->scount[p->me];
   for (size_t i = 0; i < p->n_send; i++) {
     size_t s = p->send_slot[i], from = per_slot ? s : s / p->k;
-    memcpy((char *)p->sbuf + i * rb, (const char *)src + from * rb, rb);
+    char *to = i >= s0 && i < s1 ? (char *)recv + (p->rdispl[p->me] + i - s0) * rb
+                                 : (char *)p->sbuf + i * rb;
+    memcpy(to, (const char *)src + from * rb, rb);
   }
   TESS_CHECK(exchange(p, t, d, p->sbuf, recv, 1));
 cleanup:
@@ -197,14 +237,14 @@ tess_err_t moe_plan_return(const tess_ml_moe_plan_t *p, tess_dtype_t t, size_t d
 }
 
 #define DEF_ACC(T, S)                                                                      \
-  static void acc_##S(const tess_ml_moe_plan_t *p, size_t d, const T *back, const double *w, \
-                      double *acc)                                                        \
+  static void acc_##S(const tess_ml_moe_plan_t *p, size_t d, const T *back, const T *eo,   \
+                      const double *w, double *acc)                                       \
   {                                                                                       \
     for (size_t t = 0; t < p->n; t++)                                                     \
       for (size_t r = 0; r < p->k; r++) {                                                 \
         size_t s = t * p->k + r, row = p->slot_row[s];                                    \
         if (row == SIZE_MAX) continue;                                                    \
-        const T *o = back + row * d;                                                      \
+        const T *o = moe_back_row(p, back, eo, row, d * sizeof *o);                       \
         double g = w ? w[s] : 1.0;                                                        \
         for (size_t j = 0; j < d; j++) acc[t * d + j] += g * (double)o[j];                \
       }                                                                                   \
@@ -212,22 +252,24 @@ tess_err_t moe_plan_return(const tess_ml_moe_plan_t *p, tess_dtype_t t, size_t d
 ML_INSTANTIATE(DEF_ACC)
 
 void moe_plan_accumulate(const tess_ml_moe_plan_t *p, tess_dtype_t t, size_t d,
-                         const void *back, const double *w, double *acc)
+                         const void *back, const void *expert_out, const double *w,
+                         double *acc)
 {
-  ML_CALL(t, acc, p, d, back, w, acc);
+  ML_CALL(t, acc, p, d, back, expert_out, w, acc);
 }
 
-static tess_err_t return_checked(const tess_ml_moe_plan_t *p, tess_dtype_t t, size_t d,
+static tess_err_t return_checked(const tess_ml_moe_plan_t *plan, tess_dtype_t t, size_t d,
                                  const void *expert_out, void **back)
 {
   tess_err_t err = TESS_OK;
+  tess_ml_moe_plan_t *p = (tess_ml_moe_plan_t *)plan;   /* the return buffer is scratch */
   *back = NULL;
   TESS_REQUIRE(p, TESS_ERR_ARG, "combine: argument 'plan' is NULL");
   ML_DTYPE(t);
   TESS_REQUIRE(p->n_recv == 0 || expert_out, TESS_ERR_ARG, "combine: argument 'expert_out' is NULL");
   ML_HOST(expert_out);
-  *back = malloc((p->n_send ? p->n_send : 1) * d * tess_dtype_size(t));
-  TESS_REQUIRE(*back, TESS_ERR_MEM, "combine: %zu returned rows", p->n_send);
+  TESS_CHECK(grow(&p->bbuf, &p->bbuf_bytes, (p->n_send ? p->n_send : 1) * d * tess_dtype_size(t)));
+  *back = p->bbuf;
   TESS_CHECK(moe_plan_return(p, t, d, expert_out, *back));
 cleanup:
   return err;
@@ -245,23 +287,30 @@ tess_err_t tess_ml_moe_combine(const tess_ml_moe_plan_t *plan, tess_dtype_t t, s
   for (size_t s = 0; s < plan->n * plan->k; s++) {
     char *o = (char *)out + s * rb;
     if (plan->slot_row[s] == SIZE_MAX) memset(o, 0, rb);
-    else memcpy(o, (char *)back + plan->slot_row[s] * rb, rb);
+    else memcpy(o, moe_back_row(plan, back, expert_out, plan->slot_row[s], rb), rb);
   }
 cleanup:
-  free(back);
   return err;
 }
 
-#define DEF_ROUND(T, S)                                                                     \
-  static void round_##S(size_t n, const double *a, T *y)                                   \
+/* Row by row through one row of doubles: each output rounded once. */
+#define DEF_SUM(T, S)                                                                       \
+  static void sum_##S(const tess_ml_moe_plan_t *p, size_t d, const T *back, const T *eo,   \
+                      const T *x, const double *w, T *out, double *acc)                    \
   {                                                                                        \
-    for (size_t i = 0; i < n; i++) y[i] = (T)a[i];                                         \
-  }                                                                                        \
-  static void widen_##S(size_t n, const T *x, double *a)                                   \
-  {                                                                                        \
-    for (size_t i = 0; i < n; i++) a[i] = x ? (double)x[i] : 0.0;                          \
+    for (size_t t = 0; t < p->n; t++) {                                                    \
+      for (size_t j = 0; j < d; j++) acc[j] = x ? (double)x[t * d + j] : 0.0;              \
+      for (size_t r = 0; r < p->k; r++) {                                                  \
+        size_t s = t * p->k + r, row = p->slot_row[s];                                     \
+        if (row == SIZE_MAX) continue;                                                     \
+        const T *o = moe_back_row(p, back, eo, row, d * sizeof *o);                        \
+        double g = w ? w[s] : 1.0;                                                         \
+        for (size_t j = 0; j < d; j++) acc[j] += g * (double)o[j];                         \
+      }                                                                                    \
+      for (size_t j = 0; j < d; j++) out[t * d + j] = (T)acc[j];                           \
+    }                                                                                      \
   }
-ML_INSTANTIATE(DEF_ROUND)
+ML_INSTANTIATE(DEF_SUM)
 
 tess_err_t tess_ml_moe_combine_sum(const tess_ml_moe_plan_t *plan, tess_dtype_t t, size_t d,
                                    const void *expert_out, const void *x, const double *w,
@@ -275,13 +324,10 @@ tess_err_t tess_ml_moe_combine_sum(const tess_ml_moe_plan_t *plan, tess_dtype_t 
   ML_HOST(out);
   ML_HOST(x);
   ML_HOST(w);
-  acc = malloc((plan->n ? plan->n : 1) * d * sizeof *acc);
-  TESS_REQUIRE(acc, TESS_ERR_MEM, "%s: %zu rows", __func__, plan->n);
-  ML_CALL(t, widen, plan->n * d, x, acc);
-  moe_plan_accumulate(plan, t, d, back, w, acc);
-  ML_CALL(t, round, plan->n * d, acc, out);
+  acc = malloc((d ? d : 1) * sizeof *acc);
+  TESS_REQUIRE(acc, TESS_ERR_MEM, "%s: a row of %zu", __func__, d);
+  ML_CALL(t, sum, plan, d, back, expert_out, x, w, out, acc);
 cleanup:
-  free(back);
   free(acc);
   return err;
 }

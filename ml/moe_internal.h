@@ -17,17 +17,28 @@ struct tess_ml_moe_plan {
   size_t n_send, n_recv;
   size_t *exp_off;             /* E_loc + 1: local expert le's rows are */
   size_t *exp_rows;            /* exp_rows[exp_off[le] .. exp_off[le+1]) */
-  void *sbuf;                  /* packed send rows, grown on demand */
-  size_t sbuf_bytes;
+  void *sbuf, *bbuf;           /* packed send rows, returned rows: grown on demand */
+  size_t sbuf_bytes, bbuf_bytes;
 };
 
 /* Back from the experts without unpacking: back (n_send x d) gets slot s's
- * row at slot_row[s]. */
+ * row at slot_row[s], except the rows this rank's own experts computed,
+ * which never move: read every returned row through moe_back_row(). */
 tess_err_t moe_plan_return(const tess_ml_moe_plan_t *p, tess_dtype_t t, size_t d,
                            const void *expert_out, void *back);
-/* acc[t*d + j] += sum over sent slots r of (w ? w[t*k+r] : 1) * back row (r order). */
+/* Where send row `row` came back: in back, or (own experts) in expert_out. */
+static inline const void *moe_back_row(const tess_ml_moe_plan_t *p, const void *back,
+                                       const void *expert_out, size_t row, size_t rb)
+{
+  size_t s0 = p->sdispl[p->me];
+  if (row >= s0 && row < s0 + p->scount[p->me])
+    return (const char *)expert_out + (p->rdispl[p->me] + row - s0) * rb;
+  return (const char *)back + row * rb;
+}
+/* acc[t*d + j] += sum over sent slots r of (w ? w[t*k+r] : 1) * returned row (r order). */
 void moe_plan_accumulate(const tess_ml_moe_plan_t *p, tess_dtype_t t, size_t d,
-                         const void *back, const double *w, double *acc);
+                         const void *back, const void *expert_out, const double *w,
+                         double *acc);
 
 /* The router on n tokens (double arithmetic whatever the storage). */
 typedef struct {

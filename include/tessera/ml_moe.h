@@ -106,6 +106,11 @@ typedef struct tess_ml_moe_plan tess_ml_moe_plan_t;
 tess_err_t tess_ml_moe_plan_create(tess_mesh_t *mesh, const char *axis, size_t n_experts,
                                    size_t n, size_t k, const int32_t *slot_expert,
                                    tess_ml_moe_plan_t **plan);
+/* Collective: route n new tokens (k as before) through the same plan; its
+ * scratch buffers stay, so a layer that reroutes every step does not
+ * allocate (or fault in) its exchange buffers again. */
+tess_err_t tess_ml_moe_plan_reroute(tess_ml_moe_plan_t *plan, size_t n,
+                                    const int32_t *slot_expert);
 void tess_ml_moe_plan_destroy(tess_ml_moe_plan_t **plan);
 /* Rows this rank receives; the rows of local expert le. */
 size_t tess_ml_moe_plan_recv_rows(const tess_ml_moe_plan_t *plan);
