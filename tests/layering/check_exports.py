@@ -3,7 +3,8 @@
 exports exactly its public API. Every dynamic symbol it defines is a tess_
 name declared in include/tessera/ (nothing internal leaks: ck_*, deck_*,
 pinn_* helpers stay hidden), and every function a public header declares is
-exported. tessera/petsc*.h belong to libtessera_petsc: checked against
+exported (static inline helpers defined in a header, such as rng.h's
+host/device Philox rounds, are not library symbols). tessera/petsc*.h belong to libtessera_petsc: checked against
 PETSC_LIB the same way where it is built, left out otherwise."""
 import re, subprocess, sys, pathlib
 
@@ -22,7 +23,11 @@ def declarations(headers):
     for h in headers:
         text = re.sub(r"/\*.*?\*/", " ", h.read_text(), flags=re.S)
         text = re.sub(r"#define[^\n]*(\\\n[^\n]*)*", " ", text)          # macros call, not declare
-        for name in re.findall(r"\b(tess_\w+)\s*\(", text):
+        for m in re.finditer(r"\b(tess_\w+)\s*\(", text):
+            name = m.group(1)
+            start = max(text.rfind(";", 0, m.start()), text.rfind("}", 0, m.start()))
+            if re.search(r"\bstatic\b", text[start + 1:m.start()]):       # header-only inline: not exported
+                continue
             if not re.search(r"_(t|fn)$", name):                          # typedef'd function types
                 declared.add(name)
     return declared
