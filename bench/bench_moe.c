@@ -11,6 +11,7 @@
  * alltoallvs: what the pack alone costs. Reports medians (and minima) and the
  * ratio bare / moe (the issue's target: >= 0.8). Set BENCH_MOE_PHASES to
  * print each moe iteration's route / dispatch / combine times on rank 0.
+ * Every big buffer of both sides comes from tess_malloc (huge pages).
  * Usage: bench_moe [N] [D] [iters] */
 #include <tessera/tessera.h>
 #include <tessera/ml_moe.h>
@@ -19,6 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench_util.h"
+
+/* Big buffers of both sides from tess_malloc (huge pages, as the plan's). */
+static void *big(size_t bytes)
+{
+  void *p = NULL;
+  return tess_malloc(TESS_MEM_HOST, bytes, &p) == TESS_OK ? p : NULL;
+}
+static void unbig(void *p) { tess_free(TESS_MEM_HOST, &p); }
 
 static double minimum(const double *v, int n)
 {
@@ -47,7 +56,7 @@ int main(int argc, char **argv)
   int rank = tess_mesh_rank(mesh), P = tess_mesh_size(mesh);
   size_t E = 4 * (size_t)P, K = 2;
   int32_t *slot = malloc(N * K * sizeof *slot);
-  float *x = malloc(N * D * sizeof *x), *y = malloc(N * D * sizeof *y);
+  float *x = big(N * D * sizeof *x), *y = big(N * D * sizeof *y);
   double *w = malloc(N * K * sizeof *w), *tm = malloc(3 * (size_t)iters * sizeof *tm);
   TESS_REQUIRE(slot && x && y && w && tm, TESS_ERR_MEM, "buffers");
   for (size_t i = 0; i < N; i++) {
@@ -73,8 +82,8 @@ int main(int argc, char **argv)
     sd[q] = q ? sd[q - 1] + sc[q - 1] : 0;
     rd[q] = q ? rd[q - 1] + rc[q - 1] : 0;
   }
-  float *sbuf = malloc(ns * D * sizeof *sbuf), *rbuf = malloc((nr + 1) * D * sizeof *rbuf);
-  float *xe = malloc((nr + 1) * D * sizeof *xe);
+  float *sbuf = big(ns * D * sizeof *sbuf), *rbuf = big((nr + 1) * D * sizeof *rbuf);
+  float *xe = big((nr + 1) * D * sizeof *xe);
   TESS_REQUIRE(sbuf && rbuf && xe, TESS_ERR_MEM, "exchange buffers");
   memset(sbuf, 1, ns * D * sizeof *sbuf);
   memset(rbuf, 0, (nr + 1) * D * sizeof *rbuf);
@@ -122,8 +131,8 @@ int main(int argc, char **argv)
            "bare with a hand pack %.3f ms; minima: moe %.3f, bare %.3f, ratio %.2f\n",
            P, N, D, E, (double)(ns * D * sizeof(float)) / (1 << 20), 1e3 * tmoe, 1e3 * tbare,
            tbare / tmoe, 1e3 * tpack, 1e3 * mmoe, 1e3 * mbare, mbare / mmoe);
-  free(slot); free(x); free(y); free(w); free(tm); free(sc); free(sd); free(rc); free(rd);
-  free(cs); free(cr); free(sbuf); free(rbuf); free(xe);
+  free(slot); unbig(x); unbig(y); free(w); free(tm); free(sc); free(sd); free(rc); free(rd);
+  free(cs); free(cr); unbig(sbuf); unbig(rbuf); unbig(xe);
 cleanup:
   tess_ml_moe_plan_destroy(&plan);
   tess_mesh_destroy(&mesh);

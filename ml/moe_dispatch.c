@@ -20,8 +20,8 @@ void tess_ml_moe_plan_destroy(tess_ml_moe_plan_t **plan)
   tess_ml_moe_plan_t *p = *plan;
   free(p->scount); free(p->sdispl); free(p->rcount); free(p->rdispl);
   free(p->send_slot); free(p->slot_row); free(p->exp_off); free(p->exp_rows);
-  free(p->sbuf);
-  free(p->bbuf);
+  tess_free(TESS_MEM_HOST, &p->sbuf);
+  tess_free(TESS_MEM_HOST, &p->bbuf);
   free(p);
   *plan = NULL;
 }
@@ -190,14 +190,15 @@ cleanup:
   return err;
 }
 
-/* Scratch that lives with the plan, so repeated exchanges do not allocate. */
+/* Scratch that lives with the plan, so repeated exchanges do not allocate;
+ * tess_malloc: big blocks get huge pages (what the reshard's buffers have). */
 static tess_err_t grow(void **buf, size_t *bytes, size_t need)
 {
   tess_err_t err = TESS_OK;
   if (need > *bytes) {
-    void *nb = realloc(*buf, need);
-    TESS_REQUIRE(nb, TESS_ERR_MEM, "MoE exchange: %zu-byte buffer", need);
-    *buf = nb;
+    tess_free(TESS_MEM_HOST, buf);
+    *bytes = 0;
+    TESS_CHECK(tess_malloc(TESS_MEM_HOST, need, buf));
     *bytes = need;
   }
 cleanup:
