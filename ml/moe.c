@@ -592,8 +592,8 @@ tess_err_t tess_ml_moe_backward(tess_ml_moe_t *moe, const void *dy, void *dx)
   }
   TESS_CHECK(alloc(&back2, m->plan->n_send * d, es, "returned input gradients"));
   TESS_CHECK(moe_plan_return(m->plan, m->t, d, dxr, back2));
-  TESS_CHECK(alloc((void **)&dl, ns * m->E, sizeof *dl, "logit gradients"));
-  moe_route_backward(&m->route, &m->c, dgate, m->f, (double)m->T, dl);
+  TESS_CHECK(alloc((void **)&dl, ns * m->E + m->E, sizeof *dl, "logit gradients"));
+  moe_route_backward(&m->route, &m->c, dgate, m->f, (double)m->T, dl + ns * m->E, dl);
   TESS_CHECK(alloc((void **)&acc, ns * d, sizeof *acc, "input gradient"));
   ML_CALL(m->t, rows_to_double, ns * d, dys, acc);
   moe_plan_accumulate(m->plan, m->t, d, back2, dxr, NULL, acc);

@@ -57,7 +57,8 @@ tess_err_t moe_route_forward(moe_route_t *r, const tess_ml_moe_config_t *c, size
                              tess_dtype_t t, size_t n, const void *x, const void *w,
                              int64_t step, size_t g0);
 /* dlogits (n x E) of sum_{t,r} dgate[t*k+r] gate[t*k+r] + aux_w L_aux + z_w L_z,
- * L_aux = E sum_e f_e P_e with P_e the mean probability over T tokens. */
+ * L_aux = E sum_e f_e P_e with P_e the mean probability over T tokens.
+ * dp: scratch of E doubles. */
 void moe_route_backward(const moe_route_t *r, const tess_ml_moe_config_t *c, const double *dgate,
-                        const double *f, double T, double *dlogits);
+                        const double *f, double T, double *dp, double *dlogits);
 #endif

@@ -89,14 +89,14 @@ cleanup:
 }
 
 void moe_route_backward(const moe_route_t *r, const tess_ml_moe_config_t *c, const double *dgate,
-                        const double *f, double T, double *dlogits)
+                        const double *f, double T, double *dp, double *dlogits)
 {
   size_t E = r->E, k = r->k;
   int nrm = normalised(c);
   for (size_t i = 0; i < r->n; i++) {
     const double *p = r->prob + i * E, *g = r->gate + i * k, *dg = dgate + i * k;
     const int32_t *ch = r->choice + i * k;
-    double *dl = dlogits + i * E, dp[E > 0 ? E : 1];
+    double *dl = dlogits + i * E;
     /* d/dp of the aux losses: E f_e / T per token; the z-loss goes to the logits */
     for (size_t e = 0; e < E; e++) dp[e] = c->aux_weight * (double)E * f[e] / T;
     /* gates: g_q = p_q / S (S = sum of the chosen p, or 1):

@@ -15,6 +15,7 @@
  *   (one-hot tokens, a scaled identity router): <= 1e-14;
  * - capacity overflow: which choices drop (first choices before second
  *   choices, tokens in global order) and dropped tokens' output = x bitwise;
+ * - a mesh without a dp axis (dp_axis NULL) bitwise the np x 1 mesh;
  * - bad arguments refused with their messages. */
 #include <math.h>
 #include <string.h>
@@ -231,6 +232,44 @@ static void check_shape(int ne, int ndp, const tess_ml_moe_config_t *c, const ch
   s = r;
   res_free(&s);
   moe_ref_free(&ref);
+  data_free(&g);
+}
+
+/* ---- no dp axis: a one-axis mesh {experts: np}, dp_axis NULL, against the
+ * np x 1 mesh's results (bitwise) ---- */
+static void check_no_dp(void)
+{
+  if (12 % np) return;
+  tess_ml_moe_config_t c = base_cfg(TESS_ML_MOE_TOP2, 2, 1, 1.25);
+  data_t g;
+  data_make(&c, NT, 1.5, &g);
+  size_t d = c.d_model, E = c.n_experts, P = psize(&c);
+  res_t r;
+  if (!run(MPI_COMM_WORLD, np, 1, TESS_F64, &c, 3, &g, &r)) return;
+  const char *names[] = {"experts"};
+  int sizes[] = {np};
+  tess_mesh_t *mesh = NULL;
+  tess_ml_moe_t *moe = NULL;
+  double *y = malloc(NT * d * 8), *dx = malloc(NT * d * 8), *router, *experts, *drouter, *dexp;
+  size_t e0, nl;
+  OK(tess_mesh_create(MPI_COMM_WORLD, 1, names, sizes, &mesh));
+  OK(tess_ml_moe_create(mesh, "experts", NULL, &c, TESS_F64, &moe));
+  if (moe) {
+    OK(tess_ml_moe_params(moe, (void **)&router, (void **)&drouter, (void **)&experts,
+                          (void **)&dexp, &e0, &nl));
+    memcpy(router, g.router, E * d * 8);
+    memcpy(experts, g.experts + e0 * P, nl * P * 8);
+    OK(tess_ml_moe_forward(moe, 3, NT, g.x, y, NULL));
+    OK(tess_ml_moe_backward(moe, g.dy, dx));
+    CHECK(memcmp(y, r.y, NT * d * 8) == 0 && memcmp(dx, r.dx, NT * d * 8) == 0 &&
+              memcmp(drouter, r.drouter, E * d * 8) == 0 &&
+              memcmp(dexp, r.dexperts + e0 * P, nl * P * 8) == 0,
+          "no dp axis: not bitwise the %dx1 mesh's results", np);
+  }
+  tess_ml_moe_destroy(&moe);
+  tess_mesh_destroy(&mesh);
+  free(y); free(dx);
+  res_free(&r);
   data_free(&g);
 }
 
@@ -483,6 +522,7 @@ int main(int argc, char **argv)
     if (first) check_fd(ne, np / ne);
     first = 0;
   }
+  check_no_dp();
   check_refusals();
   double w = worst_ref;
   MPI_Allreduce(MPI_IN_PLACE, &w, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
