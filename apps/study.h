@@ -11,6 +11,8 @@
  * check() (if any) and run(). */
 #ifndef TESSERA_APP_STUDY_H
 #define TESSERA_APP_STUDY_H
+#include <stddef.h>
+#include <tessera/checkpoint.h>
 #include <tessera/deck.h>
 #include <tessera/error.h>
 
@@ -47,6 +49,16 @@ typedef struct {
  * run.output_dir/status.toml current with it and ends with a line naming the
  * file and the --restart command (docs/signals.md). */
 void tess_study_checkpoint_note(const char *path, int committed);
+
+/* --resume (app_study_io.c): the newest committed checkpoint of the policy's
+ * dir and prefix into path[cap], *found = 1; none: *found = 0 (rank 0 logs
+ * which, naming the study). Collective on MPI_COMM_WORLD. */
+tess_err_t tess_study_find_resume(const char *study, const tess_checkpoint_policy_t *pol, char *path,
+                                  size_t cap, int *found);
+/* The whole file named by the deck's string `key`, read on every rank (small
+ * texts; a malloc'd buffer, one byte longer than *len). A file that cannot be
+ * opened is a deck error naming the key. */
+tess_err_t tess_study_read_text(const tess_deck_t *deck, const char *key, unsigned char **buf, size_t *len);
 
 /* Progress lines for long work, printed by rank 0 of MPI_COMM_WORLD to
  * stderr at most every `run.progress_seconds` (deck key; 0 = never):

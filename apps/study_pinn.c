@@ -208,21 +208,11 @@ static void on_signal_checkpoint(const char *path, int committed, void *ctx)
 static tess_err_t find_resume(tess_pinn_run_opts_t *o, char *path, size_t cap)
 {
   tess_err_t err = TESS_OK;
-  tess_checkpoint_manager_t *m = NULL;
-  tess_checkpoint_policy_t pol = { .dir = o->checkpoint.dir, .prefix = o->checkpoint.prefix,
-                                   .keep = 1 };
-  int found = 0, rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  TESS_CHECK(tess_checkpoint_manager_create(MPI_COMM_WORLD, &pol, &m));
-  TESS_CHECK(tess_checkpoint_manager_latest(m, path, cap, &found));
+  tess_checkpoint_policy_t pol = { .dir = o->checkpoint.dir, .prefix = o->checkpoint.prefix };
+  int found = 0;
+  TESS_CHECK(tess_study_find_resume("pinn", &pol, path, cap, &found));
   if (found) o->restart = path;
-  if (rank == 0) {
-    if (found) tess_log(TESS_LOG_INFO, "pinn: --resume: from %s", path);
-    else tess_log(TESS_LOG_INFO, "pinn: --resume: no checkpoint in %s: starting at step 0",
-                  o->checkpoint.dir);
-  }
 cleanup:
-  tess_checkpoint_manager_destroy(&m);
   return err;
 }
 

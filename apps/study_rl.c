@@ -150,25 +150,6 @@ cleanup:
   return err;
 }
 
-/* The whole file, read on every rank (small texts). */
-static tess_err_t read_text(const tess_deck_t *deck, const char *path, unsigned char **buf, size_t *len)
-{
-  tess_err_t err = TESS_OK;
-  FILE *f = fopen(path, "rb");
-  long n = -1;
-  *buf = NULL;
-  if (!f) TESS_CHECK(tess_deck_key_error(deck, "data.text", "cannot open '%s'", path));
-  if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
-  TESS_REQUIRE(n >= 0 && fseek(f, 0, SEEK_SET) == 0, TESS_ERR_IO, "data.text: cannot read '%s'", path);
-  *buf = malloc((size_t)n + 1);
-  TESS_REQUIRE(*buf != NULL, TESS_ERR_MEM, "data.text: %ld bytes", n);
-  TESS_REQUIRE(fread(*buf, 1, (size_t)n, f) == (size_t)n, TESS_ERR_IO, "data.text: short read of '%s'", path);
-  *len = (size_t)n;
-cleanup:
-  if (f) fclose(f);
-  return err;
-}
-
 /* model.init: the parameters of a checkpoint's gpt/ group; its optimizer
  * moments are dropped (a new run, a new optimizer). Collective. */
 static tess_err_t load_init(tess_ml_gpt_t *g, tess_mesh_t *mesh, const char *path)
@@ -198,22 +179,6 @@ static void draw_prompts(int32_t *prompts, int64_t k, int64_t nprompt, int64_t p
     size_t at = (size_t)(tess_rng_u64(seed, 0xDA7B, (uint64_t)(k * nprompt + q)) % (len - (size_t)plen));
     for (int64_t i = 0; i < plen; i++) prompts[q * plen + i] = text[at + (size_t)i];
   }
-}
-
-/* --resume: the newest committed checkpoint in checkpoint.dir, or none. Collective. */
-static tess_err_t find_resume(const tess_checkpoint_policy_t *pol, char *path, size_t cap, int *found)
-{
-  tess_err_t err = TESS_OK;
-  tess_checkpoint_manager_t *m = NULL;
-  tess_checkpoint_policy_t p = *pol;
-  p.keep = 1;
-  TESS_CHECK(tess_checkpoint_manager_create(MPI_COMM_WORLD, &p, &m));
-  TESS_CHECK(tess_checkpoint_manager_latest(m, path, cap, found));
-  tess_log(TESS_LOG_INFO, *found ? "rl: --resume: from %s" : "rl: --resume: no checkpoint in %s: starting at step 0",
-           *found ? path : pol->dir);
-cleanup:
-  tess_checkpoint_manager_destroy(&m);
-  return err;
 }
 
 /* The policy and its moments, the reference, and the history of `step` steps. */
@@ -310,14 +275,14 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
              size > 1 ? "s" : "");
     goto cleanup;
   }
-  TESS_CHECK(read_text(deck, path, &text, &len));
+  TESS_CHECK(tess_study_read_text(deck, "data.text", &text, &len));
   if (len < (size_t)plen + 1)
     TESS_CHECK(tess_deck_key_error(deck, "data.text", "'%s' has %zu bytes, fewer than rl.prompt_len + 1 = %" PRId64,
                                    path, len, plen + 1));
   TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, (const char *[]){"dp"}, (int[]){size}, &mesh));
   if (opts->resume) {
     int found = 0;
-    TESS_CHECK(find_resume(&pol, latest, sizeof latest, &found));
+    TESS_CHECK(tess_study_find_resume("rl", &pol, latest, sizeof latest, &found));
     if (found) restart = latest;
   }
   if (init[0] && !restart) {

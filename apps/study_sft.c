@@ -80,25 +80,6 @@ cleanup:
   return err;
 }
 
-/* The whole file, read on every rank (small texts). */
-static tess_err_t read_text(const tess_deck_t *deck, const char *path, unsigned char **buf, size_t *len)
-{
-  tess_err_t err = TESS_OK;
-  FILE *f = fopen(path, "rb");
-  long n = -1;
-  *buf = NULL;
-  if (!f) TESS_CHECK(tess_deck_key_error(deck, "data.text", "cannot open '%s'", path));
-  if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
-  TESS_REQUIRE(n >= 0 && fseek(f, 0, SEEK_SET) == 0, TESS_ERR_IO, "data.text: cannot read '%s'", path);
-  *buf = malloc((size_t)n + 1);
-  TESS_REQUIRE(*buf != NULL, TESS_ERR_MEM, "data.text: %ld bytes", n);
-  TESS_REQUIRE(fread(*buf, 1, (size_t)n, f) == (size_t)n, TESS_ERR_IO, "data.text: short read of '%s'", path);
-  *len = (size_t)n;
-cleanup:
-  if (f) fclose(f);
-  return err;
-}
-
 static int sample_next(const double *logit, size_t v, double temp, uint64_t seed, uint64_t i)
 {
   size_t best = 0;
@@ -112,23 +93,6 @@ static int sample_next(const double *logit, size_t v, double temp, uint64_t seed
     if (u < acc) return (int)j;
   }
   return (int)best;
-}
-
-/* --resume: the newest committed checkpoint in checkpoint.dir (into
- * path[cap]), or none: start at step 0. Collective. */
-static tess_err_t find_resume(const tess_checkpoint_policy_t *pol, char *path, size_t cap, int *found)
-{
-  tess_err_t err = TESS_OK;
-  tess_checkpoint_manager_t *m = NULL;
-  tess_checkpoint_policy_t p = *pol;
-  p.keep = 1;
-  TESS_CHECK(tess_checkpoint_manager_create(MPI_COMM_WORLD, &p, &m));
-  TESS_CHECK(tess_checkpoint_manager_latest(m, path, cap, found));
-  tess_log(TESS_LOG_INFO, *found ? "sft: --resume: from %s" : "sft: --resume: no checkpoint in %s: starting at step 0",
-           *found ? path : pol->dir);
-cleanup:
-  tess_checkpoint_manager_destroy(&m);
-  return err;
 }
 
 /* The model and its optimizer state after `step` steps, and the losses of
@@ -209,14 +173,14 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
              nl, d, nh, nparam, dt, steps, batch, S, path, size, size > 1 ? "s" : "");
     goto cleanup;
   }
-  TESS_CHECK(read_text(deck, path, &text, &len));
+  TESS_CHECK(tess_study_read_text(deck, "data.text", &text, &len));
   if (len < (size_t)S + 2)
     TESS_CHECK(tess_deck_key_error(deck, "data.text", "'%s' has %zu bytes, fewer than train.seq_len + 2 = %" PRId64,
                                    path, len, S + 2));
   TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, (const char *[]){"dp"}, (int[]){size}, &mesh));
   if (opts->resume) {
     int found = 0;
-    TESS_CHECK(find_resume(&pol, latest, sizeof latest, &found));
+    TESS_CHECK(tess_study_find_resume("sft", &pol, latest, sizeof latest, &found));
     if (found) restart = latest;
   }
   if (restart) {   /* the model, its moments and the step; the batches follow from the step */
