@@ -12,7 +12,8 @@
  * ratio bare / moe (the issue's target: >= 0.8). Set BENCH_MOE_PHASES to
  * print each moe iteration's route / dispatch / combine times on rank 0.
  * Every big buffer of both sides comes from tess_malloc (huge pages).
- * Usage: bench_moe [N] [D] [iters] */
+ * Usage: bench_moe [N] [D] [iters]
+ *        bench_moe layer [T] [d] [h] [E] [iters]   (the whole layer, forward + backward) */
 #include <tessera/tessera.h>
 #include <tessera/ml_moe.h>
 
@@ -42,6 +43,46 @@ static double median(double *v, int n)
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* "layer" mode: forward + backward of the whole layer (f32, top-2, cf 1.25) on
+ * T tokens over an experts x 1 mesh; prints the median time per step. */
+static tess_err_t layer_mode(tess_mesh_t *mesh, size_t T, size_t d, size_t h, size_t E, int iters)
+{
+  tess_err_t err = TESS_OK;
+  tess_ml_moe_t *moe = NULL;
+  tess_ml_moe_config_t c = { .d_model = d, .hidden = h, .n_experts = E,
+                             .policy = TESS_ML_MOE_TOP2, .capacity_factor = 1.25,
+                             .aux_weight = 0.01, .z_weight = 1e-3, .seed = 1 };
+  float *x = malloc(T * d * sizeof *x), *y = malloc(T * d * sizeof *y);
+  float *dy = malloc(T * d * sizeof *dy), *dx = malloc(T * d * sizeof *dx);
+  double *tm = malloc((size_t)iters * 2 * sizeof *tm);
+  TESS_REQUIRE(x && y && dy && dx && tm, TESS_ERR_MEM, "layer buffers");
+  for (size_t i = 0; i < T * d; i++) {
+    x[i] = (float)tess_rng_normal(2, 1, i);
+    dy[i] = (float)tess_rng_normal(2, 2, i);
+  }
+  TESS_CHECK(tess_ml_moe_create(mesh, "experts", "dp", &c, TESS_F32, &moe));
+  for (int it = -1; it < iters; it++) {
+    double t0 = MPI_Wtime();
+    TESS_CHECK(tess_ml_moe_forward(moe, it, T, x, y, NULL));
+    double t1 = MPI_Wtime();
+    TESS_CHECK(tess_ml_moe_backward(moe, dy, dx));
+    double t2 = MPI_Wtime();
+    if (it >= 0) {
+      tm[it] = t1 - t0;
+      tm[iters + it] = t2 - t1;
+    }
+  }
+  double f = median(tm, iters), b = median(tm + iters, iters);
+  if (tess_mesh_rank(mesh) == 0)
+    printf("moe layer: %d ranks, %zu tokens, d %zu, h %zu, %zu experts, top-2 cf 1.25, f32: "
+           "forward %.1f ms, backward %.1f ms (%.0f tokens/s)\n", tess_mesh_size(mesh), T, d, h,
+           E, 1e3 * f, 1e3 * b, (double)T / (f + b));
+cleanup:
+  tess_ml_moe_destroy(&moe);
+  free(x); free(y); free(dy); free(dx); free(tm);
+  return err;
+}
+
 int main(int argc, char **argv)
 {
   tess_err_t err = TESS_OK;
@@ -54,6 +95,12 @@ int main(int argc, char **argv)
   int sizes[] = {TESS_MESH_INFER, 1};
   TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 2, names, sizes, &mesh));
   int rank = tess_mesh_rank(mesh), P = tess_mesh_size(mesh);
+  if (argc > 1 && strcmp(argv[1], "layer") == 0) {
+    TESS_CHECK(layer_mode(mesh, argc > 2 ? (size_t)atoll(argv[2]) : 1024,
+                          argc > 3 ? (size_t)atoll(argv[3]) : 64, argc > 4 ? (size_t)atoll(argv[4]) : 256,
+                          argc > 5 ? (size_t)atoll(argv[5]) : 8, argc > 6 ? atoi(argv[6]) : 5));
+    goto cleanup;
+  }
   size_t E = 4 * (size_t)P, K = 2;
   int32_t *slot = malloc(N * K * sizeof *slot);
   float *x = big(N * D * sizeof *x), *y = big(N * D * sizeof *y);
