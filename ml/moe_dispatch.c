@@ -1,11 +1,13 @@
 /* ml/moe_dispatch.c: the MoE exchange. Token owners send each routed slot's
  * row to the rank of the experts axis that owns its expert, and get the
  * experts' rows back, as two all-to-alls (tess_comm) whose counts are
- * exchanged once, when the plan is made. Send rows are ordered by expert
- * then token, so each sender's segment, and the receiver's rows of one
- * expert taken in sender order, follow the global token order (the layer's
- * deterministic gradient sums rely on it). The return trip is not unpacked:
- * the layer reads each slot's row where it lands (slot_row). */
+ * exchanged once per routing (plan create / reroute). Send rows are ordered
+ * by expert then token, so each sender's segment, and the receiver's rows of
+ * one expert taken in sender order, follow the global token order (the
+ * layer's deterministic gradient sums rely on it). Rows for this rank's own
+ * experts never enter MPI: copied straight to the receive rows on the way
+ * out, read where the expert wrote them on the way back. The return trip is
+ * not unpacked: each slot reads its row where it lands (moe_back_row). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
