@@ -4,7 +4,8 @@
  * - output, aux losses, routing and all gradients (router, experts, input)
  *   against the dense long-double reference (moe_dense_ref.c) for top-1
  *   with drops, GShard top-2 with its random second choice, top-3 normalised,
- *   top-2 dropless, top-2 unnormalised: relative error <= 1e-12 (f64; the
+ *   top-2 dropless, top-2 unnormalised, a tied router sending all 37 tokens
+ *   to two experts (several row tiles): relative error <= 1e-12 (f64; the
  *   sums are a few dozen terms, measured ~1e-16), the same kept experts and
  *   drop count;
  * - bitwise: output, input gradient, parameter gradients and losses equal to
@@ -183,10 +184,11 @@ static tess_ml_moe_config_t base_cfg(tess_ml_moe_policy_t pol, size_t k, int nrm
 /* ---- against the dense reference, and bitwise against one rank ---- */
 static double worst_ref;
 
-static void check_shape(int ne, int ndp, const tess_ml_moe_config_t *c, const char *name)
+static void check_shape(int ne, int ndp, const tess_ml_moe_config_t *c, const char *name,
+                        double rscale)
 {
   data_t g;
-  data_make(c, NT, 1.5, &g);
+  data_make(c, NT, rscale, &g);
   size_t d = c->d_model, E = c->n_experts, P = psize(c), k = kof(c);
   moe_ref_out_t ref;
   CHECK(moe_ref_run(c, 3, NT, g.x, g.router, g.experts, g.dy, &ref) == 0, "reference");
@@ -505,18 +507,21 @@ int main(int argc, char **argv)
   tess_init(&argc, &argv);
   MPI_Comm_size(MPI_COMM_WORLD, &np);
   MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
-  struct { tess_ml_moe_config_t c; const char *name; } cases[] = {
-    { base_cfg(TESS_ML_MOE_TOP1, 1, 0, 1.0), "top1 cf1" },
-    { base_cfg(TESS_ML_MOE_TOP2, 2, 1, 1.25), "top2 cf1.25" },
-    { base_cfg(TESS_ML_MOE_TOPK, 3, 1, 2.0), "top3 cf2" },
-    { base_cfg(TESS_ML_MOE_TOP2, 2, 1, 0), "top2 dropless" },
-    { base_cfg(TESS_ML_MOE_TOPK, 2, 0, 1.0), "top2 unnormalised cf1" },
+  /* the last case: a zero router ties every probability, so experts 0 and 1 take all
+   * 37 tokens: two tiles of expert rows on one rank, one on others */
+  struct { tess_ml_moe_config_t c; const char *name; double rscale; } cases[] = {
+    { base_cfg(TESS_ML_MOE_TOP1, 1, 0, 1.0), "top1 cf1", 1.5 },
+    { base_cfg(TESS_ML_MOE_TOP2, 2, 1, 1.25), "top2 cf1.25", 1.5 },
+    { base_cfg(TESS_ML_MOE_TOPK, 3, 1, 2.0), "top3 cf2", 1.5 },
+    { base_cfg(TESS_ML_MOE_TOP2, 2, 1, 0), "top2 dropless", 1.5 },
+    { base_cfg(TESS_ML_MOE_TOPK, 2, 0, 1.0), "top2 unnormalised cf1", 1.5 },
+    { base_cfg(TESS_ML_MOE_TOPK, 2, 1, 0), "top2 tied dropless", 0.0 },
   };
   int first = 1;
   for (int ne = np; ne >= 1; ne--) {
     if (np % ne || 12 % ne) continue;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-      check_shape(ne, np / ne, &cases[i].c, cases[i].name);
+      check_shape(ne, np / ne, &cases[i].c, cases[i].name, cases[i].rscale);
     check_closed_forms(ne, np / ne);
     check_capacity(ne, np / ne);
     if (first) check_fd(ne, np / ne);
