@@ -1,8 +1,9 @@
 /* apps/study_sft.c: `study = "sft"`, supervised next-token training of the
- * host GPT model (tessera/ml_gpt.h) on a text file, byte-level tokens
- * (vocabulary 256). Each step takes train.batch windows of seq_len + 1
- * bytes at offsets drawn from the counter-based RNG keyed by (seed, step,
- * window), data-parallel over the ranks with the tree-summed gradient: the
+ * host GPT model (tessera/ml_gpt.h) on a text file, byte tokens
+ * (vocabulary 256) or byte-level BPE (data.tokenizer = "bpe": merges learned
+ * from the text, or read from data.bpe_file; tessera/ml_bpe.h). Each step
+ * takes train.batch windows of seq_len + 1 tokens at offsets drawn from the
+ * counter-based RNG keyed by (seed, step, window), data-parallel over the ranks with the tree-summed gradient: the
  * loss trajectory is bitwise the same at any rank count. Prints the loss
  * every report.every steps, tokens/s, and a sample continuation drawn with
  * the same RNG (temperature sample.temperature; 0: greedy).
@@ -10,7 +11,7 @@
  * parameters and AdamW moments (tess_ml_gpt_checkpoint_write) with the step
  * in the run metadata; the batches are keyed by the step, not drawn from a
  * stream, so --restart / --resume continue the same loss trajectory bitwise,
- * on any rank count. Not yet: BPE, GPU. */
+ * on any rank count. Not yet: GPU. */
 #include <tessera/tessera.h>
 #include "study.h"
 
@@ -23,7 +24,13 @@
 
 static const tess_deck_key_t keys[] = {
   {.path = "data.text", .type = TESS_KEY_STRING, .default_toml = "\"/usr/share/common-licenses/GPL-3\"",
-   .help = "text file to train on (bytes are the tokens)"},
+   .help = "text file to train on"},
+  {.path = "data.tokenizer", .type = TESS_KEY_STRING, .default_toml = "\"bytes\"", .choices = "bytes|bpe",
+   .help = "bytes: the 256 byte values are the tokens; bpe: byte-level BPE (tessera/ml_bpe.h)"},
+  {.path = "data.bpe_merges", .type = TESS_KEY_INT, .default_toml = "256", .min = 0, .max = TESS_ML_BPE_MAX_TRAIN,
+   .help = "bpe: merges learned from data.text (when data.bpe_file is empty); vocabulary 256 + merges"},
+  {.path = "data.bpe_file", .type = TESS_KEY_STRING, .default_toml = "\"\"",
+   .help = "bpe: a merges file to use instead of learning them ('#tessera-bpe 1', then 'a b' per line)"},
   {.path = "model.d_model", .type = TESS_KEY_INT, .default_toml = "64", .min = 1, .max = 65536,
    .help = "width of the residual stream (a multiple of model.n_head)"},
   {.path = "model.n_layer", .type = TESS_KEY_INT, .default_toml = "2", .min = 1, .max = 1024,
@@ -47,7 +54,7 @@ static const tess_deck_key_t keys[] = {
   {.path = "train.seed", .type = TESS_KEY_INT, .default_toml = "1", .min = 0, .max = 9e15,
    .help = "seed of the initialisation, the batches and the sample"},
   {.path = "sample.tokens", .type = TESS_KEY_INT, .default_toml = "80", .min = 0, .max = 1e6,
-   .help = "bytes to generate after training (0: no sample)"},
+   .help = "tokens to generate after training (bytes with data.tokenizer = \"bytes\"; 0: no sample)"},
   {.path = "sample.prompt", .type = TESS_KEY_STRING, .default_toml = "\"The \"",
    .help = "text the sample continues"},
   {.path = "sample.temperature", .type = TESS_KEY_FLOAT, .default_toml = "0.8", .min = 0, .max = 100,
@@ -124,9 +131,12 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
   int rank = 0, size = 1;
   int64_t d, nl, nh, steps, batch, S, seed, ntok, every;
   double lr, wd, clip, temp, loss = 0, first = 0, t0;
-  const char *path, *dt, *prompt;
+  const char *path, *dt, *prompt, *tkz, *bfile;
   unsigned char *text = NULL;
-  size_t len = 0, nparam = 0;
+  size_t len = 0, nparam = 0, V = 256, ntext = 0;   /* vocabulary; tokens of the text */
+  int64_t nmerge;
+  tess_ml_bpe_t *bpe = NULL;
+  int32_t *tok = NULL;   /* bpe: the text's ids */
   int32_t *seqs = NULL, *ctx = NULL;
   double *logit = NULL;
   char *out = NULL;
@@ -142,6 +152,9 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
   TESS_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
   TESS_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
   TESS_CHECK(tess_deck_get_string(deck, "data.text", &path));
+  TESS_CHECK(tess_deck_get_string(deck, "data.tokenizer", &tkz));
+  TESS_CHECK(tess_deck_get_int(deck, "data.bpe_merges", &nmerge));
+  TESS_CHECK(tess_deck_get_string(deck, "data.bpe_file", &bfile));
   TESS_CHECK(tess_deck_get_int(deck, "model.d_model", &d));
   TESS_CHECK(tess_deck_get_int(deck, "model.n_layer", &nl));
   TESS_CHECK(tess_deck_get_int(deck, "model.n_head", &nh));
@@ -162,21 +175,35 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
   TESS_CHECK(tess_deck_get_int(deck, "checkpoint.keep", &keep));
   TESS_CHECK(tess_deck_get_string(deck, "checkpoint.dir", &pol.dir));
   pol.keep = (int)keep;
-  tess_ml_gpt_config_t c = {256, (size_t)S, (size_t)d, (size_t)nl, (size_t)nh};
+  const int use_bpe = strcmp(tkz, "bpe") == 0;
+  const char *unit = use_bpe ? "tokens" : "bytes";
+  if (use_bpe) {   /* the vocabulary sizes the model: the text is tokenized first (every rank: the same ids) */
+    TESS_CHECK(tess_study_read_text(deck, "data.text", &text, &len));
+    if (bfile[0]) TESS_CHECK(tess_ml_bpe_load(bfile, &bpe));
+    else TESS_CHECK(tess_ml_bpe_train(text, len, (size_t)nmerge, &bpe));
+    TESS_CHECK(tess_ml_bpe_vocab(bpe, &V));
+    tok = malloc(sizeof *tok * (len ? len : 1));
+    TESS_REQUIRE(tok != NULL, TESS_ERR_MEM, "sft: the ids of %zu bytes", len);
+    TESS_CHECK(tess_ml_bpe_encode(bpe, text, len, tok, len, &ntext));
+  }
+  tess_ml_gpt_config_t c = {V, (size_t)S, (size_t)d, (size_t)nl, (size_t)nh};
   tess_dtype_t t = strcmp(dt, "f64") == 0 ? TESS_F64 : TESS_F32;
   TESS_CHECK(tess_ml_gpt_create(&c, t, (uint64_t)seed, &g));
   TESS_CHECK(tess_ml_gpt_params(g, &nparam, NULL, NULL));
   if (opts->dry_run) {
     if (rank == 0)
-      printf("planned work: GPT %" PRId64 " layers x %" PRId64 " wide, %" PRId64 " heads, %zu parameters (%s); "
-             "%" PRId64 " steps of %" PRId64 " sequences x %" PRId64 " bytes of '%s' over %d rank%s\n",
-             nl, d, nh, nparam, dt, steps, batch, S, path, size, size > 1 ? "s" : "");
+      printf("planned work: GPT %" PRId64 " layers x %" PRId64 " wide, %" PRId64 " heads, %zu parameters (%s), "
+             "vocabulary %zu; %" PRId64 " steps of %" PRId64 " sequences x %" PRId64 " %s of '%s' over %d rank%s\n",
+             nl, d, nh, nparam, dt, V, steps, batch, S, unit, path, size, size > 1 ? "s" : "");
     goto cleanup;
   }
-  TESS_CHECK(tess_study_read_text(deck, "data.text", &text, &len));
-  if (len < (size_t)S + 2)
-    TESS_CHECK(tess_deck_key_error(deck, "data.text", "'%s' has %zu bytes, fewer than train.seq_len + 2 = %" PRId64,
-                                   path, len, S + 2));
+  if (!use_bpe) {
+    TESS_CHECK(tess_study_read_text(deck, "data.text", &text, &len));
+    ntext = len;
+  }
+  if (ntext < (size_t)S + 2)
+    TESS_CHECK(tess_deck_key_error(deck, "data.text", "'%s' has %zu %s, fewer than train.seq_len + 2 = %" PRId64,
+                                   path, ntext, unit, S + 2));
   TESS_CHECK(tess_mesh_create(MPI_COMM_WORLD, 1, (const char *[]){"dp"}, (int[]){size}, &mesh));
   if (opts->resume) {
     int found = 0;
@@ -210,8 +237,8 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
   t0 = MPI_Wtime();
   for (int64_t k = step0; k < steps; k++) {
     for (int64_t q = 0; q < batch; q++) {
-      size_t at = (size_t)(tess_rng_u64((uint64_t)seed, 0xDA7A, (uint64_t)(k * batch + q)) % (len - (size_t)S - 1));
-      for (int64_t i = 0; i <= S; i++) seqs[q * (S + 1) + i] = text[at + (size_t)i];
+      size_t at = (size_t)(tess_rng_u64((uint64_t)seed, 0xDA7A, (uint64_t)(k * batch + q)) % (ntext - (size_t)S - 1));
+      for (int64_t i = 0; i <= S; i++) seqs[q * (S + 1) + i] = use_bpe ? tok[at + (size_t)i] : text[at + (size_t)i];
     }
     TESS_CHECK(tess_ml_gpt_train_step(g, mesh, TESS_AXES_ALL, (size_t)batch, (size_t)S, seqs, &o, k + 1, clip, &loss));
     if (k == 0) first = loss;
@@ -245,26 +272,38 @@ static tess_err_t run(const tess_deck_t *deck, const tess_study_opts_t *opts)
   }
   double secs = MPI_Wtime() - t0;
   if (rank == 0) {   /* the summary and a sample (every rank's model has the same bits) */
-    size_t np = strlen(prompt), cap = np + (size_t)ntok;
+    size_t np = strlen(prompt), cap = np + (size_t)ntok, nout = cap;
     ctx = malloc(sizeof *ctx * (cap ? cap : 1));
-    logit = malloc(sizeof *logit * 256);
-    out = malloc(cap + 1);
-    TESS_REQUIRE(ctx && logit && out, TESS_ERR_MEM, "sft: sample of %zu bytes", cap);
-    for (size_t i = 0; i < np; i++) ctx[i] = (unsigned char)prompt[i];
+    logit = malloc(sizeof *logit * V);
+    TESS_REQUIRE(ctx && logit, TESS_ERR_MEM, "sft: sample of %zu tokens", cap);
+    if (use_bpe) TESS_CHECK(tess_ml_bpe_encode(bpe, (const unsigned char *)prompt, np, ctx, np, &np));
+    else for (size_t i = 0; i < np; i++) ctx[i] = (unsigned char)prompt[i];
+    cap = np + (size_t)ntok;
     for (size_t i = np; i < cap; i++) {
       size_t w = i < (size_t)S ? i : (size_t)S, s0 = i - w;
       TESS_CHECK(tess_ml_gpt_next_logits(g, w, ctx + s0, logit));
-      ctx[i] = sample_next(logit, 256, temp, (uint64_t)seed, i);
+      ctx[i] = sample_next(logit, V, temp, (uint64_t)seed, i);
     }
-    for (size_t i = 0; i < cap; i++) {
-      int ch = ctx[i];
+    if (use_bpe) TESS_CHECK(tess_ml_bpe_decode(bpe, ctx, cap, NULL, 0, &nout));
+    out = malloc(nout + 1);
+    TESS_REQUIRE(out != NULL, TESS_ERR_MEM, "sft: sample of %zu bytes", nout);
+    if (use_bpe) {
+      TESS_CHECK(tess_ml_bpe_decode(bpe, ctx, cap, (unsigned char *)out, nout, &nout));
+    } else {
+      for (size_t i = 0; i < cap; i++) out[i] = (char)ctx[i];
+    }
+    for (size_t i = 0; i < nout; i++) {
+      int ch = (unsigned char)out[i];
       out[i] = (char)(ch == '\n' ? '|' : isprint(ch) ? ch : '.');   /* one line: newlines as | */
     }
-    out[cap] = 0;
+    out[nout] = 0;
     printf("sft: %d rank%s, GPT %" PRId64 "x%" PRId64 " (%" PRId64 " heads, %zu parameters, %s), %" PRId64
-           " steps of %" PRId64 "x%" PRId64 " bytes of %s\n", size, size > 1 ? "s" : "", nl, d, nh, nparam, dt, steps,
-           batch, S, path);
-    printf("sft: loss %.4f -> %.4f (ln 256 = %.4f), %.0f tokens/s, %.2f s\n", first, loss, log(256.0),
+           " steps of %" PRId64 "x%" PRId64 " %s of %s\n", size, size > 1 ? "s" : "", nl, d, nh, nparam, dt, steps,
+           batch, S, unit, path);
+    if (use_bpe)
+      printf("sft: byte-level BPE, vocabulary %zu (%s), %zu bytes -> %zu tokens\n", V,
+             bfile[0] ? bfile : "merges learned from the text", len, ntext);
+    printf("sft: loss %.4f -> %.4f (ln %zu = %.4f), %.0f tokens/s, %.2f s\n", first, loss, V, log((double)V),
            steps > step0 ? (double)((steps - step0) * batch * S) / secs : 0.0, secs);
     if (cpath[0]) printf("sft: model %s\n", cpath);
     printf("sft: final loss %.17g\n", loss);
@@ -277,6 +316,8 @@ cleanup:
   tess_ml_gpt_destroy(&g);
   tess_mesh_destroy(&mesh);
   free(text);
+  free(tok);
+  tess_ml_bpe_destroy(&bpe);
   free(seqs);
   free(ctx);
   free(logit);

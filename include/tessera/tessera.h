@@ -31,5 +31,6 @@ TESS_API_BEGIN
 #include <tessera/ml_gpt.h>
 #include <tessera/ml_rl.h>
 #include <tessera/ml_moe.h>
+#include <tessera/ml_bpe.h>
 TESS_API_END
 #endif
