@@ -97,7 +97,7 @@ static void par_for(int64_t n, int nt, span_fn body, void *ctx)
   span_t sp[MAXT];
   int up[MAXT] = {0};
   if (nt > MAXT) nt = MAXT;
-  if (n < ((int64_t)1 << 16)) nt = 1;
+  if (nt < 1 || n < ((int64_t)1 << 16)) nt = 1;
   for (int t = 0; t < nt; t++) sp[t] = (span_t){n * t / nt, n * (t + 1) / nt, body, ctx};
   for (int t = 1; t < nt; t++) up[t] = pthread_create(&th[t], NULL, span_run, &sp[t]) == 0;
   span_run(&sp[0]);

@@ -3,11 +3,10 @@
  * (fft_plan.c, fft_execute.c) is the host's: the same steps and scratch
  * layouts; only what touches the data is here, and the line batch.
  *
- *   line batch    B = a power of two with B*n near 2^19 elements (8..16384;
+ *   line batch    B = a power of two with B*n near 2^21 elements (8..16384;
  *                 cufft_line_batch): a function of n only, so a line's
  *                 arithmetic does not depend on the rank count, and big enough
- *                 that each launch moves megabytes while both scratch buffers
- *                 stay in L2 (gather -> cuFFT -> scatter never leaves the chip).
+ *                 that the launches (three a batch) do not dominate.
  *   line plans    one cufftPlanMany per line shape (n, B, layout, kind,
  *                 sign), made at plan time with its work area; lines of
  *                 length 1 (cuFFT's smallest size is 2 for some kinds) are a
@@ -249,15 +248,18 @@ static int cufft_line_fits(const void *lp, const void *in, const void *out)
   return (uintptr_t)in % 256 == 0 && (uintptr_t)out % 256 == 0;
 }
 
-/* Elements per batch of lines (B*n): each launch moves megabytes (launch and
- * ramp costs amortized) while the two scratch buffers (8 MiB each in c128)
- * stay in L2 (50 MB on H100/H200). TESS_CUFFT_LINE_ELEMS overrides it: a
- * tuning knob that changes B, hence the bits; every rank must see the same. */
+/* Elements per batch of lines (B*n). 2^19 kept both scratch buffers (8 MiB
+ * each in c128) in L2, but then a 256^3 transform is ~600 launches and the
+ * launches, not the bytes, set its time; on an H100 (2026-12-07, fwd+inv vs
+ * torch.fft): 2^19 2.77x (256^3 c128) and 3.78x (512^3 c64), 2^21 2.34x and
+ * 2.33x, 2^23 2.26x and 2.19x. 2^21 takes most of that for 32 MiB of scratch
+ * a buffer in c128. TESS_CUFFT_LINE_ELEMS overrides it: a tuning knob that
+ * changes B, hence the bits; every rank must see the same. */
 static int64_t line_elems(void)
 {
   const char *e = getenv("TESS_CUFFT_LINE_ELEMS");
   long long v = e && *e ? atoll(e) : 0;
-  return v >= 64 ? (int64_t)v : (int64_t)1 << 19;
+  return v >= 64 ? (int64_t)v : (int64_t)1 << 21;
 }
 
 /* B: a power of two, 8..16384, with B*n <= line_elems() where n allows. */

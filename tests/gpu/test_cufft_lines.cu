@@ -12,7 +12,7 @@
  * zeros past the last one and nothing outside them is touched; gather, an
  * identity "transform" and a scaling scatter into a box cut in other chunks
  * reproduce the source box times the scale, touching nothing else. Also the
- * line batch: a power of two in [8, 16384], B*n <= 2^19 wherever B > 8. */
+ * line batch: a power of two in [8, 16384], B*n <= 2^21 wherever B > 8. */
 #define SEGMAX 3
 #define GRID_Y_MAX 2
 #include "../../spectral/cuda/fft_backend_cufft.cu"
@@ -236,9 +236,9 @@ int main(void)
     int64_t B = cufft_line_batch(n);
     EXPECT(B >= 8 && B <= 16384 && (B & (B - 1)) == 0, "line batch %lld for n %lld", (long long)B,
            (long long)n);
-    EXPECT(B == 8 || B * n <= ((int64_t)1 << 19), "line batch %lld for n %lld: B*n > 2^19",
+    EXPECT(B == 8 || B * n <= ((int64_t)1 << 21), "line batch %lld for n %lld: B*n > 2^21",
            (long long)B, (long long)n);
-    EXPECT(B == 16384 || 2 * B * n > ((int64_t)1 << 19), "line batch %lld for n %lld not the "
+    EXPECT(B == 16384 || 2 * B * n > ((int64_t)1 << 21), "line batch %lld for n %lld not the "
            "largest", (long long)B, (long long)n);
   }
   printf("cufft_lines: %s (%d failures)\n", fails ? "FAILED" : "ok", fails);
