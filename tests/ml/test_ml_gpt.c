@@ -12,7 +12,7 @@
 #include <tessera/tessera.h>
 #include <tessera/ml_gpt.h>
 
-#include "tess_test.h"
+#include "tess_test_guard.h"
 
 #define OK(call) CHECK((call) == TESS_OK, "%s failed", #call)
 
@@ -124,16 +124,6 @@ static void check_training(tess_dtype_t t)
   tess_mesh_destroy(&self);
 }
 
-/* status `want` and a message holding `needle` */
-static void expect_err(tess_err_t got, tess_err_t want, const char *needle, const char *what)
-{
-  tess_error_frame_t f;
-  CHECK(got == want, "%s: status %d, expected %d", what, (int)got, (int)want);
-  if (got != TESS_OK && tess_error_frame(0, &f) == TESS_OK)
-    CHECK(f.message && strstr(f.message, needle), "%s: message '%s' lacks '%s'", what,
-          f.message ? f.message : "(none)", needle);
-  tess_error_clear();
-}
 
 static void check_bad_input(void)
 {
@@ -141,21 +131,21 @@ static void check_bad_input(void)
   tess_ml_gpt_config_t c = {10, 4, 6, 1, 4};
   tess_ml_adamw_t o = {1e-3, 0.9, 0.95, 1e-8, 0};
   tess_mesh_t *self = NULL;
-  expect_err(tess_ml_gpt_create(&c, TESS_F64, 1, &g), TESS_ERR_ARG, "a multiple of n_head",
+  tess_test_expect_err(tess_ml_gpt_create(&c, TESS_F64, 1, &g), TESS_ERR_ARG, "a multiple of n_head",
              "d_model 6 over 4 heads");
   CHECK(g == NULL, "a refused model was handed out");
   c.n_head = 3;
   OK(tess_ml_gpt_create(&c, TESS_F64, 1, &g));
   int32_t tok[5] = {1, 2, 3, 4, 5}, tgt[5] = {1, 2, 3, 4, 10}, seq[5] = {1, 2, 10, 3, 4};
   double loss, logit[10];
-  expect_err(tess_ml_gpt_forward_backward(g, 1, 5, tok, tgt, 0, 0, &loss), TESS_ERR_ARG,
+  tess_test_expect_err(tess_ml_gpt_forward_backward(g, 1, 5, tok, tgt, 0, 0, &loss), TESS_ERR_ARG,
              "ctx 4", "a sequence longer than ctx");
-  expect_err(tess_ml_gpt_forward_backward(g, 1, 4, tok, tgt + 1, 0, 0, &loss), TESS_ERR_ARG,
+  tess_test_expect_err(tess_ml_gpt_forward_backward(g, 1, 4, tok, tgt + 1, 0, 0, &loss), TESS_ERR_ARG,
              "labels[3] = 10", "a target outside the vocabulary");
-  expect_err(tess_ml_gpt_next_logits(g, 3, seq, logit), TESS_ERR_ARG, "ids[2] = 10",
+  tess_test_expect_err(tess_ml_gpt_next_logits(g, 3, seq, logit), TESS_ERR_ARG, "ids[2] = 10",
              "a token outside the vocabulary");
   OK(tess_mesh_create(MPI_COMM_SELF, 1, (const char *[]){"dp"}, (int[]){1}, &self));
-  expect_err(tess_ml_gpt_train_step(g, self, TESS_AXES_ALL, 1, 4, seq, &o, 1, 0, &loss),
+  tess_test_expect_err(tess_ml_gpt_train_step(g, self, TESS_AXES_ALL, 1, 4, seq, &o, 1, 0, &loss),
              TESS_ERR_ARG, "seqs[2] = 10", "a batch id outside the vocabulary");
   tess_mesh_destroy(&self);
   tess_ml_gpt_destroy(&g);

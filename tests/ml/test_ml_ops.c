@@ -13,7 +13,7 @@
 #include <tessera/tessera.h>
 #include <tessera/ml.h>
 
-#include "tess_test.h"
+#include "tess_test_guard.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static double urand(void)   /* in [-1, 1) */
@@ -313,34 +313,25 @@ static void check_adamw(void)
   printf("  adamw vs long double (3 steps): %.1e\n", e);
 }
 
-static void expect_err(tess_err_t got, tess_err_t want, const char *needle, const char *what)
-{
-  tess_error_frame_t f;
-  CHECK(got == want, "%s: status %d, expected %d", what, (int)got, (int)want);
-  if (got != TESS_OK && tess_error_frame(0, &f) == TESS_OK)
-    CHECK(f.message && strstr(f.message, needle), "%s: message '%s' lacks '%s'", what,
-          f.message ? f.message : "(none)", needle);
-  tess_error_clear();
-}
 
 static void check_bad_input(void)
 {
   double x[16] = {0}, y[16], loss;
   int32_t lab[2] = {1, 9};
   tess_ml_attn_t a = {1, 3, 2, 4, 2, 1.0, 0};
-  expect_err(tess_ml_layernorm(TESS_F64, 2, 4, NULL, x, x, 1e-5, y, NULL, NULL), TESS_ERR_ARG,
+  tess_test_expect_err(tess_ml_layernorm(TESS_F64, 2, 4, NULL, x, x, 1e-5, y, NULL, NULL), TESS_ERR_ARG,
              "'x'", "layernorm NULL x");
-  expect_err(tess_ml_gelu(TESS_C128, 4, x, y), TESS_ERR_UNSUPPORTED, "c128", "gelu on c128");
-  expect_err(tess_ml_cross_entropy(TESS_F64, 2, 8, x, lab, 0, &loss, NULL, NULL), TESS_ERR_ARG,
+  tess_test_expect_err(tess_ml_gelu(TESS_C128, 4, x, y), TESS_ERR_UNSUPPORTED, "c128", "gelu on c128");
+  tess_test_expect_err(tess_ml_cross_entropy(TESS_F64, 2, 8, x, lab, 0, &loss, NULL, NULL), TESS_ERR_ARG,
              "labels[1] = 9", "label outside the vocabulary");
-  expect_err(tess_ml_flash_attention(TESS_F64, &a, x, x, x, y, NULL), TESS_ERR_ARG,
+  tess_test_expect_err(tess_ml_flash_attention(TESS_F64, &a, x, x, x, y, NULL), TESS_ERR_ARG,
              "not a multiple", "3 query heads over 2 kv heads");
-  expect_err(tess_ml_rotary(TESS_F64, 1, 1, 3, (int64_t[]){0}, 1e4, x, y), TESS_ERR_ARG, "odd",
+  tess_test_expect_err(tess_ml_rotary(TESS_F64, 1, 1, 3, (int64_t[]){0}, 1e4, x, y), TESS_ERR_ARG, "odd",
              "rotary on an odd head dim");
-  expect_err(tess_ml_embedding(TESS_F64, 2, 8, 2, lab, x, y), TESS_ERR_ARG, "ids[1] = 9",
+  tess_test_expect_err(tess_ml_embedding(TESS_F64, 2, 8, 2, lab, x, y), TESS_ERR_ARG, "ids[1] = 9",
              "embedding id outside the vocabulary");
   tess_ml_adamw_t o = {1e-3, 0.9, 1.0, 1e-8, 0};
-  expect_err(tess_ml_adamw_step(TESS_F64, 2, &o, 1, 1, x, x, x, x), TESS_ERR_ARG, "betas",
+  tess_test_expect_err(tess_ml_adamw_step(TESS_F64, 2, &o, 1, 1, x, x, x, x), TESS_ERR_ARG, "betas",
              "adamw beta2 = 1");
 }
 
