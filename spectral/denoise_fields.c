@@ -147,13 +147,14 @@ void denoise_block_of(const tess_array_t *a, denoise_block_t *b)
   tess_array_global_shape(a, b->gsh);
 }
 
+/* tess_denoise_run has checked nmodes <= TESS_DENOISE_MAX_MODES: the kernel's table holds that many */
+_Static_assert(TESS_DENOISE_MAX_MODES <= DENOISE_CUDA_MAX_MODES, "the device field's mode table is too small");
+
 static tess_err_t device_clean(const tess_denoise_options_t *o, tess_array_t *clean)
 {
   tess_err_t err = TESS_OK;
   denoise_block_t b;
   denoise_field_t f;
-  TESS_REQUIRE(o->nmodes <= DENOISE_CUDA_MAX_MODES, TESS_ERR_ARG,
-               "denoise on the GPU: %d modes, at most %d", o->nmodes, DENOISE_CUDA_MAX_MODES);
   memset(&f, 0, sizeof f);
   f.taylor_green = o->field == TESS_DENOISE_FIELD_TAYLOR_GREEN;
   f.nmodes = o->nmodes;
